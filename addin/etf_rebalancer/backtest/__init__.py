@@ -1,0 +1,1 @@
+"""Pure, vectorised portfolio backtests and statistics (bt/ffn conventions)."""

@@ -1,0 +1,1 @@
+"""Pure rebalancing engine: pandas/numpy/scipy only; no I/O, clock or Excel."""

@@ -1,0 +1,78 @@
+"""The package's error kinds: one root, each error carrying its English and Korean text.
+
+Errors are raised in the core with both texts and turned into a short cell
+message once, at the edge (``udfs.py``, ``cli.py``), in the workbook's language.
+"""
+
+from __future__ import annotations
+
+
+class RebalancerError(Exception):
+    """Root of every error this package raises on purpose.
+
+    Parameters
+    ----------
+    message : str
+        English text; names the problem and where it is (ticker, row, setting).
+    message_ko : str, optional
+        Korean text of the same message; English is used when omitted.
+    """
+
+    def __init__(self, message: str, message_ko: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.message_ko = message_ko
+
+    def localized(self, lang: str = "en") -> str:
+        """Return the message in ``lang`` (``"en"`` or ``"ko"``)."""
+        if lang == "ko" and self.message_ko:
+            return self.message_ko
+        return self.message
+
+
+class InputError(RebalancerError):
+    """A range, cell or setting the user gave cannot be used as it is."""
+
+
+class QuoteError(RebalancerError):
+    """A price or FX rate could not be had (not found, rate limited, network, bad data)."""
+
+
+class WorkbookError(RebalancerError):
+    """A workbook file is missing, unreadable or lacks the expected sheets."""
+
+
+class SolverError(RebalancerError):
+    """The optimiser failed in a way that no fallback could cover."""
+
+
+class Notice:
+    """A warning shown to the user (not raised): English and Korean text.
+
+    Used for things a plan or refresh reports alongside its answer: a breached
+    cap, a stale price, a greedy fallback.
+    """
+
+    __slots__ = ("message", "message_ko")
+
+    def __init__(self, message: str, message_ko: str | None = None) -> None:
+        self.message = message
+        self.message_ko = message_ko
+
+    def localized(self, lang: str = "en") -> str:
+        """Return the text in ``lang`` (``"en"`` or ``"ko"``)."""
+        if lang == "ko" and self.message_ko:
+            return self.message_ko
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"Notice({self.message!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Notice) and (self.message, self.message_ko) == (
+            other.message,
+            other.message_ko,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.message, self.message_ko))

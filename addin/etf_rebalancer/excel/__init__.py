@@ -1,0 +1,1 @@
+"""Excel host code: the only package (with udfs.py) that imports xlwings."""

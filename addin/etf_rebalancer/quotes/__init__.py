@@ -1,0 +1,1 @@
+"""Quote providers behind one interface, a SQLite cache and the batched refresh."""

@@ -1,0 +1,222 @@
+"""The Excel functions users register (``UDF_MODULES = etf_rebalancer.udfs``).
+
+Each function is a thin wrapper: raw Excel values in, one call into the
+package, plain values (a number, a text, or a list of rows) out. Errors are
+turned into one short cell text here and nowhere else; nothing ever raises
+into Excel. The contract for names, arguments and outputs is
+``shared/CONTRACT.md``.
+
+UDF parameters carry no type hints on purpose: xlwings reads a parameter's
+annotation as the converter to apply, and a ``list | None`` hint would break
+conversion in Excel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import xlwings as xw
+
+from etf_rebalancer.engine.ranges import detect_language, is_krx_code
+from etf_rebalancer.errors import RebalancerError
+
+log = logging.getLogger(__name__)
+
+CATEGORY = "ETF Rebalancer"
+
+_ERROR_PREFIX = {"en": "Error: ", "ko": "오류: "}
+
+_DOC_HOLDINGS = (
+    "Holdings with a header: Ticker, Shares [, Price, Currency, Account] / "
+    "보유 종목: 티커, 수량 [, 현재가, 통화, 계좌]"
+)
+_DOC_TARGETS = (
+    "Targets with a header: Ticker, Target [, Band, Group, Min, Max]; a CASH row targets cash / "
+    "목표: 티커, 목표비중 [, 허용범위, 그룹, 최소, 최대]; 현금 행은 현금 비중"
+)
+_DOC_CASH = (
+    "Cash to invest (negative: to raise) in the base currency, or a Currency, Amount range / "
+    "투자할 현금(음수는 인출), 또는 통화, 금액 범위"
+)
+_DOC_SETTINGS = (
+    "Two columns key, value: base_currency, mode, buy_only, band, band_type, whole_shares, "
+    "min_trade, fee_rate, fee_min, fx_spread, FX <CCY> / 설정: 키, 값"
+)
+_DOC_GROUPS = "Group caps: Group, Max [, Min], e.g. leveraged 10% / 그룹 한도: 그룹, 최대 [, 최소]"
+
+
+def _cell_error(error: Exception, lang: str) -> str:
+    if isinstance(error, RebalancerError):
+        text = error.localized(lang)
+    else:
+        # A bug, not bad input: keep the cell readable and the traceback in the log.
+        log.exception("unexpected error in a UDF", exc_info=error)
+        text = f"unexpected {type(error).__name__}: {error}"
+    return _ERROR_PREFIX.get(lang, _ERROR_PREFIX["en"]) + text
+
+
+def _scalar(lang: str, compute: Callable[[], Any]) -> Any:
+    try:
+        return compute()
+    except Exception as error:  # the edge: nothing may raise into a cell
+        return _cell_error(error, lang)
+
+
+def _table(lang: str, compute: Callable[[], list[list[Any]]]) -> list[list[Any]]:
+    try:
+        return compute()
+    except Exception as error:  # the edge: nothing may raise into a cell
+        return [[_cell_error(error, lang)]]
+
+
+def _ticker_language(ticker: Any) -> str:
+    text = str(ticker).strip().upper() if ticker is not None else ""
+    return "ko" if is_krx_code(text) or detect_language([[text]]) == "ko" else "en"
+
+
+# ---------------------------------------------------------------- quotes
+
+
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("ticker", doc="Ticker such as QQQ, 069500 or VWCE.DE / 티커 (예: QQQ, 069500)")
+@xw.arg(
+    "field",
+    doc="price (default), currency, previous_close, change, time, name, status / 항목 (기본 price)",
+)
+def ETF_PRICE(ticker, field="price"):
+    """Latest price of a ticker in its listing currency, from the quote cache / 최신 가격."""
+    from etf_rebalancer.quotes.service import get_service, price_field
+
+    return _scalar(_ticker_language(ticker), lambda: price_field(get_service(), ticker, field))
+
+
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("from_currency", doc="Currency to convert from, e.g. USD / 원래 통화 (예: USD)")
+@xw.arg("to_currency", doc="Currency to convert to, e.g. KRW / 바꿀 통화 (예: KRW)")
+def ETF_FX(from_currency, to_currency):
+    """Units of to_currency for one unit of from_currency / 환율."""
+    from etf_rebalancer.quotes.service import fx_rate, get_service
+
+    return _scalar("en", lambda: fx_rate(get_service(), from_currency, to_currency))
+
+
+@xw.func(category=CATEGORY, call_in_wizard=False)
+@xw.arg("tickers", ndim=2, doc="One or more tickers (a cell or a range) / 티커 (셀 또는 범위)")
+@xw.arg("start", doc="First date / 시작일")
+@xw.arg("end", doc="Last date (default: today) / 종료일 (기본: 오늘)")
+@xw.arg("field", doc="adjclose (default) or close / adjclose(기본) 또는 close")
+def ETF_HISTORY(tickers, start, end=None, field="adjclose"):
+    """Daily history table: Date, then one column per ticker / 일별 가격 표."""
+    from etf_rebalancer.quotes.service import get_service, history_rows
+
+    return _table("en", lambda: history_rows(get_service(), tickers, start, end, field))
+
+
+# ---------------------------------------------------------------- rebalancing
+
+
+def _rebalance_plan(holdings, targets, cash, settings, groups):
+    from etf_rebalancer.engine.inputs import read_request
+    from etf_rebalancer.engine.plan import plan_rebalance
+
+    request = read_request(holdings, targets, cash, settings, groups)
+    needs = request.quote_needs()
+    market = None
+    if needs:
+        from etf_rebalancer.pricing import market_data_for
+        from etf_rebalancer.quotes.service import get_service
+
+        market = market_data_for(needs, get_service())
+    return plan_rebalance(request, market)
+
+
+def _rebalance_language(holdings, targets, settings):
+    return detect_language(holdings, targets, settings)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("holdings", ndim=2, doc=_DOC_HOLDINGS)
+@xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
+@xw.arg("cash", doc=_DOC_CASH)
+@xw.arg("settings", ndim=2, doc=_DOC_SETTINGS)
+@xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
+def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None):
+    """Orders that bring the portfolio to its targets, in whole shares / 리밸런싱 주문표."""
+    lang = _rebalance_language(holdings, targets, settings)
+    return _table(
+        lang, lambda: _rebalance_plan(holdings, targets, cash, settings, groups).order_rows()
+    )
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("holdings", ndim=2, doc=_DOC_HOLDINGS)
+@xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
+@xw.arg("cash", doc=_DOC_CASH)
+@xw.arg("settings", ndim=2, doc=_DOC_SETTINGS)
+@xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
+def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None):
+    """Cash, fees, turnover, drift and warnings of the plan / 리밸런싱 요약."""
+    lang = _rebalance_language(holdings, targets, settings)
+    return _table(
+        lang,
+        lambda: _rebalance_plan(holdings, targets, cash, settings, groups).summary_rows(lang),
+    )
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("holdings", ndim=2, doc=_DOC_HOLDINGS)
+@xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
+@xw.arg("cash", doc=_DOC_CASH)
+@xw.arg("settings", ndim=2, doc=_DOC_SETTINGS)
+@xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
+def REBAL_DRIFT(holdings, targets, cash=None, settings=None, groups=None):
+    """Current weight, target, drift and band status per asset / 비중 이탈 현황."""
+    lang = _rebalance_language(holdings, targets, settings)
+    return _table(
+        lang, lambda: _rebalance_plan(holdings, targets, cash, settings, groups).drift_rows()
+    )
+
+
+# ---------------------------------------------------------------- backtests
+
+_DOC_PRICES = "Daily closes: Date, then one column per ticker (or ETF_HISTORY) / 일별 종가 표"
+_DOC_WEIGHTS = "Ticker, Weight / 티커, 비중"
+_DOC_BT_SETTINGS = (
+    "key, value: rebalance (none/monthly/quarterly/annual), band, band_type, fee_rate, "
+    "initial, whole_shares, benchmark / 백테스트 설정"
+)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prices", ndim=2, doc=_DOC_PRICES)
+@xw.arg("weights", ndim=2, doc=_DOC_WEIGHTS)
+@xw.arg("settings", ndim=2, doc=_DOC_BT_SETTINGS)
+def PORTFOLIO_BACKTEST(prices, weights, settings=None):
+    """Total return, CAGR, volatility, Sharpe, drawdown of a rebalanced mix / 백테스트 결과."""
+    from etf_rebalancer.backtest.sheet import backtest_stats_rows
+
+    lang = detect_language(prices, weights, settings)
+    return _table(lang, lambda: backtest_stats_rows(prices, weights, settings))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prices", ndim=2, doc=_DOC_PRICES)
+@xw.arg("weights", ndim=2, doc=_DOC_WEIGHTS)
+@xw.arg("settings", ndim=2, doc=_DOC_BT_SETTINGS)
+def PORTFOLIO_EQUITY(prices, weights, settings=None):
+    """Value series of the same backtest (Date, Portfolio [, Benchmark]) / 평가액 추이."""
+    from etf_rebalancer.backtest.sheet import backtest_equity_rows
+
+    lang = detect_language(prices, weights, settings)
+    return _table(lang, lambda: backtest_equity_rows(prices, weights, settings))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prices", ndim=2, doc=_DOC_PRICES)
+def PORTFOLIO_CORREL(prices):
+    """Correlation matrix of daily simple returns / 일간 수익률 상관계수."""
+    from etf_rebalancer.backtest.sheet import correlation_rows
+
+    return _table(detect_language(prices), lambda: correlation_rows(prices))

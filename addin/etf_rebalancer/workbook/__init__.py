@@ -1,0 +1,1 @@
+"""Template workbooks (XlsxWriter) and the workbook reader (openpyxl)."""

@@ -1,0 +1,58 @@
+"""Shared fixtures: recorded data paths, no network, an isolated quote cache."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("YF_DISABLE_CURL_CFFI", "1")
+
+DATA = Path(__file__).parent / "data"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--live", action="store_true", help="run tests that use the real network")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--live"):
+        return
+    skip = pytest.mark.skip(reason="live network test: pass --live to run")
+    for item in items:
+        if "live" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def datapath():
+    """Path of a file under tests/data (pandas-datareader style)."""
+
+    def _path(*parts: str) -> Path:
+        path = DATA.joinpath(*parts)
+        if not path.exists():
+            raise FileNotFoundError(path)
+        return path
+
+    return _path
+
+
+@pytest.fixture(autouse=True)
+def _no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that opens a real socket, unless it is marked live."""
+    if "live" in request.keywords:
+        return
+
+    def guard(*args, **kwargs):
+        raise RuntimeError("tests must not touch the network (mark the test 'live')")
+
+    monkeypatch.setattr(socket, "create_connection", guard)
+    monkeypatch.setattr(socket.socket, "connect", guard)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own quote-cache folder, never the user's."""
+    monkeypatch.setenv("ETF_REBAL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
