@@ -1,0 +1,51 @@
+"""Sheet names and table layouts shared by the template builder, the reader and the refresh macro.
+
+A workbook is found by its sheet names (English or Korean), never by cell
+addresses the user may move: each sheet holds one table whose header row is
+the sheet's first non-empty row.
+"""
+
+from __future__ import annotations
+
+# canonical sheet -> (English name, Korean name); the reader accepts either.
+SHEETS: dict[str, tuple[str, str]] = {
+    "holdings": ("Holdings", "보유종목"),
+    "targets": ("Targets", "목표비중"),
+    "groups": ("Groups", "그룹한도"),
+    "cash": ("Cash", "현금"),
+    "settings": ("Settings", "설정"),
+    "quotes": ("Quotes", "시세"),
+    "plan": ("Plan", "주문"),
+    "backtest": ("Backtest", "백테스트"),
+    "prices": ("Prices", "가격이력"),
+    "help": ("How to use", "사용법"),
+}
+
+# Excel table names (ListObjects) used by the templates' structured references.
+TABLES: dict[str, str] = {
+    "holdings": "Holdings",
+    "targets": "Targets",
+    "groups": "Groups",
+    "cash": "Cash",
+    "settings": "Settings",
+    "quotes": "Quotes",
+}
+
+# The Quotes sheet, written by the templates (dated sample prices) and by the
+# Refresh button / `etf-rebal refresh` (live prices). FX rows use the ticker
+# "USD/KRW" (price = KRW for one USD).
+QUOTES_HEADER: tuple[str, ...] = ("Ticker", "Price", "Currency", "Time", "Status", "Source")
+QUOTES_HEADER_KO: tuple[str, ...] = ("티커", "현재가", "통화", "시각", "상태", "출처")
+LAST_REFRESH_LABEL = ("Last refresh", "마지막 갱신")
+
+
+def sheet_name(canonical: str, lang: str = "en") -> str:
+    """Name of a canonical sheet in ``lang`` (``"en"`` or ``"ko"``)."""
+    english, korean = SHEETS[canonical]
+    return korean if lang == "ko" else english
+
+
+def find_sheet(names: list[str], canonical: str) -> str | None:
+    """Return the workbook's name for a canonical sheet, matching either language."""
+    wanted = {n.casefold() for n in SHEETS[canonical]}
+    return next((n for n in names if n.strip().casefold() in wanted), None)
