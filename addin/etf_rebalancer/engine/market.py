@@ -49,6 +49,11 @@ class MarketData:
         Currency -> value of one unit in the base currency.
     notices
         Warnings to show in ``REBAL_SUMMARY`` (stale prices, manual overrides...).
+    kinds
+        Ticker -> instrument kind as the listing reports it (``"ETF"``, ``"EQUITY"``...);
+        decides e.g. whether Korea's transaction tax applies to a sale.
+    names
+        Ticker -> display name.
     failures
         Ticker or currency -> why it could not be had; the engine reports these
         as errors naming the ticker.
@@ -57,5 +62,7 @@ class MarketData:
     prices: Mapping[str, float] = field(default_factory=dict)
     currencies: Mapping[str, str] = field(default_factory=dict)
     fx: Mapping[str, float] = field(default_factory=dict)
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)
     notices: tuple[Notice, ...] = ()
     failures: Mapping[str, Notice] = field(default_factory=dict)
