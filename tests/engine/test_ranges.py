@@ -27,7 +27,9 @@ def test_headers_match_in_english_and_korean_in_any_order():
         name="holdings",
         required=["ticker", "shares"],
     )
-    ko = read_table([["종목코드", "수량"], ["069500", 3.0]], name="holdings", required=["ticker", "shares"])
+    ko = read_table(
+        [["종목코드", "수량"], ["069500", 3.0]], name="holdings", required=["ticker", "shares"]
+    )
     assert en.to_dict("records") == [{"ticker": "qqq", "shares": 10.0, "row": 2}]
     assert ko.to_dict("records") == [{"ticker": "069500", "shares": 3.0, "row": 2}]
 
@@ -60,7 +62,13 @@ def test_empty_range_is_an_error():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(69500.0, "069500"), (5930, "005930"), (" qqq ", "QQQ"), ("0030r0", "0030R0"), ("현금", "CASH")],
+    [
+        (69500.0, "069500"),
+        (5930, "005930"),
+        (" qqq ", "QQQ"),
+        ("0030r0", "0030R0"),
+        ("현금", "CASH"),
+    ],
 )
 def test_tickers_are_normalised(value, expected):
     assert normalise_ticker(value) == expected
@@ -95,9 +103,9 @@ def test_numbers_accept_separators_and_currency_signs():
     ],
 )
 def test_weights_as_fractions_percents_or_text_agree(column):
-    assert weights_to_fractions([parse_weight(v) for v in column], sums_to_one=True) == pytest.approx(
-        [0.5, 0.25, 0.25]
-    )
+    assert weights_to_fractions(
+        [parse_weight(v) for v in column], sums_to_one=True
+    ) == pytest.approx([0.5, 0.25, 0.25])
 
 
 def test_a_hundred_one_percent_targets_are_percents():

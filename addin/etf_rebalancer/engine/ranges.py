@@ -134,7 +134,8 @@ def normalise_ticker(value: Any, *, where: str = "") -> str:
     """
     if isinstance(value, bool):
         raise InputError(
-            f"Ticker must be text, got {value!r}{where}", f"티커는 텍스트여야 합니다: {value!r}{where}"
+            f"Ticker must be text, got {value!r}{where}",
+            f"티커는 텍스트여야 합니다: {value!r}{where}",
         )
     if isinstance(value, int | float):
         if not math.isfinite(value) or value != int(value) or not 0 < value < 1_000_000:
@@ -145,7 +146,8 @@ def normalise_ticker(value: Any, *, where: str = "") -> str:
         return f"{int(value):06d}"
     if not isinstance(value, str):
         raise InputError(
-            f"Ticker must be text, got {value!r}{where}", f"티커는 텍스트여야 합니다: {value!r}{where}"
+            f"Ticker must be text, got {value!r}{where}",
+            f"티커는 텍스트여야 합니다: {value!r}{where}",
         )
     ticker = value.strip().upper()
     if ticker in _CASH_NAMES or value.strip() in _CASH_NAMES:
@@ -216,7 +218,8 @@ def weights_to_fractions(
     if sums_to_one and plain and not percents:
         percents = abs(sum(plain) + 100.0 * explicit_total - 100.0) < 0.5
     return [
-        None if v is None else (v / 100.0 if percents and not explicit else v) for v, explicit in cells
+        None if v is None else (v / 100.0 if percents and not explicit else v)
+        for v, explicit in cells
     ]
 
 
@@ -262,7 +265,8 @@ def parse_date(value: Any, *, what: str = "date", where: str = "") -> pd.Timesta
 
 def _bad_date(what: str, value: Any, where: str) -> InputError:
     return InputError(
-        f"{what} must be a date, got {value!r}{where}", f"{what} 값은 날짜여야 합니다: {value!r}{where}"
+        f"{what} must be a date, got {value!r}{where}",
+        f"{what} 값은 날짜여야 합니다: {value!r}{where}",
     )
 
 
