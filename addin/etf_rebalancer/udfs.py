@@ -136,7 +136,7 @@ def _rebalance_language(holdings, targets, settings):
     return detect_language(holdings, targets, settings)
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)  # may fetch missing quotes
 @xw.arg("holdings", ndim=2, doc=_DOC_HOLDINGS)
 @xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
 @xw.arg("cash", doc=_DOC_CASH)
@@ -150,7 +150,7 @@ def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None):
     )
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)  # may fetch missing quotes
 @xw.arg("holdings", ndim=2, doc=_DOC_HOLDINGS)
 @xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
 @xw.arg("cash", doc=_DOC_CASH)
@@ -165,7 +165,7 @@ def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None):
     )
 
 
-@xw.func(category=CATEGORY)
+@xw.func(category=CATEGORY, call_in_wizard=False)  # may fetch missing quotes
 @xw.arg("holdings", ndim=2, doc=_DOC_HOLDINGS)
 @xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
 @xw.arg("cash", doc=_DOC_CASH)
