@@ -1,0 +1,401 @@
+"""The seed portfolios the shipped templates are built from, as plain data (English and Korean).
+
+Sample prices are illustrative values written by hand on :data:`SAMPLE_DATE`
+(the build machine has no network): they let a template work offline and are
+marked ``sample`` / ``sample (not live)`` wherever they appear. Press Refresh
+in Excel or run ``etf-rebal refresh`` for live quotes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+SAMPLE_DATE = dt.datetime(2026, 11, 20)
+SAMPLE_STATUS = "sample"
+SAMPLE_SOURCE = "sample (not live)"
+
+
+@dataclass(frozen=True)
+class Text:
+    """One piece of user-facing text in English and Korean."""
+
+    en: str
+    ko: str
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` (``"en"`` or ``"ko"``)."""
+        return self.ko if lang == "ko" else self.en
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A listing the templates know: its currency, display names and sample price."""
+
+    ticker: str
+    currency: str
+    name: Text
+    sample_price: float
+
+
+@dataclass(frozen=True)
+class Holding:
+    ticker: str
+    shares: float
+    account: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target row; weights are fractions (0.25 = 25%)."""
+
+    ticker: str
+    target: float
+    band: float | None = None
+    group: str = ""
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class GroupCap:
+    group: str
+    max: float | None
+    min: float | None = None
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """A template's content: what goes into each table plus the notes shown beside them.
+
+    ``settings`` holds only contract keys (anything else is an error in
+    ``REBAL_ORDERS``); the rebalancing calendar is a note, not a setting.
+    """
+
+    slug: str
+    title: Text
+    description: Text
+    holdings: tuple[Holding, ...]
+    targets: tuple[Target, ...]
+    cash: tuple[tuple[str, float], ...]
+    settings: tuple[tuple[str, object], ...]
+    groups: tuple[GroupCap, ...] = ()
+    notes: tuple[Text, ...] = ()
+    # Currencies whose FX rate the Quotes sheet carries (besides the base currency).
+    fx_currencies: tuple[str, ...] = field(default=())
+
+    @property
+    def base_currency(self) -> str:
+        return str(dict(self.settings).get("base_currency", "USD"))
+
+    def tickers(self) -> list[str]:
+        """Holdings' and targets' tickers (no cash row), in order of first appearance."""
+        seen: dict[str, None] = {}
+        for ticker in [h.ticker for h in self.holdings] + [t.ticker for t in self.targets]:
+            if ticker.upper() not in ("CASH", "현금"):
+                seen.setdefault(ticker, None)
+        return list(seen)
+
+
+INSTRUMENTS: dict[str, Instrument] = {
+    i.ticker: i
+    for i in (
+        Instrument("QQQ", "USD", Text("Invesco QQQ Trust", "인베스코 QQQ (나스닥100)"), 612.40),
+        Instrument("VOO", "USD", Text("Vanguard S&P 500 ETF", "뱅가드 S&P500 ETF"), 618.90),
+        Instrument(
+            "XLK",
+            "USD",
+            Text("Technology Select Sector SPDR", "테크놀로지 셀렉트 섹터 SPDR"),
+            287.30,
+        ),
+        Instrument(
+            "TQQQ", "USD", Text("ProShares UltraPro QQQ (3x)", "프로셰어즈 QQQ 3배"), 104.60
+        ),
+        Instrument(
+            "SOXX", "USD", Text("iShares Semiconductor ETF", "아이셰어즈 반도체 ETF"), 296.80
+        ),
+        Instrument("ARKK", "USD", Text("ARK Innovation ETF", "ARK 이노베이션 ETF"), 79.20),
+        Instrument(
+            "SOXL",
+            "USD",
+            Text("Direxion Daily Semiconductor Bull 3x", "디렉시온 반도체 3배"),
+            38.70,
+        ),
+        Instrument(
+            "KARS",
+            "USD",
+            Text(
+                "KraneShares Electric Vehicles & Future Mobility",
+                "크레인셰어즈 전기차·미래 모빌리티",
+            ),
+            34.10,
+        ),
+        Instrument(
+            "XAIX.DE",
+            "EUR",
+            Text(
+                "Xtrackers Artificial Intelligence & Big Data UCITS ETF 1C (Xetra)",
+                "엑스트래커 AI & 빅데이터 UCITS ETF 1C (독일 거래소)",
+            ),
+            148.50,
+        ),
+        Instrument(
+            "SCHD", "USD", Text("Schwab US Dividend Equity ETF", "슈왑 미국 배당주 ETF"), 27.40
+        ),
+        Instrument("069500", "KRW", Text("KODEX 200", "KODEX 200"), 56_350.0),
+        Instrument("360750", "KRW", Text("TIGER US S&P500", "TIGER 미국S&P500"), 24_185.0),
+    )
+}
+
+# Value of one unit of the first currency in the second (layout.QUOTES_HEADER convention).
+SAMPLE_FX: dict[tuple[str, str], float] = {
+    ("USD", "KRW"): 1_452.30,
+    ("EUR", "USD"): 1.1630,
+}
+
+_QUARTERLY = Text(
+    "Rebalance once a quarter (Jan/Apr/Jul/Oct), or whenever an asset leaves its band.",
+    "분기마다(1·4·7·10월) 또는 종목이 허용범위를 벗어날 때 리밸런싱합니다.",
+)
+
+AI_VALUE_CHAIN = Portfolio(
+    slug="ai-value-chain",
+    title=Text("Global AI value chain", "글로벌 AI 밸류체인"),
+    description=Text(
+        "QQQ 50% / European AI ETF 25% / KARS 25%, quarterly, 10% relative bands.",
+        "QQQ 50% / 유럽 AI ETF 25% / KARS 25%, 분기 리밸런싱, 상대 허용범위 10%.",
+    ),
+    holdings=(
+        Holding("QQQ", 14, "Brokerage"),
+        Holding("XAIX.DE", 22, "Brokerage"),
+        Holding("KARS", 95, "Brokerage"),
+    ),
+    targets=(
+        Target("QQQ", 0.50, group="ai"),
+        Target("XAIX.DE", 0.25, group="ai"),
+        Target("KARS", 0.25, group="ai"),
+    ),
+    cash=(("USD", 2_500.0),),
+    settings=(
+        ("base_currency", "USD"),
+        ("mode", "band"),
+        ("buy_only", False),
+        ("band_type", "relative"),
+        ("band", 0.10),
+        ("whole_shares", True),
+        ("min_trade", 50.0),
+        ("fee_rate", 0.0),
+        ("fee_min", 0.0),
+        ("fx_spread", 0.0),
+    ),
+    notes=(
+        _QUARTERLY,
+        Text(
+            'The article\'s "EXAI" is not an ETF (no fund trades under that ticker). This '
+            "template uses a real European AI fund instead: Xtrackers Artificial Intelligence "
+            "& Big Data UCITS ETF 1C, Xetra ticker XAIX.DE, priced in EUR.",
+            '기사에 나온 "EXAI"는 ETF가 아닙니다(그 티커로 거래되는 펀드가 없습니다). 이 '
+            "템플릿은 실제 유럽 AI 펀드인 Xtrackers Artificial Intelligence & Big Data UCITS "
+            "ETF 1C (독일 거래소 티커 XAIX.DE, 유로 표시)를 대신 씁니다.",
+        ),
+        Text(
+            "KARS (KraneShares Electric Vehicles & Future Mobility) stands for the "
+            "hardware/mobility end of the chain.",
+            "KARS(크레인셰어즈 전기차·미래 모빌리티)는 밸류체인의 하드웨어·모빌리티 부분입니다.",
+        ),
+    ),
+    fx_currencies=("EUR",),
+)
+
+TECH_CORE = Portfolio(
+    slug="tech-core",
+    title=Text("Tech core", "테크 코어"),
+    description=Text(
+        "VOO core with a 15-25% tech sleeve split QQQ 60 / XLK 40; TQQQ capped at 5%.",
+        "VOO 중심, 기술주 슬리브 15~25% (QQQ 60 / XLK 40), TQQQ 최대 5%.",
+    ),
+    holdings=(
+        Holding("VOO", 52, "IRA"),
+        Holding("QQQ", 9, "IRA"),
+        Holding("XLK", 12, "Brokerage"),
+        Holding("TQQQ", 30, "Brokerage"),
+    ),
+    targets=(
+        Target("VOO", 0.77, group="core"),
+        Target("QQQ", 0.12, group="tech"),
+        Target("XLK", 0.08, group="tech"),
+        Target("TQQQ", 0.03, group="leveraged", max=0.05),
+    ),
+    cash=(("USD", 4_000.0),),
+    groups=(
+        GroupCap("tech", max=0.25, min=0.15),
+        GroupCap("leveraged", max=0.05),
+    ),
+    settings=(
+        ("base_currency", "USD"),
+        ("mode", "full"),
+        ("buy_only", False),
+        ("band_type", "relative"),
+        ("band", 0.20),
+        ("whole_shares", True),
+        ("min_trade", 100.0),
+        ("fee_rate", 0.0),
+        ("fee_min", 0.0),
+        ("fx_spread", 0.0),
+    ),
+    notes=(
+        Text(
+            "The tech sleeve is 20% of the portfolio: QQQ 12% + XLK 8% (60/40 inside the "
+            "sleeve); the 'tech' group keeps it between 15% and 25%.",
+            "기술주 슬리브는 전체의 20%입니다: QQQ 12% + XLK 8% (슬리브 안에서 60/40); "
+            "'tech' 그룹 한도가 15~25%로 유지합니다.",
+        ),
+        Text(
+            "TQQQ is a 3x leveraged fund: target 3%, never more than 5% (Max and the "
+            "'leveraged' group).",
+            "TQQQ는 3배 레버리지 펀드입니다: 목표 3%, 최대 5% (최대 열과 'leveraged' 그룹).",
+        ),
+        Text("VOO can be swapped for SPY (same index).", "VOO 대신 SPY를 써도 됩니다(같은 지수)."),
+    ),
+)
+
+TECH_SUBSECTORS = Portfolio(
+    slug="tech-subsectors",
+    title=Text("Tech sub-sectors", "기술주 세부 섹터"),
+    description=Text(
+        "QQQ 50 / SOXX 20 / XLK 20 / ARKK 10; SOXX band 15%, ARKK at most 10%, "
+        "leveraged funds at most 10%.",
+        "QQQ 50 / SOXX 20 / XLK 20 / ARKK 10; SOXX 허용범위 15%, ARKK 최대 10%, "
+        "레버리지 합계 최대 10%.",
+    ),
+    holdings=(
+        Holding("QQQ", 7),
+        Holding("SOXX", 8),
+        Holding("XLK", 5),
+        Holding("ARKK", 20),
+        Holding("SOXL", 40),
+    ),
+    targets=(
+        Target("QQQ", 0.50, group="core"),
+        Target("SOXX", 0.20, band=0.15, group="semis"),
+        Target("XLK", 0.20, group="core"),
+        Target("ARKK", 0.10, group="thematic", max=0.10),
+        Target("SOXL", 0.0, group="leveraged"),
+    ),
+    cash=(("USD", 1_000.0),),
+    groups=(GroupCap("leveraged", max=0.10),),
+    settings=(
+        ("base_currency", "USD"),
+        ("mode", "full"),
+        ("buy_only", False),
+        ("band_type", "relative"),
+        ("band", 0.10),
+        ("whole_shares", True),
+        ("min_trade", 50.0),
+        ("fee_rate", 0.0),
+        ("fee_min", 0.0),
+        ("fx_spread", 0.0),
+    ),
+    notes=(
+        Text(
+            "SOXL (3x semiconductors) is an old position with a 0% target: the plan winds it "
+            "down. Give a leveraged fund a target and the 'leveraged' group keeps all of them "
+            "at 10% or less.",
+            "SOXL(반도체 3배)은 목표 0%인 기존 보유분이라 계획이 정리합니다. 레버리지 "
+            "펀드에 목표를 주면 'leveraged' 그룹이 합계를 10% 이하로 묶습니다.",
+        ),
+        Text(
+            "SOXX has its own 15% band (semiconductors swing more); the others use the "
+            "default 10%.",
+            "SOXX는 변동성이 커서 허용범위 15%를 따로 주고, 나머지는 기본 10%를 씁니다.",
+        ),
+    ),
+)
+
+KOREAN_INVESTOR = Portfolio(
+    slug="korean-investor",
+    title=Text("Korean investor (KRW base)", "한국 투자자 (원화 기준)"),
+    description=Text(
+        "KRW base: KODEX 200 and TIGER US S&P500 on KRX beside QQQ and SCHD in USD, "
+        "with KRW and USD cash.",
+        "원화 기준: 국내 상장 KODEX 200, TIGER 미국S&P500 과 달러 표시 QQQ, SCHD; "
+        "원화·달러 예수금.",
+    ),
+    holdings=(
+        Holding("069500", 60, "ISA"),
+        Holding("360750", 150, "ISA"),
+        Holding("QQQ", 4, "해외주식"),
+        Holding("SCHD", 60, "해외주식"),
+    ),
+    targets=(
+        Target("069500", 0.25, group="korea"),
+        Target("360750", 0.25, group="us"),
+        Target("QQQ", 0.30, group="us"),
+        Target("SCHD", 0.20, group="us"),
+    ),
+    cash=(("KRW", 3_000_000.0), ("USD", 1_200.0)),
+    groups=(GroupCap("us", max=0.80),),
+    settings=(
+        ("base_currency", "KRW"),
+        ("mode", "full"),
+        ("buy_only", False),
+        ("band_type", "relative"),
+        ("band", 0.10),
+        ("whole_shares", True),
+        ("min_trade", 100_000.0),
+        ("fee_rate", 0.00015),
+        ("fee_min", 0.0),
+        ("fx_spread", 0.001),
+    ),
+    notes=(
+        Text(
+            "Korean codes (069500, 360750) are typed as text so their leading zero stays; "
+            "they resolve to the .KS listing.",
+            "국내 종목코드(069500, 360750)는 앞자리 0이 지워지지 않도록 텍스트로 입력합니다.",
+        ),
+        Text(
+            "Cash sits in two pools, KRW and USD; values are converted to KRW at the "
+            "USD/KRW rate on the Quotes sheet (or live).",
+            "예수금은 원화와 달러 두 곳에 있으며, 시세 시트(또는 실시간)의 USD/KRW 환율로 "
+            "원화 환산합니다.",
+        ),
+    ),
+    fx_currencies=("USD",),
+)
+
+STARTER = Portfolio(
+    slug="starter",
+    title=Text("Blank starter", "빈 템플릿"),
+    description=Text(
+        "Empty tables: type your holdings and targets.",
+        "빈 표입니다: 보유 종목과 목표 비중을 입력하세요.",
+    ),
+    holdings=(),
+    targets=(),
+    cash=(("USD", 0.0),),
+    settings=(
+        ("base_currency", "USD"),
+        ("mode", "full"),
+        ("buy_only", False),
+        ("band_type", "relative"),
+        ("band", 0.10),
+        ("whole_shares", True),
+        ("min_trade", 0.0),
+        ("fee_rate", 0.0),
+        ("fee_min", 0.0),
+        ("fx_spread", 0.0),
+    ),
+)
+
+PORTFOLIOS: tuple[Portfolio, ...] = (
+    AI_VALUE_CHAIN,
+    TECH_CORE,
+    TECH_SUBSECTORS,
+    KOREAN_INVESTOR,
+    STARTER,
+)
+
+
+def template_filename(portfolio: Portfolio, lang: str) -> str:
+    """File name of a shipped template, e.g. ``tech-core_en.xlsx``."""
+    return f"{portfolio.slug}_{lang}.xlsx"
