@@ -1,0 +1,333 @@
+"""The Refresh button: fetch every quote a workbook needs, write the Quotes sheet, recalculate.
+
+``main()`` is what the ribbon's ``RibbonMyAddin.RunMain`` runs
+(``import etf_rebalancer; etf_rebalancer.main()``). The work is split so that
+everything but the Book I/O is a pure function over lists of rows:
+:func:`read_sheets` (Book -> rows), :func:`collect_needs` (rows -> tickers,
+currencies, base currency), :func:`quote_rows` (quotes -> the Quotes table) and
+:func:`refresh` which ties them together against a real ``xlwings.Book``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import xlwings as xw
+
+from etf_rebalancer.engine.ranges import ALIASES as _ALIASES
+from etf_rebalancer.engine.ranges import (
+    CASH_TICKER,
+    as_rows,
+    detect_language,
+    is_blank,
+    normalise_header,
+    normalise_ticker,
+    read_key_values,
+)
+from etf_rebalancer.errors import InputError, RebalancerError, WorkbookError
+from etf_rebalancer.workbook import layout
+
+TITLE = "ETF Rebalancer"
+INPUT_SHEETS = ("holdings", "targets", "cash", "settings", "groups")
+Progress = Callable[[int, int], None]
+
+
+class QuoteSource(Protocol):
+    """What the Refresh button needs from the quote layer (``quotes.service``)."""
+
+    def refresh(
+        self,
+        tickers: Sequence[str],
+        currencies: Sequence[str],
+        base_currency: str | None,
+        progress: Progress | None,
+    ) -> Any:
+        """Fetch everything in one batch (cache updated)."""
+
+    def quote(self, ticker: str) -> tuple[Any, Any, Any, str, str]:
+        """``(price, currency, time, status, source)`` of a ticker after the refresh."""
+
+    def fx(self, from_currency: str, to_currency: str) -> tuple[Any, Any, str, str]:
+        """``(rate, time, status, source)`` for one unit of ``from_currency``."""
+
+
+class ServiceQuotes:
+    """:class:`QuoteSource` over the process-wide ``quotes.service`` (the real one)."""
+
+    def __init__(self) -> None:
+        from etf_rebalancer.quotes.service import get_service
+
+        self.service = get_service()
+
+    def refresh(self, tickers, currencies, base_currency, progress):
+        return self.service.refresh(tickers, currencies, base_currency, progress)
+
+    def quote(self, ticker):
+        from etf_rebalancer.quotes.service import price_field
+
+        def field(name: str) -> Any:
+            return price_field(self.service, ticker, name)
+
+        # The quote layer does not report its provider per ticker (yet): Source stays blank.
+        return field("price"), field("currency"), field("time"), field("status"), ""
+
+    def fx(self, from_currency, to_currency):
+        from etf_rebalancer.quotes.service import fx_rate
+
+        return fx_rate(self.service, from_currency, to_currency), None, "OK", ""
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Tickers and currencies a workbook's formulas will ask the quote cache for."""
+
+    tickers: tuple[str, ...]
+    currencies: tuple[str, ...]
+    base_currency: str | None
+
+
+def _column(rows: list[list[Any]], canonical: str) -> list[Any]:
+    if not rows:
+        return []
+    aliases = {normalise_header(a) for a in _ALIASES[canonical]}
+    header = [normalise_header(h) if isinstance(h, str) else "" for h in rows[0]]
+    index = next((i for i, h in enumerate(header) if h in aliases), None)
+    if index is None:
+        return []
+    return [row[index] if index < len(row) else None for row in rows[1:]]
+
+
+def collect_needs(sheets: Mapping[str, Any]) -> Needs:
+    """Tickers (holdings and targets) and currencies (holdings, cash) to fetch.
+
+    Cells that are not tickers are skipped here: the UDFs report them, naming the row.
+    """
+    tickers: list[str] = []
+    for canonical in ("holdings", "targets"):
+        for value in _column(as_rows(sheets.get(canonical)), "ticker"):
+            if is_blank(value):
+                continue
+            try:
+                ticker = normalise_ticker(value)
+            except InputError:
+                continue
+            if ticker != CASH_TICKER and ticker not in tickers:
+                tickers.append(ticker)
+    base = None
+    settings = sheets.get("settings")
+    if settings:
+        entry = read_key_values(settings).get("base_currency")
+        if entry is not None and isinstance(entry.value, str) and entry.value.strip():
+            base = entry.value.strip().upper()
+    currencies: list[str] = []
+    cash_rows = as_rows(sheets.get("cash"))
+    for value in _column(as_rows(sheets.get("holdings")), "currency") + _column(
+        cash_rows, "currency"
+    ):
+        if isinstance(value, str) and len(value.strip()) == 3:
+            code = value.strip().upper()
+            if code != base and code not in currencies:
+                currencies.append(code)
+    return Needs(tuple(tickers), tuple(currencies), base)
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def quote_rows(source: QuoteSource, needs: Needs, lang: str = "en") -> list[list[Any]]:
+    """The Quotes table: header, one row per ticker, then one ``CCY/BASE`` row per FX rate."""
+    header = list(layout.QUOTES_HEADER_KO if lang == "ko" else layout.QUOTES_HEADER)
+    rows: list[list[Any]] = [header]
+    for ticker in needs.tickers:
+        try:
+            price, currency, time, status, origin = source.quote(ticker)
+        except RebalancerError as error:
+            price, currency, time, status, origin = None, None, None, error.localized(lang), ""
+        rows.append([ticker, _cell(price), _cell(currency), _cell(time), status, origin])
+    if needs.base_currency:
+        for currency in needs.currencies:
+            pair = f"{currency}/{needs.base_currency}"
+            try:
+                rate, time, status, origin = source.fx(currency, needs.base_currency)
+            except RebalancerError as error:
+                rate, time, status, origin = None, None, error.localized(lang), ""
+            rows.append([pair, _cell(rate), needs.base_currency, _cell(time), status, origin])
+    return rows
+
+
+# ---------------------------------------------------------------- Book I/O
+
+
+def _status(book: xw.Book, text: str | bool) -> None:
+    # Engines without a status bar (Office.js, the remote engine in tests) raise.
+    with contextlib.suppress(NotImplementedError):
+        book.app.status_bar = text
+
+
+def read_sheets(book: xw.Book) -> dict[str, list[list[Any]]]:
+    """Values of the workbook's input sheets, by canonical name (English or Korean sheets)."""
+    names = [sheet.name for sheet in book.sheets]
+    out: dict[str, list[list[Any]]] = {}
+    for canonical in INPUT_SHEETS:
+        name = layout.find_sheet(names, canonical)
+        if name is not None:
+            values = book.sheets[name].used_range.options(ndim=2).value
+            out[canonical] = values if isinstance(values, list) else [[values]]
+    if "holdings" not in out:
+        raise WorkbookError(
+            "The workbook needs a Holdings sheet (or 보유종목) for Refresh",
+            "새로고침하려면 보유종목(Holdings) 시트가 필요합니다",
+        )
+    return out
+
+
+def _sheet(book: xw.Book, canonical: str, lang: str) -> xw.Sheet:
+    name = layout.find_sheet([s.name for s in book.sheets], canonical)
+    if name is not None:
+        return book.sheets[name]
+    return book.sheets.add(layout.sheet_name(canonical, lang), after=book.sheets[-1])
+
+
+def write_table(sheet: xw.Sheet, rows: list[list[Any]], top_left: str = "A1") -> None:
+    """Write rows at ``top_left`` and blank what an older, longer table left below."""
+    old = sheet.used_range
+    anchor = sheet.range(top_left)
+    anchor.value = rows
+    last_row = old.row + old.rows.count - 1
+    first_stale = anchor.row + len(rows)
+    if last_row >= first_stale:
+        width = max(len(rows[0]), old.columns.count)
+        sheet.range((first_stale, anchor.column), (last_row, anchor.column + width - 1)).value = [
+            [None] * width for _ in range(last_row - first_stale + 1)
+        ]
+
+
+def write_quotes(book: xw.Book, rows: list[list[Any]], now: dt.datetime, lang: str) -> None:
+    """The Quotes sheet: the table at A1 and the last-refresh label and time beside it."""
+    sheet = _sheet(book, "quotes", lang)
+    write_table(sheet, rows)
+    label_column = len(rows[0]) + 2  # one empty column between the table and the label
+    label = layout.LAST_REFRESH_LABEL[1 if lang == "ko" else 0]
+    sheet.range((1, label_column)).value = [[label, now]]
+
+
+Planner = Callable[[Mapping[str, Any], QuoteSource], tuple[list[list[Any]], list[list[Any]]]]
+
+
+def engine_plan(sheets: Mapping[str, Any], source: QuoteSource) -> tuple[list, list]:
+    """Orders and drift tables, as REBAL_ORDERS and REBAL_DRIFT compute them."""
+    from etf_rebalancer.engine.inputs import read_request
+    from etf_rebalancer.engine.plan import plan_rebalance
+
+    request = read_request(
+        sheets.get("holdings"),
+        sheets.get("targets"),
+        _cash_value(sheets.get("cash")),
+        sheets.get("settings"),
+        sheets.get("groups"),
+    )
+    needs = request.quote_needs()
+    market = None
+    if needs:
+        from etf_rebalancer.pricing import market_data_for
+
+        market = market_data_for(needs, source.service)  # type: ignore[attr-defined]
+    plan = plan_rebalance(request, market)
+    return plan.order_rows(), plan.drift_rows()
+
+
+def _cash_value(rows: Any) -> Any:
+    # A Cash sheet holding one number (with or without a label) is the cash amount.
+    if rows and len(rows) == 1 and len(rows[0]) == 1:
+        return rows[0][0]
+    return rows
+
+
+def write_plan(book: xw.Book, orders: list[list[Any]], drift: list[list[Any]], lang: str) -> None:
+    """Plan sheet as values: the orders table at A1, the drift table two rows below it."""
+    sheet = _sheet(book, "plan", lang)
+    width = max(len(orders[0]), len(drift[0]))
+    pad = [[*row, *[None] * (width - len(row))] for row in orders]
+    blank = [[None] * width]
+    drift_rows = [[*row, *[None] * (width - len(row))] for row in drift]
+    write_table(sheet, pad + blank + drift_rows)
+
+
+def refresh(
+    book: xw.Book | None = None,
+    *,
+    quotes: QuoteSource | None = None,
+    values_only: bool | None = None,
+    planner: Planner | None = None,
+    now: Callable[[], dt.datetime] = dt.datetime.now,
+) -> bool:
+    """Refresh a workbook's quotes and recalculate; never raises into Excel.
+
+    Parameters
+    ----------
+    book : xlwings.Book, optional
+        Defaults to ``xw.Book.caller()`` (the workbook whose button was clicked).
+    quotes : QuoteSource, optional
+        Defaults to the process-wide quote service.
+    values_only : bool, optional
+        Also write the orders and drift tables as values to the Plan sheet;
+        defaults to True on macOS, where xlwings UDFs do not run.
+    planner : callable, optional
+        Computes ``(orders, drift)``; defaults to the engine (:func:`engine_plan`).
+    now : callable
+        Clock for the last-refresh time.
+
+    Returns
+    -------
+    bool
+        True when every step succeeded; on failure a message box says why.
+    """
+    book = book if book is not None else xw.Book.caller()
+    if values_only is None:
+        values_only = sys.platform == "darwin"
+    lang = "en"
+    try:
+        _status(book, "ETF Rebalancer: reading the workbook…")
+        sheets = read_sheets(book)
+        lang = detect_language(*(sheets.get(name) for name in INPUT_SHEETS))
+        needs = collect_needs(sheets)
+        source = quotes if quotes is not None else ServiceQuotes()
+        total = len(needs.tickers) + len(needs.currencies)
+
+        def progress(done: int, of: int) -> None:
+            _status(book, f"ETF Rebalancer: quotes {done}/{of}…")
+
+        _status(book, f"ETF Rebalancer: fetching {total} quotes…")
+        source.refresh(needs.tickers, needs.currencies, needs.base_currency, progress)
+        write_quotes(book, quote_rows(source, needs, lang), now(), lang)
+        if values_only:
+            _status(book, "ETF Rebalancer: computing the orders…")
+            orders, drift = (planner or engine_plan)(sheets, source)
+            write_plan(book, orders, drift, lang)
+        _status(book, "ETF Rebalancer: recalculating…")
+        book.app.calculate()
+        return True
+    except Exception as error:  # the edge: a message box, never a traceback
+        if isinstance(error, RebalancerError):
+            text = error.localized(lang)
+        else:
+            text = f"unexpected {type(error).__name__}: {error}"
+        prefix = "새로고침 실패: " if lang == "ko" else "Refresh failed: "
+        book.app.alert(prefix + text, title=TITLE, mode="critical")
+        return False
+    finally:
+        _status(book, False)
+
+
+def main() -> None:
+    """Ribbon entry point: refresh the workbook the button was clicked in."""
+    refresh()

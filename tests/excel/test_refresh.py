@@ -1,0 +1,196 @@
+"""The Refresh button against xlwings' real remote engine: a workbook payload in, actions out."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+import pytest
+import xlwings as xw
+from etf_rebalancer.errors import QuoteError
+from etf_rebalancer.excel import refresh as rf
+from etf_rebalancer.workbook import layout
+
+NOW = dt.datetime(2025, 3, 14, 9, 30, 0)
+
+HOLDINGS = [
+    ["Ticker", "Shares", "Price", "Currency", "Account"],
+    ["QQQ", 10, None, "USD", "ISA"],
+    [69500, 30, None, "KRW", "ISA"],  # 069500 typed into a General cell
+    ["VWCE.DE", 5, None, "EUR", "Broker"],
+    [None, None, None, None, None],
+    ["CASH", 1000, None, "USD", "Broker"],
+]
+TARGETS = [
+    ["Ticker", "Target", "Band"],
+    ["QQQ", 40, 10],
+    ["069500", 30, 10],
+    ["VWCE.DE", 20, 10],
+    ["TLT", 10, 10],
+]
+SETTINGS = [["Key", "Value"], ["base_currency", "KRW"], ["mode", "full"]]
+
+
+def sheet(name: str, values: list[list]) -> dict:
+    return {"name": name, "values": values, "pictures": [], "tables": [], "charts": []}
+
+
+def payload(*sheets: dict) -> dict:
+    """What the Office.js client of xlwings 0.37.8 sends for a workbook."""
+    return {
+        "client": "Office.js",
+        "version": xw.__version__,
+        "book": {"name": "portfolio.xlsx", "active_sheet_index": 0, "selection": "A1"},
+        "names": [],
+        "sheets": list(sheets),
+    }
+
+
+class MemoryQuotes:
+    """In-memory twin of the quote layer: fixed quotes, records the batch it was asked for."""
+
+    def __init__(self, prices: dict, fx: dict, fail: Exception | None = None) -> None:
+        self.prices, self.rates, self.fail = prices, fx, fail
+        self.batches: list[tuple] = []
+
+    def refresh(self, tickers, currencies, base_currency, progress):
+        self.batches.append((tuple(tickers), tuple(currencies), base_currency))
+        if self.fail:
+            raise self.fail
+        if progress:
+            progress(len(tickers), len(tickers))
+
+    def quote(self, ticker):
+        if ticker not in self.prices:
+            raise QuoteError(f"{ticker}: not found", f"{ticker}: 종목을 찾을 수 없습니다")
+        price, currency = self.prices[ticker]
+        return price, currency, dt.datetime(2025, 3, 13, 21, 0), "OK", "memory"
+
+    def fx(self, from_currency, to_currency):
+        return self.rates[(from_currency, to_currency)], None, "OK", "memory"
+
+
+QUOTES = MemoryQuotes(
+    {"QQQ": (480.25, "USD"), "069500": (35_000.0, "KRW"), "VWCE.DE": (120.5, "EUR")},
+    {("USD", "KRW"): 1450.0, ("EUR", "KRW"): 1580.0},
+)
+
+
+@pytest.fixture
+def book(remote_engine):
+    def make(*sheets):
+        return xw.Book(json=copy.deepcopy(payload(*sheets)))
+
+    return make
+
+
+def actions(book, func: str) -> list[dict]:
+    return [a for a in book.json()["actions"] if a["func"] == func]
+
+
+def test_collect_needs_reads_tickers_and_currencies():
+    needs = rf.collect_needs({"holdings": HOLDINGS, "targets": TARGETS, "settings": SETTINGS})
+    assert needs.tickers == ("QQQ", "069500", "VWCE.DE", "TLT")
+    assert needs.currencies == ("USD", "EUR")
+    assert needs.base_currency == "KRW"
+
+
+def test_quote_rows_name_failures_in_the_status_column():
+    needs = rf.Needs(("QQQ", "TLT"), ("USD",), "KRW")
+    rows = rf.quote_rows(QUOTES, needs)
+    assert rows[0] == list(layout.QUOTES_HEADER)
+    assert rows[1] == ["QQQ", 480.25, "USD", dt.datetime(2025, 3, 13, 21, 0), "OK", "memory"]
+    assert rows[2] == ["TLT", "", "", "", "TLT: not found", ""]
+    assert rows[3] == ["USD/KRW", 1450.0, "KRW", "", "OK", "memory"]
+    assert rf.quote_rows(QUOTES, needs, "ko")[0] == list(layout.QUOTES_HEADER_KO)
+
+
+def test_refresh_adds_the_quotes_sheet_and_recalculates(book):
+    wb = book(sheet("Holdings", HOLDINGS), sheet("Targets", TARGETS), sheet("Settings", SETTINGS))
+    quotes = MemoryQuotes(QUOTES.prices, QUOTES.rates)
+    assert rf.refresh(wb, quotes=quotes, values_only=False, now=lambda: NOW) is True
+
+    # One batch with everything the workbook needs.
+    assert quotes.batches == [(("QQQ", "069500", "VWCE.DE", "TLT"), ("USD", "EUR"), "KRW")]
+    (add,) = actions(wb, "addSheet")
+    assert add["args"] == [3, "Quotes"]
+    writes = [a for a in actions(wb, "setValues") if a["sheet_position"] == 3]
+    table, label = writes[0], writes[1]
+    assert (table["start_row"], table["start_column"]) == (0, 0)
+    assert table["values"][0] == list(layout.QUOTES_HEADER)
+    assert table["values"][1] == ["QQQ", 480.25, "USD", "2025-03-13 21:00:00", "OK", "memory"]
+    assert table["values"][4] == ["TLT", "", "", "", "TLT: not found", ""]
+    assert table["values"][5:] == [
+        ["USD/KRW", 1450.0, "KRW", "", "OK", "memory"],
+        ["EUR/KRW", 1580.0, "KRW", "", "OK", "memory"],
+    ]
+    assert (label["start_row"], label["start_column"]) == (0, 7)
+    assert label["values"] == [["Last refresh", "2025-03-14 09:30:00"]]
+    # Recalculate after writing, so every formula sees the new prices.
+    funcs = [a["func"] for a in wb.json()["actions"]]
+    assert funcs[-1] == "calculate"
+    assert not actions(wb, "alert")
+
+
+def test_refresh_overwrites_an_existing_korean_quotes_sheet_and_blanks_stale_rows(book):
+    old = [list(layout.QUOTES_HEADER_KO)] + [[f"OLD{i}", 1, "USD", "", "OK", ""] for i in range(8)]
+    wb = book(
+        sheet("보유종목", [["티커", "수량"], ["QQQ", 3]]),
+        sheet("목표비중", [["티커", "목표비중"], ["QQQ", 100]]),
+        sheet("시세", old),
+    )
+    assert rf.refresh(wb, quotes=QUOTES, values_only=False, now=lambda: NOW)
+    assert not actions(wb, "addSheet")
+    writes = [a for a in actions(wb, "setValues") if a["sheet_position"] == 2]
+    assert writes[0]["values"][0] == list(layout.QUOTES_HEADER_KO)
+    assert writes[0]["values"][1][:3] == ["QQQ", 480.25, "USD"]
+    # Rows 3..9 held the old table: blanked, not left behind.
+    stale = writes[1]
+    assert (stale["start_row"], stale["row_count"]) == (2, 7)
+    assert all(v == "" for row in stale["values"] for v in row)
+    assert writes[2]["values"] == [["마지막 갱신", "2025-03-14 09:30:00"]]
+
+
+def test_failed_fetch_shows_a_message_box_and_writes_nothing(book):
+    wb = book(sheet("Holdings", HOLDINGS), sheet("Targets", TARGETS))
+    failing = MemoryQuotes({}, {}, fail=QuoteError("Yahoo rate limit: try again in a minute"))
+    assert rf.refresh(wb, quotes=failing, values_only=False) is False
+    (alert,) = actions(wb, "alert")
+    assert alert["args"][0] == "Refresh failed: Yahoo rate limit: try again in a minute"
+    assert alert["args"][1] == "ETF Rebalancer"
+    assert alert["args"][3] == "critical"
+    assert not actions(wb, "setValues") and not actions(wb, "calculate")
+
+
+def test_missing_holdings_sheet_is_named_in_the_message(book):
+    wb = book(sheet("Sheet1", [["hello"]]))
+    assert rf.refresh(wb, quotes=QUOTES, values_only=False) is False
+    (alert,) = actions(wb, "alert")
+    assert "Holdings sheet" in alert["args"][0]
+
+
+def test_values_only_writes_orders_and_drift_to_the_plan_sheet(book):
+    orders = [["Ticker", "Action", "Shares"], ["QQQ", "BUY", 2.0]]
+    drift = [["Ticker", "Value", "Weight", "Target"], ["QQQ", 4802.5, 0.5, 0.4]]
+    seen = {}
+
+    def planner(sheets, source):
+        seen["holdings"] = sheets["holdings"]
+        seen["source"] = source
+        return orders, drift
+
+    wb = book(sheet("Holdings", HOLDINGS), sheet("Targets", TARGETS), sheet("Settings", SETTINGS))
+    assert rf.refresh(wb, quotes=QUOTES, values_only=True, planner=planner, now=lambda: NOW)
+    assert seen["holdings"][2][0] == 69500  # raw values, as a UDF would get them
+    assert seen["source"] is QUOTES
+    (plan_sheet,) = [a for a in actions(wb, "addSheet") if a["args"][1] == "Plan"]
+    position = plan_sheet["args"][0]
+    (write,) = [a for a in actions(wb, "setValues") if a["sheet_position"] == position]
+    assert write["values"] == [
+        ["Ticker", "Action", "Shares", ""],
+        ["QQQ", "BUY", 2.0, ""],
+        ["", "", "", ""],
+        ["Ticker", "Value", "Weight", "Target"],
+        ["QQQ", 4802.5, 0.5, 0.4],
+    ]
+    assert [a["func"] for a in wb.json()["actions"]][-1] == "calculate"
