@@ -1,0 +1,306 @@
+"""Raw Excel ranges in, rows out: the bodies of PORTFOLIO_BACKTEST, _EQUITY and _CORREL.
+
+Ranges are read with :mod:`etf_rebalancer.engine.ranges`; the simulation is
+:mod:`etf_rebalancer.backtest.core` (its docstring states the conventions and
+the mixed-calendar policy). Errors are raised as ``InputError`` naming the
+range, row, ticker or setting; ``udfs.py`` turns them into cell text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from etf_rebalancer.backtest.core import (
+    BAND_TYPES,
+    BacktestConfig,
+    BacktestResult,
+    run_backtest,
+)
+from etf_rebalancer.engine.ranges import (
+    CASH_TICKER,
+    KeyValue,
+    is_blank,
+    normalise_ticker,
+    parse_bool,
+    parse_number,
+    parse_weight,
+    read_key_values,
+    read_price_table,
+    read_table,
+    unknown_keys_error,
+    weights_to_fractions,
+)
+from etf_rebalancer.errors import InputError
+
+__all__ = [
+    "SETTING_KEYS",
+    "backtest_equity_rows",
+    "backtest_stats_rows",
+    "correlation_rows",
+    "read_backtest_inputs",
+    "read_config",
+    "read_weights",
+]
+
+SETTING_KEYS = (
+    "rebalance",
+    "band",
+    "band_type",
+    "fee_rate",
+    "initial",
+    "whole_shares",
+    "benchmark",
+)
+
+_RULES = {
+    "none": "none",
+    "never": "none",
+    "buyandhold": "none",
+    "없음": "none",
+    "안함": "none",
+    "monthly": "monthly",
+    "month": "monthly",
+    "매월": "monthly",
+    "월": "monthly",
+    "quarterly": "quarterly",
+    "quarter": "quarterly",
+    "분기": "quarterly",
+    "매분기": "quarterly",
+    "annual": "annual",
+    "annually": "annual",
+    "yearly": "annual",
+    "year": "annual",
+    "매년": "annual",
+    "연": "annual",
+}
+_BAND_TYPES = {
+    "relative": "relative",
+    "상대": "relative",
+    "absolute": "absolute",
+    "절대": "absolute",
+}
+
+
+def _fold(value: Any) -> str:
+    return "".join(str(value).split()).replace("_", "").replace("-", "").casefold()
+
+
+def _setting_where(kv: KeyValue) -> str:
+    return f" (settings row {kv.row}, {kv.label})"
+
+
+def read_config(settings: Any, bands: Mapping[str, float] | None = None) -> BacktestConfig:
+    """Read the ``settings`` range of PORTFOLIO_BACKTEST into a :class:`BacktestConfig`.
+
+    Keys: ``rebalance`` (none/monthly/quarterly/annual; default monthly, or
+    none when a band is set), ``band``, ``band_type``, ``fee_rate``,
+    ``initial``, ``whole_shares``, ``benchmark``. Unknown keys raise
+    :class:`InputError` naming them. ``bands`` are per-ticker bands (the
+    weights range's ``Band`` column).
+    """
+    values = read_key_values(settings, name="settings") if settings is not None else {}
+    error = unknown_keys_error(values, SETTING_KEYS, name="settings")
+    if error:
+        raise error
+    options: dict[str, Any] = {}
+    for key, kv in values.items():
+        where = _setting_where(kv)
+        if kv.value is None or (isinstance(kv.value, str) and not kv.value.strip()):
+            continue
+        if key == "rebalance":
+            rule = _RULES.get(_fold(kv.value))
+            if rule is None:
+                raise InputError(
+                    "rebalance must be none, monthly, quarterly or annual, "
+                    f"got {kv.value!r}{where}",
+                    f"rebalance 값은 none, monthly, quarterly, annual 중 하나여야 합니다: "
+                    f"{kv.value!r}{where}",
+                )
+            options["rebalance"] = rule
+        elif key == "band_type":
+            band_type = _BAND_TYPES.get(_fold(kv.value))
+            if band_type is None:
+                raise InputError(
+                    f"band_type must be {' or '.join(BAND_TYPES)}, got {kv.value!r}{where}",
+                    f"band_type 값은 relative 또는 absolute여야 합니다: {kv.value!r}{where}",
+                )
+            options["band_type"] = band_type
+        elif key == "band":
+            options["band"] = _read_band(kv.value, where)
+        elif key == "fee_rate":
+            fee = parse_number(kv.value, what="fee_rate", where=where)
+            if fee is None or not 0 <= fee < 0.1:
+                raise InputError(
+                    f"fee_rate must be a fraction from 0 to 0.1 (e.g. 0.001 or 0.1%), "
+                    f"got {kv.value!r}{where}",
+                    f"fee_rate 값은 0~0.1 사이 비율이어야 합니다 (예: 0.001 또는 0.1%): "
+                    f"{kv.value!r}{where}",
+                )
+            options["fee_rate"] = fee
+        elif key == "initial":
+            initial = parse_number(kv.value, what="initial", where=where)
+            if initial is None or initial <= 0:
+                raise InputError(
+                    f"initial must be a positive amount, got {kv.value!r}{where}",
+                    f"initial 값은 0보다 큰 금액이어야 합니다: {kv.value!r}{where}",
+                )
+            options["initial"] = initial
+        elif key == "whole_shares":
+            options["whole_shares"] = parse_bool(kv.value, what="whole_shares", where=where)
+        elif key == "benchmark":
+            options["benchmark"] = normalise_ticker(kv.value, where=where)
+    if bands:
+        options["bands"] = dict(bands)
+    if ("band" in options or bands) and "rebalance" not in options:
+        options["rebalance"] = "none"  # a band alone is checked at every close
+    return BacktestConfig(**options)
+
+
+def _read_band(value: Any, where: str) -> float:
+    number, explicit = parse_weight(value, what="band", where=where)
+    if number is None or number <= 0:
+        raise InputError(
+            f"band must be a positive number such as 0.2 or 20%, got {value!r}{where}",
+            f"band 값은 0.2 또는 20% 같은 양수여야 합니다: {value!r}{where}",
+        )
+    return number / 100.0 if number > 1 and not explicit else number
+
+
+def read_weights(weights: Any) -> tuple[dict[str, float], dict[str, float]]:
+    """Read the ``weights`` range (``Ticker``, ``Weight`` [, ``Band``]).
+
+    Weights may be fractions, percents or ``"25%"`` text and must add up to
+    100%; a ``CASH`` row (or weights summing to less, given as fractions) is
+    held as cash. Returns ``(weights, bands)`` with weights as fractions.
+    """
+    table = read_table(weights, name="weights", required=("ticker", "target"), optional=("band",))
+    if table.empty:
+        raise InputError(
+            "weights has no rows: add Ticker and Weight under the header",
+            "weights 범위에 행이 없습니다: 머리글 아래에 티커와 비중을 입력하세요",
+        )
+    tickers: list[str] = []
+    cells = []
+    bands: dict[str, float] = {}
+    seen: dict[str, int] = {}
+    for record in table.to_dict("records"):
+        row = int(record["row"])
+        ticker = normalise_ticker(record["ticker"], where=f" (weights row {row})")
+        if ticker in seen:
+            raise InputError(
+                f"weights has {ticker} twice (rows {seen[ticker]} and {row})",
+                f"weights에 {ticker}이(가) 두 번 있습니다 ({seen[ticker]}행, {row}행)",
+            )
+        seen[ticker] = row
+        where = f" (weights row {row}, {ticker})"
+        cell = parse_weight(record["target"], what="Weight", where=where)
+        if cell[0] is None:
+            raise InputError(f"Weight is missing{where}", f"비중이 비어 있습니다{where}")
+        if cell[0] < 0:
+            raise InputError(
+                f"Weight must not be negative, got {record['target']!r}{where}",
+                f"비중은 음수일 수 없습니다: {record['target']!r}{where}",
+            )
+        tickers.append(ticker)
+        cells.append(cell)
+        band = record.get("band")
+        if not is_blank(band):
+            bands[ticker] = _read_band(band, where)
+    fractions = weights_to_fractions(cells, sums_to_one=True)
+    mix = {t: float(w or 0.0) for t, w in zip(tickers, fractions, strict=True)}
+    total = sum(mix.values())
+    if abs(total - 1.0) > 0.005:
+        raise InputError(
+            f"Weights must add up to 100% (a CASH row holds cash), got {total:.2%}",
+            f"비중 합계는 100%여야 합니다 (현금은 CASH 행으로): {total:.2%}",
+        )
+    if total > 1.0:
+        mix = {t: w / total for t, w in mix.items()}  # rounding such as 33.34 + 33.33 + 33.34
+    # Below 1 (within rounding) the rest stays in cash, as bt does with such weights.
+    mix.pop(CASH_TICKER, None)
+    if not any(w > 0 for w in mix.values()):
+        raise InputError(
+            "weights needs at least one ticker with a weight above 0",
+            "weights에 비중이 0보다 큰 종목이 하나 이상 필요합니다",
+        )
+    return mix, bands
+
+
+def read_backtest_inputs(
+    prices: Any, weights: Any, settings: Any
+) -> tuple[pd.DataFrame, dict[str, float], BacktestConfig]:
+    """Read the three ranges of PORTFOLIO_BACKTEST / PORTFOLIO_EQUITY."""
+    mix, bands = read_weights(weights)
+    config = read_config(settings, bands=bands)
+    table = read_price_table(prices, name="prices")
+    if config.benchmark and config.benchmark not in table.columns:
+        raise InputError(
+            f"benchmark {config.benchmark} is not a column of prices "
+            f"(columns: {', '.join(table.columns)})",
+            f"benchmark {config.benchmark} 열이 prices 범위에 없습니다",
+        )
+    return table, mix, config
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    return value
+
+
+def _run(prices: Any, weights: Any, settings: Any) -> BacktestResult:
+    table, mix, config = read_backtest_inputs(prices, weights, settings)
+    return run_backtest(table, mix, config)
+
+
+def backtest_stats_rows(prices: Any, weights: Any, settings: Any = None) -> list[list[Any]]:
+    """Rows ``Metric``, ``Value`` of PORTFOLIO_BACKTEST (order: ``stats.METRICS``)."""
+    result = _run(prices, weights, settings)
+    rows: list[list[Any]] = [["Metric", "Value"]]
+    rows += [[name, _cell(value)] for name, value in result.stats.items()]
+    rows += [["Notice", notice.message] for notice in result.notices]
+    return rows
+
+
+def backtest_equity_rows(prices: Any, weights: Any, settings: Any = None) -> list[list[Any]]:
+    """Rows ``Date``, ``Portfolio`` [, ``Benchmark``] of PORTFOLIO_EQUITY."""
+    result = _run(prices, weights, settings)
+    frame = result.equity.to_frame()
+    if result.benchmark is not None:
+        frame["Benchmark"] = result.benchmark
+    rows: list[list[Any]] = [["Date", *frame.columns]]
+    for date, values in zip(frame.index, frame.to_numpy().tolist(), strict=True):
+        rows.append([date.to_pydatetime(), *values])
+    return rows
+
+
+def correlation_rows(prices: Any) -> list[list[Any]]:
+    """Correlation matrix of daily simple returns, tickers as first row and column.
+
+    Calendar policy as in the backtest: a blank cell after an asset's first
+    price takes its last close (no return that day); before its first price
+    it is left out, so each pair uses the days both have returns.
+    """
+    table = read_price_table(prices, name="prices")
+    table = table.dropna(how="all")
+    if len(table) < 3:
+        raise InputError(
+            "prices needs at least three dates to correlate daily returns",
+            "상관계수를 계산하려면 prices 범위에 날짜가 세 개 이상 필요합니다",
+        )
+    returns = table.ffill().pct_change(fill_method=None).iloc[1:]
+    matrix = returns.corr().to_numpy(dtype=float)
+    tickers = [str(t) for t in table.columns]
+    rows: list[list[Any]] = [["Ticker", *tickers]]
+    for ticker, line in zip(tickers, matrix.tolist(), strict=True):
+        rows.append([ticker, *(_cell(v) for v in line)])
+    return rows
