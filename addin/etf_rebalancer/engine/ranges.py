@@ -51,6 +51,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "price": ("price", "lastprice", "현재가", "가격", "주가"),
     "currency": ("currency", "ccy", "통화"),
     "account": ("account", "계좌"),
+    "kind": ("type", "kind", "종류", "유형"),
     "target": ("target", "targetweight", "weight", "목표비중", "목표", "비중"),
     "band": ("band", "tolerance", "허용범위", "밴드", "허용오차"),
     "group": ("group", "theme", "그룹", "테마"),

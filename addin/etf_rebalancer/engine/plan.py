@@ -1,0 +1,736 @@
+"""Plan a rebalance: resolve quotes, solve, settle cash per currency, and lay out the result rows.
+
+:func:`plan_rebalance` turns a :class:`~etf_rebalancer.engine.inputs.RebalanceRequest`
+and the quotes it lacked (:class:`~etf_rebalancer.engine.market.MarketData`)
+into a :class:`Plan`, whose ``order_rows``, ``summary_rows`` and ``drift_rows``
+are the tables of ``REBAL_ORDERS``, ``REBAL_SUMMARY`` and ``REBAL_DRIFT``.
+
+Money is settled after solving, from the chosen share counts alone: fees,
+Korea's transaction tax and FX conversions are recomputed, conversions cover
+each currency pool's shortfall from the others at the ``fx_spread`` (base
+currency pool first, then by currency code), and a buy is trimmed if the
+solver's feasibility tolerance left a pool a few cents short. So the reported
+cash is exact arithmetic on the orders, never the solver's rounding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from etf_rebalancer.engine import milp, tax
+from etf_rebalancer.engine.inputs import RebalanceRequest
+from etf_rebalancer.engine.market import MarketData
+from etf_rebalancer.engine.ranges import CASH_TICKER
+from etf_rebalancer.errors import InputError, Notice, SolverError
+
+__all__ = ["DRIFT_HEADER", "ORDER_HEADER", "SUMMARY_HEADER", "Plan", "plan_rebalance"]
+
+ORDER_HEADER = [
+    "Ticker",
+    "Action",
+    "Shares",
+    "Price",
+    "Currency",
+    "Amount",
+    "Amount (base)",
+    "Weight Before",
+    "Weight After",
+    "Target",
+]
+SUMMARY_HEADER = ["Item", "Value"]
+SUMMARY_HEADER_KO = ["항목", "값"]
+DRIFT_HEADER = ["Ticker", "Value", "Weight", "Target", "Drift", "Band", "Status"]
+
+#: Weight tolerance when judging bands and caps after trading (a rounding hair).
+_WEIGHT_TOL = 1e-9
+#: Default seconds HiGHS may take before the best plan found (or the greedy one) is used.
+DEFAULT_TIME_LIMIT = 10.0
+
+_LABELS: dict[str, tuple[str, str]] = {
+    "base": ("Base currency", "기준 통화"),
+    "mode": ("Mode", "방식"),
+    "value_before": ("Portfolio value before", "리밸런싱 전 평가액"),
+    "value_after": ("Portfolio value after", "리밸런싱 후 평가액"),
+    "cash_before": ("Cash before", "리밸런싱 전 현금"),
+    "cash_after": ("Cash after", "리밸런싱 후 현금"),
+    "raise": ("Cash raised (to withdraw)", "인출할 현금"),
+    "bought": ("Bought", "매수 금액"),
+    "sold": ("Sold", "매도 금액"),
+    "fees": ("Fees", "수수료"),
+    "tax": ("Transaction tax", "증권거래세"),
+    "fx_cost": ("FX spread cost", "환전 비용"),
+    "convert": ("Convert", "환전"),
+    "orders": ("Orders", "주문 수"),
+    "turnover": ("Turnover", "회전율"),
+    "drift_before": ("Drift before", "리밸런싱 전 이탈도"),
+    "drift_after": ("Drift after", "리밸런싱 후 이탈도"),
+    "max_before": ("Largest drift before", "리밸런싱 전 최대 이탈"),
+    "max_after": ("Largest drift after", "리밸런싱 후 최대 이탈"),
+    "solver": ("Solver", "계산 방식"),
+    "warning": ("Warning", "경고"),
+}
+_METHODS = {
+    "milp": ("optimal (MILP)", "최적해 (MILP)"),
+    "milp-time-limit": ("best found within the time limit (MILP)", "시간 제한 내 최선 (MILP)"),
+    "greedy": ("greedy fallback", "그리디 대체 계산"),
+    "none": ("nothing to trade", "거래 없음"),
+}
+
+
+@dataclass
+class Plan:
+    """A solved rebalance: per-asset arrays (sorted by ticker), cash per pool, notices.
+
+    Money called ``*_value`` is in the base currency; ``amount`` is in a listing
+    or pool currency. Weights are fractions of the whole portfolio, cash included:
+    before trading over ``value_before`` (holdings plus positive cash), after
+    trading over ``value_after`` (what is left once costs are paid and money to
+    raise is taken out).
+    """
+
+    base_currency: str
+    mode: str
+    buy_only: bool
+    whole_shares: bool
+    tickers: list[str]
+    price: np.ndarray
+    currency: list[str]
+    fx: np.ndarray
+    held: np.ndarray
+    buy: np.ndarray
+    sell: np.ndarray
+    target: np.ndarray
+    band_lo: np.ndarray
+    band_hi: np.ndarray
+    band_width: np.ndarray
+    cash_target: float
+    cash_band: tuple[float, float, float]
+    pools: list[str]
+    pool_fx: np.ndarray
+    cash_start: np.ndarray  # pool currency
+    cash_end: np.ndarray  # pool currency
+    fees_value: float
+    tax_value: float
+    fx_cost_value: float
+    conversions: list[tuple[str, str, float]]  # (from, to, amount in `from` currency)
+    method: str
+    notices: list[Notice] = field(default_factory=list)
+
+    # ------------------------------------------------------------ derived numbers
+
+    @property
+    def price_value(self) -> np.ndarray:
+        """Price of one share in the base currency."""
+        return self.price * self.fx
+
+    @property
+    def value_before(self) -> float:
+        """Holdings plus positive cash, before trading (base currency)."""
+        start = self.cash_start * self.pool_fx
+        return float((self.held * self.price_value).sum() + start[start > 0].sum())
+
+    @property
+    def cash_before_value(self) -> float:
+        start = self.cash_start * self.pool_fx
+        return float(start[start > 0].sum())
+
+    @property
+    def raise_value(self) -> float:
+        start = self.cash_start * self.pool_fx
+        return float(-start[start < 0].sum())
+
+    @property
+    def cash_after_value(self) -> float:
+        return float((self.cash_end * self.pool_fx).sum())
+
+    @property
+    def shares_after(self) -> np.ndarray:
+        return self.held + self.buy - self.sell
+
+    @property
+    def value_after(self) -> float:
+        return float((self.shares_after * self.price_value).sum()) + self.cash_after_value
+
+    def weights_before(self) -> tuple[np.ndarray, float]:
+        total = self.value_before
+        if total <= 0:
+            return np.zeros(len(self.tickers)), 0.0
+        return self.held * self.price_value / total, self.cash_before_value / total
+
+    def weights_after(self) -> tuple[np.ndarray, float]:
+        total = self.value_after
+        if total <= 0:
+            return np.zeros(len(self.tickers)), 0.0
+        return self.shares_after * self.price_value / total, self.cash_after_value / total
+
+    def drift(self, after: bool) -> tuple[float, float]:
+        """Sum and largest of ``|weight - target|`` over assets and cash (fractions)."""
+        weights, cash = self.weights_after() if after else self.weights_before()
+        gaps = np.abs(np.append(weights - self.target, cash - self.cash_target))
+        return float(gaps.sum()), float(gaps.max(initial=0.0))
+
+    @property
+    def order_count(self) -> int:
+        return int(((self.buy > 0) | (self.sell > 0)).sum())
+
+    # ------------------------------------------------------------ rows
+
+    def order_rows(self) -> list[list[Any]]:
+        """``REBAL_ORDERS``: header, then sells, then buys, each by ticker."""
+        before, _ = self.weights_before()
+        after, _ = self.weights_after()
+        rows: list[list[Any]] = [list(ORDER_HEADER)]
+        for action, shares in (("SELL", self.sell), ("BUY", self.buy)):
+            for i in np.argsort(np.array(self.tickers, dtype=object), kind="stable"):
+                if shares[i] <= 0:
+                    continue
+                amount = float(shares[i] * self.price[i])
+                rows.append(
+                    [
+                        self.tickers[i],
+                        action,
+                        _num(shares[i]),
+                        _num(self.price[i]),
+                        self.currency[i],
+                        amount,
+                        float(amount * self.fx[i]),
+                        _num(before[i]),
+                        _num(after[i]),
+                        _num(self.target[i]),
+                    ]
+                )
+        return rows
+
+    def summary_rows(self, lang: str = "en") -> list[list[Any]]:
+        """``REBAL_SUMMARY``: ``Item``, ``Value`` rows in English or Korean (``lang="ko"``)."""
+        k = 1 if lang == "ko" else 0
+
+        def label(key: str, suffix: str = "") -> str:
+            return _LABELS[key][k] + suffix
+
+        bought = float((self.buy * self.price_value).sum())
+        sold = float((self.sell * self.price_value).sum())
+        drift_before, max_before = self.drift(after=False)
+        drift_after, max_after = self.drift(after=True)
+        mode = self.mode + (" (buy only)" if self.buy_only and not k else "")
+        if k and self.buy_only:
+            mode += " (매수만)"
+        rows: list[list[Any]] = [
+            list(SUMMARY_HEADER_KO if k else SUMMARY_HEADER),
+            [label("base"), self.base_currency],
+            [label("mode"), mode],
+            [label("value_before"), _num(self.value_before)],
+            [label("cash_before"), _num(self.cash_before_value)],
+        ]
+        if self.raise_value > 0:
+            rows.append([label("raise"), _num(self.raise_value)])
+        rows.append([label("cash_after"), _num(self.cash_after_value)])
+        if len(self.pools) > 1 or (self.pools and self.pools[0] != self.base_currency):
+            for currency, start, end in zip(
+                self.pools, self.cash_start, self.cash_end, strict=True
+            ):
+                rows.append([label("cash_before", f" ({currency})"), _num(start)])
+                rows.append([label("cash_after", f" ({currency})"), _num(end)])
+        rows += [
+            [label("value_after"), _num(self.value_after)],
+            [label("bought"), _num(bought)],
+            [label("sold"), _num(sold)],
+            [label("fees"), _num(self.fees_value)],
+            [label("tax"), _num(self.tax_value)],
+            [label("fx_cost"), _num(self.fx_cost_value)],
+        ]
+        for source, dest, amount in self.conversions:
+            rows.append([label("convert", f" {source}→{dest}"), _num(amount)])
+        rows += [
+            [label("orders"), self.order_count],
+            [
+                label("turnover"),
+                _num((bought + sold) / self.value_before if self.value_before else 0.0),
+            ],
+            [label("drift_before"), _num(drift_before)],
+            [label("drift_after"), _num(drift_after)],
+            [label("max_before"), _num(max_before)],
+            [label("max_after"), _num(max_after)],
+            [label("solver"), _METHODS[self.method][k]],
+        ]
+        rows += [[label("warning"), notice.localized(lang)] for notice in self.notices]
+        return rows
+
+    def drift_rows(self) -> list[list[Any]]:
+        """``REBAL_DRIFT``: the portfolio as it is now, one row per ticker then ``CASH``.
+
+        ``Band`` is the band's half-width in weight points (``0.02`` for a 10%
+        relative band on a 20% target); ``Status`` is ``OVER``/``UNDER`` outside it.
+        """
+        weights, cash = self.weights_before()
+        values = self.held * self.price_value
+        rows: list[list[Any]] = [list(DRIFT_HEADER)]
+        for i, ticker in enumerate(self.tickers):
+            status = _status(weights[i], self.band_lo[i], self.band_hi[i])
+            rows.append(
+                [
+                    ticker,
+                    _num(values[i]),
+                    _num(weights[i]),
+                    _num(self.target[i]),
+                    _num(weights[i] - self.target[i]),
+                    _num(self.band_width[i]),
+                    status,
+                ]
+            )
+        lo, hi, width = self.cash_band
+        rows.append(
+            [
+                CASH_TICKER,
+                _num(self.cash_before_value),
+                _num(cash),
+                _num(self.cash_target),
+                _num(cash - self.cash_target),
+                _num(width),
+                _status(cash, lo, hi),
+            ]
+        )
+        return rows
+
+
+def _num(value: Any) -> float:
+    """A plain, finite Python float for Excel (``-0.0`` and float noise cleaned)."""
+    number = float(value)
+    if not math.isfinite(number):
+        return 0.0
+    number = round(number, 10)
+    return 0.0 if number == 0 else number
+
+
+def _status(weight: float, lo: float, hi: float) -> str:
+    if weight > hi + _WEIGHT_TOL:
+        return "OVER"
+    if weight < lo - _WEIGHT_TOL:
+        return "UNDER"
+    return "OK"
+
+
+def _band(target: float, band: float, band_type: str) -> tuple[float, float, float]:
+    width = target * band if band_type == "relative" else band
+    return max(target - width, 0.0), min(target + width, 1.0), width
+
+
+def _kind_is_etf(kind: str | None) -> bool | None:
+    if kind is None:
+        return None
+    folded = kind.strip().upper()
+    if folded in ("ETF", "ETN", "FUND", "MUTUALFUND"):
+        return True
+    if folded in ("STOCK", "EQUITY", "SHARE"):
+        return False
+    return None
+
+
+def plan_rebalance(
+    request: RebalanceRequest,
+    market: MarketData | None = None,
+    as_of: dt.date | None = None,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+) -> Plan:
+    """Plan the orders for ``request``.
+
+    Parameters
+    ----------
+    request
+        What :func:`~etf_rebalancer.engine.inputs.read_request` read.
+    market
+        Quotes for what ``request.quote_needs()`` listed, or ``None`` when nothing was needed.
+    as_of
+        Trade date for dated tables (Korea's transaction tax); overrides
+        ``request.as_of``. The engine has no clock: ``None`` everywhere means the
+        latest rates (the edge passes today's date).
+    time_limit
+        Seconds the MILP may take before the best plan found, or a greedy one, is used.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    InputError
+        A price, currency or FX rate is missing (naming the ticker or currency),
+        or the money to raise exceeds what the portfolio can give.
+    """
+    market = market or MarketData()
+    config = request.settings
+    base = config.base_currency
+    date = as_of if as_of is not None else request.as_of
+    notices: list[Notice] = list(market.notices)
+
+    assets = []
+    for asset in request.assets:
+        quoted = asset.price if asset.price is not None else market.prices.get(asset.ticker)
+        listed = asset.currency or market.currencies.get(asset.ticker)
+        if quoted is None or listed is None:
+            if asset.shares == 0 and asset.target == 0:
+                continue  # a price-only row with nothing to hold: irrelevant
+            failure = market.failures.get(asset.ticker)
+            what = "price" if quoted is None else "currency"
+            reason = f": {failure.message}" if failure else ""
+            reason_ko = f": {failure.localized('ko')}" if failure else ""
+            raise InputError(
+                f"No {what} for {asset.ticker} ({asset.rows}){reason}; "
+                "add Price and Currency columns to holdings or refresh quotes",
+                f"{asset.ticker}의 {'가격' if quoted is None else '통화'}이(가) 없습니다 "
+                f"({asset.rows}){reason_ko}; "
+                "보유종목에 현재가·통화 열을 추가하거나 시세를 새로 고치세요",
+            )
+        if not (isinstance(quoted, int | float) and math.isfinite(quoted) and quoted > 0):
+            raise InputError(
+                f"Price of {asset.ticker} must be more than 0, got {quoted!r}",
+                f"{asset.ticker}의 가격은 0보다 커야 합니다: {quoted!r}",
+            )
+        assets.append((asset, float(quoted), str(listed).upper()))
+    if not assets:
+        raise InputError("No asset to plan for", "계획할 종목이 없습니다")
+
+    def rate(currency: str) -> float:
+        if currency == base:
+            return 1.0
+        value = config.fx.get(currency, market.fx.get(currency))
+        if value is None or not math.isfinite(value) or value <= 0:
+            failure = market.failures.get(currency)
+            reason = f": {failure.message}" if failure else ""
+            raise InputError(
+                f"No FX rate for {currency} in {base}{reason}; add a setting 'FX {currency}' "
+                f"(value of one {currency} in {base})",
+                f"{currency}→{base} 환율이 없습니다; 설정에 'FX {currency}' 를 추가하세요",
+            )
+        return float(value)
+
+    pools = sorted(
+        {c for _, _, c in assets} | set(request.cash) | {base}, key=lambda c: (c != base, c)
+    )
+    pool_fx = np.array([rate(c) for c in pools])
+    cash_start = np.array([request.cash.get(c, 0.0) for c in pools])
+    tickers = [a.ticker for a, _, _ in assets]
+    price = np.array([p for _, p, _ in assets])
+    currency = [c for _, _, c in assets]
+    fx = np.array([rate(c) for c in currency])
+    held = np.array([a.shares for a, _, _ in assets])
+    target = np.array([a.target for a, _, _ in assets])
+    price_value = price * fx
+
+    # Korea's transaction tax on KRX stock sales; an unknown kind is taxed and said so.
+    tax_rate = tax.krx_sale_tax_rate(date)
+    sell_tax = np.zeros(len(assets))
+    assumed_stock: set[str] = set()
+    for i, (asset, _, _) in enumerate(assets):
+        if not tax.is_krx_listing(asset.ticker):
+            continue
+        is_etf = _kind_is_etf(asset.kind)
+        if is_etf is None:
+            is_etf = _kind_is_etf(market.kinds.get(asset.ticker))
+        if is_etf is None:
+            name = asset.name or market.names.get(asset.ticker)
+            is_etf = True if tax.name_looks_like_etf(name) else None
+        if is_etf is None:
+            assumed_stock.add(asset.ticker)
+        if not is_etf:
+            sell_tax[i] = tax_rate
+
+    held_value = held * price_value
+    start_value = cash_start * pool_fx
+    value_ref = float(held_value.sum() + start_value.sum())
+    if float(held_value.sum() + start_value[start_value > 0].sum()) <= 0:
+        raise InputError(
+            "The portfolio is empty: no shares held and no cash",
+            "포트폴리오가 비어 있습니다: 보유 수량도 현금도 없습니다",
+        )
+    whole = config.whole_shares
+    sell_max = np.zeros(len(assets)) if config.buy_only else (np.floor(held) if whole else held)
+    raisable = float(
+        start_value.sum()
+        + (sell_max * price_value * (1 - sell_tax - config.fee_rate)).sum()
+        - config.fee_min * int((sell_max > 0).sum())
+    )
+    if start_value.sum() < 0 and (value_ref <= 0 or raisable * (1 - config.fx_spread) < 0):
+        extra = " with buy_only TRUE" if config.buy_only else ""
+        raise InputError(
+            f"Cannot raise {-start_value.sum():,.2f} {base}{extra}: the holdings that may be "
+            f"sold and the cash come to {raisable - start_value.sum():,.2f} {base}",
+            f"{-start_value.sum():,.2f} {base}을(를) 마련할 수 없습니다: "
+            f"매도 가능한 보유분과 현금이 {raisable - start_value.sum():,.2f} {base}입니다",
+        )
+
+    band_default = config.band
+    bands = [
+        _band(a.target, a.band if a.band is not None else band_default, config.band_type)
+        for a, _, _ in assets
+    ]
+    cash_band = _band(
+        request.cash_target,
+        request.cash_band if request.cash_band is not None else band_default,
+        config.band_type,
+    )
+    spendable = float(start_value[start_value > 0].sum()) + (
+        0.0 if config.buy_only else float(held_value.sum())
+    )
+    buy_max = np.floor(spendable / price_value) if whole else spendable / price_value
+    min_weight = np.array([np.nan if a.min_weight is None else a.min_weight for a, _, _ in assets])
+    max_weight = np.array([np.nan if a.max_weight is None else a.max_weight for a, _, _ in assets])
+    group_members: dict[str, list[int]] = {}
+    for i, (a, _, _) in enumerate(assets):
+        if a.group is not None:
+            group_members.setdefault(a.group, []).append(i)
+    groups = tuple(
+        (cap.label, np.array(group_members[key]), cap.min_weight, cap.max_weight)
+        for key, cap in sorted(request.groups.items())
+        if key in group_members
+    )
+    for key, cap in sorted(request.groups.items()):
+        if key not in group_members:
+            notices.append(
+                Notice(
+                    f"Group {cap.label} (groups row {cap.row}) has no asset in targets",
+                    f"그룹 {cap.label} ({cap.row}행)에 속한 종목이 목표비중에 없습니다",
+                )
+            )
+    problem = milp.Problem(
+        value=value_ref,
+        price=price_value,
+        held=held,
+        target=target,
+        pool=np.array([pools.index(c) for c in currency]),
+        sell_tax=sell_tax,
+        buy_max=buy_max,
+        sell_max=sell_max,
+        band_lo=np.array([b[0] for b in bands]),
+        band_hi=np.array([b[1] for b in bands]),
+        min_weight=min_weight,
+        max_weight=max_weight,
+        cash_start=start_value,
+        cash_target=request.cash_target,
+        cash_lo=cash_band[0],
+        cash_hi=cash_band[1],
+        groups=groups,
+        mode=config.mode,
+        whole=whole,
+        fee_rate=config.fee_rate,
+        fee_min=config.fee_min,
+        min_trade=config.min_trade,
+        fx_spread=config.fx_spread,
+    )
+    solution = milp.solve(problem, time_limit=time_limit)
+    buy, sell = solution.buy, solution.sell
+    if solution.method == "greedy":
+        notices.append(
+            Notice(
+                f"The optimiser gave no plan ({solution.detail}): greedy fallback used, "
+                "the drift left may not be the least possible",
+                f"최적화 계산이 실패하여 ({solution.detail}) 그리디 대체 계산을 사용했습니다; "
+                "남은 이탈도가 최소가 아닐 수 있습니다",
+            )
+        )
+    elif solution.method == "milp-time-limit":
+        notices.append(
+            Notice(
+                f"The optimiser reached its {time_limit:g} s time limit: best plan found is "
+                "shown, it may not be optimal",
+                f"최적화 계산이 시간 제한({time_limit:g}초)에 도달했습니다: 찾은 최선의 계획입니다",
+            )
+        )
+
+    plan = Plan(
+        base_currency=base,
+        mode=config.mode,
+        buy_only=config.buy_only,
+        whole_shares=whole,
+        tickers=tickers,
+        price=price,
+        currency=currency,
+        fx=fx,
+        held=held,
+        buy=buy,
+        sell=sell,
+        target=target,
+        band_lo=problem.band_lo,
+        band_hi=problem.band_hi,
+        band_width=np.array([b[2] for b in bands]),
+        cash_target=request.cash_target,
+        cash_band=cash_band,
+        pools=pools,
+        pool_fx=pool_fx,
+        cash_start=cash_start,
+        cash_end=cash_start.copy(),
+        fees_value=0.0,
+        tax_value=0.0,
+        fx_cost_value=0.0,
+        conversions=[],
+        method=solution.method if plan_has_trades(buy, sell) else "none",
+        notices=notices,
+    )
+    _settle(plan, problem)
+    if (
+        config.mode == "full"
+        and start_value.min(initial=0.0) >= 0
+        and not groups
+        and np.all(np.isnan(min_weight))
+        and np.all(np.isnan(max_weight))
+        and plan.drift(after=True)[0] > plan.drift(after=False)[0]
+    ):
+        # Costs shrink the portfolio the program measures against a fixed value; in the
+        # rare case that makes trading worse than standing still, stand still.
+        plan.buy, plan.sell = np.zeros_like(buy), np.zeros_like(sell)
+        plan.method = "none"
+        _settle(plan, problem)
+    plan.notices.extend(_report(plan, problem, request, assumed_stock))
+    return plan
+
+
+def plan_has_trades(buy: np.ndarray, sell: np.ndarray) -> bool:
+    """True when any order is placed."""
+    return bool(np.any(buy > 0) or np.any(sell > 0))
+
+
+def order_costs(plan: Plan, problem: milp.Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Fee and tax of each asset's order, in the base currency."""
+    traded = (plan.buy + plan.sell) * plan.price_value
+    fee = problem.fee_rate * traded
+    if problem.fee_min > 0:
+        fee = np.where(traded > 0, np.maximum(fee, problem.fee_min), 0.0)
+    return fee, problem.sell_tax * plan.sell * plan.price_value
+
+
+def _settle(plan: Plan, problem: milp.Problem) -> None:
+    """Cash per pool after the orders, covering shortfalls by conversion; trim buys if short."""
+    step = 1.0 if plan.whole_shares else 1e-6
+    tolerance = 1e-9 * max(problem.value, 1.0)
+    while True:
+        fee, tax_paid = order_costs(plan, problem)
+        flow = (plan.sell - plan.buy) * plan.price_value - fee - tax_paid
+        end = plan.cash_start * plan.pool_fx
+        np.add.at(end, problem.pool, flow)
+        spread = problem.fx_spread
+        deficit = float(-end[end < 0].sum())
+        surplus = float(end[end > 0].sum())
+        if surplus * (1.0 - spread) >= deficit - tolerance:
+            break
+        # Short by solver tolerance (or a greedy slip): drop the buy that is most over target.
+        buys = np.flatnonzero(plan.buy > 0)
+        if not len(buys):
+            raise SolverError(
+                "The plan overdraws cash and no purchase can be trimmed",
+                "계획이 현금을 초과하며 줄일 매수 주문이 없습니다",
+            )
+        weights, _ = plan.weights_after()
+        worst = buys[np.argmax(weights[buys] - plan.target[buys])]
+        short = deficit - surplus * (1.0 - spread)
+        less = max(step, math.ceil(short / plan.price_value[worst] / step) * step)
+        plan.buy[worst] = max(plan.buy[worst] - less, 0.0)
+    conversions: list[tuple[str, str, float]] = []
+    lost = 0.0
+    for q in np.flatnonzero(end < 0):
+        need = -end[q] / (1.0 - spread)
+        for p in range(len(end)):  # base first, then by currency code
+            if need <= 0:
+                break
+            if end[p] <= 0:
+                continue
+            take = min(end[p], need)
+            end[p] -= take
+            end[q] += take * (1.0 - spread)
+            need -= take
+            lost += take * spread
+            conversions.append((plan.pools[p], plan.pools[q], float(take / plan.pool_fx[p])))
+        end[q] = max(end[q], 0.0)  # a rounding hair below zero after conversion
+    plan.cash_end = np.maximum(end, 0.0) / plan.pool_fx
+    plan.fees_value = float(fee.sum())
+    plan.tax_value = float(tax_paid.sum())
+    plan.fx_cost_value = lost
+    plan.conversions = conversions
+    plan.method = plan.method if plan_has_trades(plan.buy, plan.sell) else "none"
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.2f}%"
+
+
+def _report(
+    plan: Plan, problem: milp.Problem, request: RebalanceRequest, assumed_stock: set[str]
+) -> list[Notice]:
+    """Warnings about the finished plan: breached caps, unreachable bands, unlisted holdings."""
+    out: list[Notice] = []
+    weights, _ = plan.weights_after()
+    targeted = {a.ticker: a for a in request.assets}
+    for i, ticker in enumerate(plan.tickers):
+        asset = targeted[ticker]
+        if asset.held and not asset.targeted and asset.shares > 0:
+            out.append(
+                Notice(
+                    f"{ticker} is held but not in targets: its target is taken as 0%",
+                    f"{ticker}은(는) 보유 중이지만 목표비중에 없어 목표 0%로 봅니다",
+                )
+            )
+        hi, lo = problem.max_weight[i], problem.min_weight[i]
+        if np.isfinite(hi) and weights[i] > hi + 1e-6:
+            out.append(_breach(ticker, "Max", "최대", weights[i], hi))
+        if np.isfinite(lo) and weights[i] < lo - 1e-6:
+            out.append(_breach(ticker, "Min", "최소", weights[i], lo))
+        if plan.mode == "band" and _status(weights[i], plan.band_lo[i], plan.band_hi[i]) != "OK":
+            out.append(
+                Notice(
+                    f"{ticker} stays outside its band {_pct(plan.band_lo[i])}–"
+                    f"{_pct(plan.band_hi[i])} at {_pct(weights[i])}: whole shares, cash or "
+                    "constraints cannot bring it inside",
+                    f"{ticker}은(는) 허용범위 {_pct(plan.band_lo[i])}–{_pct(plan.band_hi[i])} "
+                    f"밖({_pct(weights[i])})에 남습니다: 정수 주식, 현금 또는 제약 때문입니다",
+                )
+            )
+        if ticker in assumed_stock and plan.sell[i] > 0:
+            out.append(
+                Notice(
+                    f"{ticker}: instrument type unknown, Korea's transaction tax "
+                    f"({_pct(problem.sell_tax[i])}) was assumed on its sale; add a Type column "
+                    "(ETF/STOCK) to holdings",
+                    f"{ticker}: 종목 유형을 알 수 없어 매도 시 증권거래세 "
+                    f"({_pct(problem.sell_tax[i])})를 가정했습니다; "
+                    "보유종목에 종류 열(ETF/STOCK)을 추가하세요",
+                )
+            )
+    for label, members, lo_g, hi_g in problem.groups:
+        weight = float(weights[members].sum())
+        if hi_g is not None and weight > hi_g + 1e-6:
+            out.append(_breach(f"group {label}", "Max", "최대", weight, hi_g))
+        if lo_g is not None and weight < lo_g - 1e-6:
+            out.append(_breach(f"group {label}", "Min", "최소", weight, lo_g))
+    return out
+
+
+def _breach(what: str, bound: str, bound_ko: str, weight: float, limit: float) -> Notice:
+    gap = abs(weight - limit) * 100
+    side, side_ko = ("above", "초과") if bound == "Max" else ("below", "미달")
+    what_ko = what.replace("group ", "그룹 ")
+    return Notice(
+        f"{what} is {_pct(weight)} after trading, {side} its {bound} {_pct(limit)} by "
+        f"{gap:.2f} percentage points",
+        f"{what_ko}: 거래 후 {_pct(weight)}, {bound_ko} {_pct(limit)}을(를) {gap:.2f}%p {side_ko}",
+    )
+
+
+def rows_equal(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]]) -> bool:
+    """Compare two row tables, floats to 1e-9 (for tests and callers diffing plans)."""
+    if len(a) != len(b):
+        return False
+    for ra, rb in zip(a, b, strict=True):
+        if len(ra) != len(rb):
+            return False
+        for x, y in zip(ra, rb, strict=True):
+            if isinstance(x, float) and isinstance(y, float):
+                if not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9):
+                    return False
+            elif x != y:
+                return False
+    return True
