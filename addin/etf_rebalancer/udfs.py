@@ -13,6 +13,7 @@ conversion in Excel.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -121,7 +122,8 @@ def _rebalance_plan(holdings, targets, cash, settings, groups):
     from etf_rebalancer.engine.inputs import read_request
     from etf_rebalancer.engine.plan import plan_rebalance
 
-    request = read_request(holdings, targets, cash, settings, groups)
+    # The engine has no clock: the edge dates the plan (Korea's transaction tax table).
+    request = read_request(holdings, targets, cash, settings, groups, as_of=dt.date.today())
     needs = request.quote_needs()
     market = None
     if needs:
