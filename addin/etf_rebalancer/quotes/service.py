@@ -888,8 +888,8 @@ def _group_error(key: str, group: tuple[str, ...], results: Mapping[str, Any]) -
             f"{key}: Yahoo Finance에서 {boards} 종목을 찾을 수 없습니다",
         )
     error = failures[0].error
-    if key != group[0]:
-        return type(error)(f"{key} ({group[0]}): {error.message}", error.message_ko)
+    if key != group[0] and key not in error.message:
+        return type(error)(f"{key}: {error.message}", f"{key}: {error.localized('ko')}")
     return error
 
 

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -298,7 +299,10 @@ def parse_chart_history(payload: Any, symbol: str, start: dt.date, end: dt.date)
         if "timestamp" not in result:
             frame = pd.DataFrame({"close": [], "adjclose": []}, index=pd.DatetimeIndex([]))
         else:
-            quotes = yf_utils.parse_quotes(result)
+            with warnings.catch_warnings():
+                # yfinance 1.7 calls sort_index(inplace=True), deprecated in pandas 3.1
+                warnings.simplefilter("ignore")
+                quotes = yf_utils.parse_quotes(result)
             tz = meta.get("exchangeTimezoneName") or "UTC"
             index = quotes.index.tz_localize("UTC").tz_convert(tz).tz_localize(None).normalize()
             frame = pd.DataFrame(
@@ -338,7 +342,10 @@ def translate_error(error: BaseException, symbols: Sequence[str]) -> QuoteError:
                 f"Yahoo Finance did not answer in time for {names}",
                 f"Yahoo Finance 응답 시간 초과: {names}",
             )
-        if isinstance(e, requests.ConnectionError | ConnectionError | OSError):
+        # requests' own errors are OSErrors too: only transport failures count here
+        if isinstance(e, requests.ConnectionError | ConnectionError) or (
+            isinstance(e, OSError) and not isinstance(e, requests.RequestException)
+        ):
             return NetworkError(
                 f"No connection to Yahoo Finance for {names} ({type(e).__name__})",
                 f"Yahoo Finance에 연결할 수 없습니다: {names} ({type(e).__name__})",

@@ -1,0 +1,179 @@
+"""Replay recorded Yahoo-shaped JSON through a real ``requests.Session`` (no network).
+
+A :class:`ReplayAdapter` mounted on ``https://`` answers the URLs yfinance calls:
+the cookie page (``fc.yahoo.com``), the crumb, the batch quote endpoint
+(``/v7/finance/quote``, assembled from ``tests/data/yahoo/quote/<SYMBOL>.json``)
+and the chart endpoint (``tests/data/yahoo/chart/<SYMBOL>.json``). Faults are
+injected per host or per symbol: HTTP 429, a DNS failure, a maintenance page,
+a hang. Every request is recorded in ``adapter.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+
+YAHOO = Path(__file__).resolve().parents[1] / "data" / "yahoo"
+
+MAINTENANCE_HTML = (
+    "<!DOCTYPE html><html><head><title>Yahoo</title></head><body>"
+    "<h1>Will be right back...</h1><p>Thank you for your patience.</p>"
+    "<p>Our engineers are working quickly to resolve the issue.</p></body></html>"
+)
+NOT_FOUND_CHART = {
+    "chart": {
+        "result": None,
+        "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"},
+    }
+}
+_SYNTHETIC = re.compile(r"^SYM(\d+)$")
+
+
+class ReplayAdapter(HTTPAdapter):
+    """An HTTP adapter answering from recorded fixtures, with injectable faults.
+
+    Attributes
+    ----------
+    faults
+        ``{"quote": "429" | "dns" | "maintenance" | "hang" | "500"}`` and the same for
+        ``"chart"``, ``"cookie"``, ``"crumb"``; ``"*"`` applies to every request.
+    fail_symbols
+        Symbols whose quote is left out of a batch answer (Yahoo's "unknown").
+    quote_429_after
+        Answer HTTP 429 to every quote request after this many (partial batch failure).
+    """
+
+    def __init__(self, fixtures: Path = YAHOO) -> None:
+        super().__init__()
+        self.fixtures = fixtures
+        self.faults: dict[str, str] = {}
+        self.fail_symbols: set[str] = set()
+        self.quote_429_after: int | None = None
+        self.log: list[str] = []
+        self.release = threading.Event()  # set it to end a simulated hang
+        self._lock = threading.Lock()
+        self._quote_requests = 0
+
+    # -------------------------------------------------------------- helpers
+
+    def count(self, kind: str) -> int:
+        """Requests logged whose URL contains ``kind`` (e.g. ``"/v7/finance/quote"``)."""
+        return sum(kind in url for url in self.log)
+
+    def _response(
+        self, request: requests.PreparedRequest, status: int, body: str | bytes, ctype: str
+    ) -> requests.Response:
+        response = requests.Response()
+        response.status_code = status
+        response._content = body.encode() if isinstance(body, str) else body
+        response.headers = CaseInsensitiveDict({"Content-Type": ctype})
+        response.url = request.url or ""
+        response.request = request
+        response.encoding = "utf-8"
+        response.reason = {200: "OK", 404: "Not Found", 429: "Too Many Requests"}.get(status, "")
+        return response
+
+    def _json(self, request, status, payload):
+        return self._response(request, status, json.dumps(payload), "application/json")
+
+    def _fault(self, request, kind: str):
+        fault = self.faults.get(kind) or self.faults.get("*")
+        if fault is None:
+            return None
+        host = urlsplit(request.url).hostname
+        if fault == "dns":
+            raise requests.ConnectionError(
+                f"HTTPSConnectionPool(host='{host}', port=443): Max retries exceeded "
+                f"(Caused by NameResolutionError(\"Failed to resolve '{host}' "
+                '([Errno -3] Temporary failure in name resolution)"))',
+                request=request,
+            )
+        if fault == "hang":
+            self.release.wait(30)
+            raise requests.ReadTimeout(f"HTTPSConnectionPool(host='{host}'): Read timed out.")
+        if fault == "429":
+            return self._response(request, 429, "Too Many Requests\r\n", "text/plain")
+        if fault == "maintenance":
+            return self._response(request, 200, MAINTENANCE_HTML, "text/html")
+        if fault == "500":
+            return self._response(request, 500, "<html>Internal error</html>", "text/html")
+        raise AssertionError(f"unknown fault {fault}")
+
+    # -------------------------------------------------------------- send
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        url = request.url or ""
+        with self._lock:
+            self.log.append(url)
+        parts = urlsplit(url)
+        host, path = parts.hostname or "", parts.path
+        if host == "fc.yahoo.com":
+            return self._fault(request, "cookie") or self._response(request, 404, "", "text/html")
+        if path.endswith("/v1/test/getcrumb"):
+            return self._fault(request, "crumb") or self._response(
+                request, 200, "Xr5Tq0aB1cD", "text/plain"
+            )
+        if path.startswith("/v7/finance/quote"):
+            return self._quote(request, parse_qs(parts.query))
+        if path.startswith("/v8/finance/chart/"):
+            return self._chart(request, unquote(path.rsplit("/", 1)[1]))
+        return self._response(request, 404, "<html>not found</html>", "text/html")
+
+    def _quote(self, request, query):
+        with self._lock:
+            self._quote_requests += 1
+            number = self._quote_requests
+        if self.quote_429_after is not None and number > self.quote_429_after:
+            return self._response(request, 429, "Too Many Requests\r\n", "text/plain")
+        fault = self._fault(request, "quote")
+        if fault is not None:
+            return fault
+        symbols = [s for s in query.get("symbols", [""])[0].split(",") if s]
+        result = [item for s in symbols if (item := self.quote_item(s)) is not None]
+        return self._json(request, 200, {"quoteResponse": {"result": result, "error": None}})
+
+    def quote_item(self, symbol: str) -> dict | None:
+        """The recorded (or, for ``SYM<n>``, generated) quote of one symbol."""
+        if symbol in self.fail_symbols:
+            return None
+        path = self.fixtures / "quote" / f"{symbol}.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        match = _SYNTHETIC.match(symbol)
+        if match:
+            item = json.loads((self.fixtures / "quote" / "SPY.json").read_text())
+            n = int(match.group(1))
+            item.update(
+                symbol=symbol,
+                shortName=f"Synthetic {n}",
+                longName=f"Synthetic ETF {n}",
+                regularMarketPrice=100.0 + n,
+                regularMarketPreviousClose=99.0 + n,
+            )
+            return item
+        return None
+
+    def _chart(self, request, symbol: str):
+        fault = self._fault(request, "chart")
+        if fault is not None:
+            return fault
+        path = self.fixtures / "chart" / f"{symbol}.json"
+        if path.exists():
+            return self._response(request, 200, path.read_text(), "application/json")
+        return self._json(request, 404, NOT_FOUND_CHART)
+
+
+def replay_session(adapter: ReplayAdapter | None = None) -> tuple[requests.Session, ReplayAdapter]:
+    """A plain ``requests.Session`` whose https traffic goes to a :class:`ReplayAdapter`."""
+    adapter = adapter or ReplayAdapter()
+    session = requests.Session()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session, adapter
