@@ -165,6 +165,8 @@ class ReplayAdapter(HTTPAdapter):
         if fault is not None:
             return fault
         path = self.fixtures / "chart" / f"{symbol}.json"
+        if _SYNTHETIC.match(symbol):
+            path = self.fixtures / "chart" / "QQQ.json"
         if path.exists():
             return self._response(request, 200, path.read_text(), "application/json")
         return self._json(request, 404, NOT_FOUND_CHART)

@@ -56,7 +56,6 @@ def test_cold_cells_cost_one_batch_not_one_per_cell(service, adapter):
     assert answers[0] == 608.86  # the first cold cell fetched
     assert all("press Refresh" in a for a in answers[1:])  # the rest of the recalc waited
     assert adapter.count("/v7/finance/quote") == 1
-    time.sleep(0)  # the quiet window is monotonic time; skip it instead of sleeping
     service._blocked_until = 0.0
     assert price_field(service, "SPY") == 671.93  # next miss fetches every wanted ticker
     assert adapter.count("/v7/finance/quote") == 2
