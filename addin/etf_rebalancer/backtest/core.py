@@ -285,6 +285,8 @@ class _Ledger:
             shares = np.floor(shares)
         shares = np.where(np.abs(amount) < 1e-16, 0.0, shares)
         shares = np.maximum(shares, -self.shares)  # never sell more than is held
+        if self.events and not shares.any():
+            return  # already on target (a one-asset mix): not a rebalance
         traded = shares * price
         fees = self.fee_rate * np.abs(traded)
         self.cash -= float(traded.sum() + fees.sum())
