@@ -28,6 +28,20 @@ from etf_rebalancer.errors import InputError, Notice, WorkbookError
 from etf_rebalancer.workbook import layout
 
 REQUIRED_SHEETS = ("holdings", "targets")
+
+
+class WorkbookNotFoundError(WorkbookError):
+    """The workbook file does not exist."""
+
+
+class NotAWorkbookError(WorkbookError):
+    """The file is not an ``.xlsx`` workbook, or one too damaged to read."""
+
+
+class MissingSheetsError(WorkbookError):
+    """The workbook lacks a sheet the command needs (the message names it)."""
+
+
 OPTIONAL_SHEETS = ("cash", "settings", "groups", "quotes")
 
 
@@ -119,12 +133,12 @@ def read_workbook(path: str | Path) -> WorkbookRanges:
     """
     path = Path(path)
     if not path.exists():
-        raise WorkbookError(
+        raise WorkbookNotFoundError(
             f"Workbook not found: {path}",
             f"통합 문서를 찾을 수 없습니다: {path}",
         )
     if path.is_dir() or not zipfile.is_zipfile(path):
-        raise WorkbookError(
+        raise NotAWorkbookError(
             f"Not an Excel workbook (.xlsx): {path}",
             f"엑셀 통합 문서(.xlsx)가 아닙니다: {path}",
         )
@@ -133,7 +147,7 @@ def read_workbook(path: str | Path) -> WorkbookRanges:
     try:
         wb = openpyxl.load_workbook(path, data_only=False)
     except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise WorkbookError(
+        raise NotAWorkbookError(
             f"Cannot read the workbook {path}: {type(error).__name__}: {error}",
             f"통합 문서를 읽을 수 없습니다 {path}: {type(error).__name__}: {error}",
         ) from error
@@ -148,7 +162,7 @@ def read_workbook(path: str | Path) -> WorkbookRanges:
     if missing:
         want = ", ".join(f"{layout.SHEETS[c][0]} ({layout.SHEETS[c][1]})" for c in missing)
         has = ", ".join(names)
-        raise WorkbookError(
+        raise MissingSheetsError(
             f"{path.name} has no sheet {want}; its sheets are: {has}",
             f"{path.name}에 {want} 시트가 없습니다; 있는 시트: {has}",
         )

@@ -321,7 +321,12 @@ def sample_plan(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any]]] |
 
     ranges = sample_ranges(portfolio, lang)
     request = read_request(
-        ranges["holdings"], ranges["targets"], ranges["cash"], ranges["settings"], ranges["groups"]
+        ranges["holdings"],
+        ranges["targets"],
+        ranges["cash"],
+        ranges["settings"],
+        ranges["groups"],
+        as_of=SAMPLE_DATE.date(),
     )
     quotes = [list(HEADERS["quotes"][lang]), *quote_rows(portfolio)]
     market = market_from_quotes(quotes, request.quote_needs())
@@ -595,8 +600,13 @@ def _write_spill(
     function: str,
     header: Sequence[str],
     rows: list[list[Any]] | None,
+    row_format: Any = None,
 ) -> None:
-    """Write one REBAL_* dynamic-array formula with its cached result (if known)."""
+    """Write one REBAL_* dynamic-array formula with its cached result (if known).
+
+    ``row_format(row) -> format | None`` formats a whole cached row (the summary
+    mixes money and fractions in one column).
+    """
     r0 = PLAN_FORMULA_ROW
     if not rows:
         ws.write_dynamic_array_formula(r0, col, r0, col, _rebal_formula(function), None, header[0])
@@ -610,18 +620,19 @@ def _write_spill(
     # Excel stores a spill's other cells as plain values; write them over the zeros
     # XlsxWriter pads the range with (keeping each column's format).
     for i, row in enumerate(rows):
+        cell_format = row_format(row) if row_format and i else None
         for j, value in enumerate(row):
             if i == 0 and j == 0:
                 continue
             r, c = r0 + i, col + j
             if value is None:
-                ws.write_blank(r, c, None)
+                ws.write_blank(r, c, None, cell_format)
             elif isinstance(value, bool):
-                ws.write_boolean(r, c, value)
+                ws.write_boolean(r, c, value, cell_format)
             elif isinstance(value, int | float):
-                ws.write_number(r, c, float(value))
+                ws.write_number(r, c, float(value), cell_format)
             else:
-                ws.write_string(r, c, str(value))
+                ws.write_string(r, c, str(value), cell_format)
 
 
 def _write_plan(
@@ -645,7 +656,7 @@ def _write_plan(
     ws.set_column(o + 4, o + 4, 9)
     ws.set_column(o + 5, o + 5, 12, number)
     ws.set_column(o + 6, o + 6, 14, money)
-    ws.set_column(o + 7, o + 9, 13, pct)
+    ws.set_column(o + 7, o + 9, 14, pct)
     ws.set_column(s - 1, s - 1, 2)
     ws.set_column(s, s, 30)
     ws.set_column(s + 1, s + 1, 16, fmt.get(num_format="#,##0.####"))
@@ -665,7 +676,15 @@ def _write_plan(
 
     plan = plan or {}
     _write_spill(ws, o, "REBAL_ORDERS", ORDERS_HEADER, plan.get("orders"))
-    _write_spill(ws, s, "REBAL_SUMMARY", SUMMARY_HEADER, plan.get("summary"))
+    fraction_words = ("drift", "turnover", "weight", "이탈", "회전", "비중")
+
+    def summary_format(row: list[Any]) -> Any:
+        item = str(row[0]).casefold() if row else ""
+        if len(row) > 1 and isinstance(row[1], float):
+            return pct if any(w in item for w in fraction_words) else money
+        return None
+
+    _write_spill(ws, s, "REBAL_SUMMARY", SUMMARY_HEADER, plan.get("summary"), summary_format)
     _write_spill(ws, d, "REBAL_DRIFT", DRIFT_HEADER, plan.get("drift"))
 
     # Drift outside the band: the whole drift row in red.

@@ -1,0 +1,488 @@
+"""The ``etf-rebal`` command line: plan a workbook, refresh its quotes, build the templates.
+
+``plan`` runs the same code the workbook's ``REBAL_*`` formulas run
+(``engine.inputs.read_request`` -> ``engine.plan.plan_rebalance``) on the
+workbook's own tables. Errors become one message in the workbook's language
+and a distinct exit code (:data:`EXIT_CODES`); nothing here prints a traceback
+for bad input.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import enum
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from etf_rebalancer.errors import InputError, QuoteError, RebalancerError, SolverError
+from etf_rebalancer.workbook.reader import (
+    MissingSheetsError,
+    NotAWorkbookError,
+    WorkbookNotFoundError,
+    WorkbookRanges,
+    read_workbook,
+)
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # typer/click's own code for bad arguments
+EXIT_NOT_FOUND = 3
+EXIT_NOT_WORKBOOK = 4
+EXIT_MISSING_SHEETS = 5
+EXIT_BAD_INPUT = 6
+EXIT_QUOTES = 7
+EXIT_UNSAFE_WRITE = 8
+EXIT_INTERNAL = 9
+
+EXIT_CODES: dict[type[BaseException], int] = {
+    WorkbookNotFoundError: EXIT_NOT_FOUND,
+    NotAWorkbookError: EXIT_NOT_WORKBOOK,
+    MissingSheetsError: EXIT_MISSING_SHEETS,
+    InputError: EXIT_BAD_INPUT,
+    QuoteError: EXIT_QUOTES,
+    SolverError: EXIT_INTERNAL,
+}
+
+app = typer.Typer(
+    help="ETF Rebalancer: exact whole-share orders from an Excel workbook.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+templates_app = typer.Typer(help="The template workbooks shipped in workbook_templates/.")
+app.add_typer(templates_app, name="templates")
+
+try:  # written by the Excel engineer; the CLI works without it
+    from etf_rebalancer.excel.install import addin_app
+
+    app.add_typer(addin_app, name="addin")
+except ImportError:  # pragma: no cover - depends on what is installed
+    pass
+
+# Piped output (csv into a file, the README's example) gets room for the whole table.
+out = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True)
+
+
+class OutputFormat(enum.StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class What(enum.StrEnum):
+    orders = "orders"
+    summary = "summary"
+    drift = "drift"
+    all = "all"
+
+
+def _fail(error: RebalancerError, lang: str) -> typer.Exit:
+    code = next((c for kind, c in EXIT_CODES.items() if isinstance(error, kind)), 1)
+    prefix = "오류: " if lang == "ko" else "Error: "
+    err.print(prefix + error.localized(lang), markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def _read(path: Path, lang: str | None) -> WorkbookRanges:
+    try:
+        return read_workbook(path)
+    except RebalancerError as error:
+        raise _fail(error, lang or "en") from None
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _csv_text(rows: Sequence[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow(["" if v is None else _json_value(v) for v in row])
+    return buffer.getvalue()
+
+
+_FRACTION_WORDS = ("weight", "target", "drift", "band", "turnover", "비중", "이탈", "회전", "허용")
+
+
+def _format_cell(header: str, value: Any, item: str = "") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        folded = (item or header).casefold()
+        if any(word in folded for word in _FRACTION_WORDS):
+            return f"{value:.2%}"
+        if folded == "shares":
+            return f"{value:,.0f}" if value == int(value) else f"{value:,.4f}"
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _rich_table(title: str, rows: Sequence[Sequence[Any]]) -> Table:
+    header = [str(h) for h in rows[0]] if rows else []
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for name in header:
+        numeric = any(
+            isinstance(r[i], int | float)
+            for r in rows[1:]
+            for i in [header.index(name)]
+            if i < len(r) and not isinstance(r[i], bool)
+        )
+        table.add_column(name, justify="right" if numeric else "left")
+    for row in rows[1:]:
+        cells = list(row) + [None] * (len(header) - len(row))
+        style = {"BUY": "green", "SELL": "red", "OVER": "red", "UNDER": "yellow"}
+        item = str(cells[0]) if header and header[0] in ("Item", "항목") else ""
+        table.add_row(
+            *(_format_cell(h, v, item) for h, v in zip(header, cells, strict=False)),
+            style=next((style[c] for c in cells if isinstance(c, str) and c in style), None),
+        )
+    return table
+
+
+def compute_plan(ranges: WorkbookRanges, offline: bool) -> Any:
+    """Plan a workbook's tables; quotes from its Quotes sheet (offline) or the quote layer."""
+    from etf_rebalancer.engine.inputs import read_request
+    from etf_rebalancer.engine.plan import plan_rebalance
+
+    if not any(any(c is not None for c in row) for row in ranges.targets[1:]):
+        raise InputError(
+            f"{ranges.path.name} has no targets yet: fill in the Targets sheet "
+            "(and Holdings), then run plan again",
+            f"{ranges.path.name}에 목표비중이 아직 없습니다: 목표비중(과 보유종목) 시트를 "
+            "채운 뒤 다시 실행하세요",
+        )
+    # The engine has no clock: the edge dates the plan (Korea's transaction tax table).
+    request = read_request(*ranges.request_args(), as_of=dt.date.today())
+    needs = request.quote_needs()
+    market = None
+    if needs:
+        if offline:
+            from etf_rebalancer.workbook.reader import market_from_quotes
+
+            market = market_from_quotes(ranges.quotes, needs)
+        else:
+            from etf_rebalancer.pricing import market_data_for
+            from etf_rebalancer.quotes.service import get_service
+
+            market = market_data_for(needs, get_service())
+    return plan_rebalance(request, market)
+
+
+@app.command()
+def plan(
+    workbook: Annotated[Path, typer.Argument(help="The .xlsx workbook (a template or yours).")],
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use the workbook's Quotes sheet, fetch nothing.")
+    ] = False,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table (readable), csv or json.")
+    ] = OutputFormat.table,
+    what: Annotated[
+        What | None,
+        typer.Option(
+            "--what",
+            help="orders, summary, drift or all "
+            "(default: orders and summary for table, orders for csv/json).",
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="en or ko (default: the workbook's language).")
+    ] = None,
+) -> None:
+    """Print the orders (and summary) the workbook's REBAL_* formulas would show."""
+    if lang not in (None, "en", "ko"):
+        raise typer.BadParameter(f"must be en or ko, got {lang!r}", param_hint="--lang")
+    ranges = _read(workbook, lang)
+    lang = lang or ranges.lang
+    try:
+        result = compute_plan(ranges, offline)
+    except RebalancerError as error:
+        if isinstance(error, QuoteError) and not offline:
+            err.print("(try --offline to use the workbook's Quotes sheet)", markup=False)
+        raise _fail(error, lang) from None
+    tables = {
+        "orders": result.order_rows(),
+        "summary": result.summary_rows(lang),
+        "drift": result.drift_rows(),
+    }
+    if what is None:
+        chosen = ["orders", "summary"] if output is OutputFormat.table else ["orders"]
+    elif what is What.all:
+        chosen = ["orders", "summary", "drift"]
+    else:
+        chosen = [what.value]
+    if output is OutputFormat.table:
+        titles = {
+            "orders": ("Orders", "주문"),
+            "summary": ("Summary", "요약"),
+            "drift": ("Drift", "비중 이탈"),
+        }
+        for name in chosen:
+            rows = tables[name]
+            title = f"{titles[name][1 if lang == 'ko' else 0]} · {workbook.name}"
+            if name == "orders" and len(rows) <= 1:
+                out.print(title)
+                out.print("No orders needed." if lang == "en" else "필요한 주문이 없습니다.")
+                continue
+            out.print(_rich_table(title, rows))
+        return
+    if output is OutputFormat.csv:
+        text = "\n".join(_csv_text(tables[name]) for name in chosen)
+        sys.stdout.write(text)
+        return
+    payload: Any
+    if len(chosen) == 1:
+        payload = [[_json_value(v) for v in row] for row in tables[chosen[0]]]
+    else:
+        payload = {n: [[_json_value(v) for v in row] for row in tables[n]] for n in chosen}
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+
+
+# ---------------------------------------------------------------- refresh
+
+
+def _needs(ranges: WorkbookRanges) -> tuple[list[str], list[str], str | None]:
+    """Tickers, currencies and base currency to fetch (as the Refresh button collects them)."""
+    from etf_rebalancer.engine.ranges import (
+        CASH_TICKER,
+        is_blank,
+        normalise_header,
+        normalise_ticker,
+        read_key_values,
+    )
+
+    def column(rows: list[list[Any]] | None, names: tuple[str, ...]) -> list[Any]:
+        if not rows:
+            return []
+        header = [normalise_header(h) for h in rows[0]]
+        wanted = {normalise_header(n) for n in names}
+        index = next((i for i, h in enumerate(header) if h in wanted), None)
+        if index is None:
+            return []
+        return [r[index] if index < len(r) else None for r in rows[1:]]
+
+    from etf_rebalancer.engine.ranges import ALIASES
+
+    tickers: list[str] = []
+    for rows in (ranges.holdings, ranges.targets):
+        for value in column(rows, ALIASES["ticker"]):
+            if is_blank(value):
+                continue
+            try:
+                ticker = normalise_ticker(value)
+            except InputError:
+                continue  # the plan reports it, naming the row
+            if ticker != CASH_TICKER and ticker not in tickers:
+                tickers.append(ticker)
+    base = None
+    if ranges.settings:
+        entry = read_key_values(ranges.settings).get("base_currency")
+        if entry is not None and isinstance(entry.value, str) and entry.value.strip():
+            base = entry.value.strip().upper()
+    currencies: list[str] = []
+    for value in column(ranges.holdings, ALIASES["currency"]) + column(
+        ranges.cash, ALIASES["currency"]
+    ):
+        if isinstance(value, str) and len(value.strip()) == 3:
+            code = value.strip().upper()
+            if code != base and code not in currencies:
+                currencies.append(code)
+    return tickers, currencies, base
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and os.replace."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _check_safe(before: bytes, after: bytes) -> None:
+    """Refuse a result that changed more than the Quotes sheet, its table and calcPr."""
+    import zipfile
+
+    from etf_rebalancer.workbook.quotes_sheet import changed_parts, find_quotes_parts
+
+    parts = {}
+    with zipfile.ZipFile(io.BytesIO(before)) as package:
+        parts = {n: package.read(n) for n in package.namelist()}
+    sheet, table, _ = find_quotes_parts(parts)
+    allowed = {sheet, table, "xl/workbook.xml"}
+    changed = changed_parts(before, after)
+    if not changed <= allowed:
+        raise RebalancerError(
+            f"Refusing to write: parts other than the Quotes sheet changed ({sorted(changed)})",
+            f"쓰기를 거부합니다: 시세 시트 외의 부분이 바뀌었습니다 ({sorted(changed)})",
+        )
+
+
+@app.command()
+def refresh(
+    workbook: Annotated[Path, typer.Argument(help="The .xlsx workbook.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Where to write (default: NAME.refreshed.xlsx)."),
+    ] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Update WORKBOOK itself, keeping NAME.bak.xlsx.")
+    ] = False,
+) -> None:
+    """Fetch live quotes for the workbook and write them into its Quotes sheet.
+
+    Only the Quotes sheet changes: formulas, charts and everything else are kept
+    byte for byte (an openpyxl round trip would break the REBAL_* formulas).
+    """
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+    from etf_rebalancer.quotes.service import get_service
+    from etf_rebalancer.workbook.quotes_sheet import replace_quotes
+
+    if in_place and output is not None:
+        raise typer.BadParameter("use either --out or --in-place", param_hint="--in-place")
+    ranges = _read(workbook, None)
+    lang = ranges.lang
+    if "quotes" not in ranges.sheets:
+        raise _fail(
+            MissingSheetsError(
+                f"{workbook.name} has no Quotes (시세) sheet to write quotes into",
+                f"{workbook.name}에 시세(Quotes) 시트가 없습니다",
+            ),
+            lang,
+        )
+    tickers, currencies, base = _needs(ranges)
+    service = get_service()
+    total = len(tickers) + len(currencies)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("fetching quotes", total=total)
+
+        def on_progress(text: str) -> None:
+            progress.update(task, description=text)
+
+        report = service.refresh(tickers, currencies, base, progress=on_progress)
+        progress.update(task, completed=total)
+    rows = [list(r) for r in report.rows]
+    got = [r for r in rows if r[1] is not None]
+    if not got:
+        reasons = "; ".join(f"{k}: {e}" for k, e in list(report.failures.items())[:5])
+        raise _fail(
+            QuoteError(
+                f"No quote could be fetched, nothing written ({reasons})",
+                f"시세를 하나도 받지 못해 아무것도 쓰지 않았습니다 ({reasons})",
+            ),
+            lang,
+        )
+    before = workbook.read_bytes()
+    now = dt.datetime.now().replace(microsecond=0)
+    try:
+        after = replace_quotes(before, rows, now)
+        _check_safe(before, after)
+    except RebalancerError as error:
+        raise _fail(error, lang) from None
+    table = _rich_table("Quotes" if lang == "en" else "시세", [list(_quote_header(lang)), *rows])
+    out.print(table)
+    for notice in report.notices:
+        err.print(notice.localized(lang), markup=False)
+    if in_place:
+        lock = workbook.with_name("~$" + workbook.name)
+        if lock.exists():
+            err.print(
+                f"{workbook.name} is open in Excel ({lock.name} exists): close it first, "
+                "or write a copy with --out",
+                markup=False,
+            )
+            raise typer.Exit(EXIT_UNSAFE_WRITE)
+        backup = workbook.with_name(workbook.stem + ".bak.xlsx")
+        shutil.copy2(workbook, backup)
+        _write_atomically(workbook, after)
+        out.print(f"Updated {workbook} (backup: {backup.name})", markup=False)
+    else:
+        target = output or workbook.with_name(workbook.stem + ".refreshed.xlsx")
+        _write_atomically(target, after)
+        out.print(f"Wrote {target}", markup=False)
+    failed = len(rows) - len(got)
+    if failed:
+        err.print(f"{failed} quote(s) failed; their rows keep no price", markup=False)
+
+
+def _quote_header(lang: str) -> tuple[str, ...]:
+    from etf_rebalancer.workbook import layout
+
+    return layout.QUOTES_HEADER_KO if lang == "ko" else layout.QUOTES_HEADER
+
+
+# ---------------------------------------------------------------- templates
+
+
+def default_templates_dir() -> Path:
+    """``workbook_templates/`` of a source checkout (the current folder otherwise)."""
+    here = Path(__file__).resolve().parents[2] / "workbook_templates"
+    return here if here.parent.joinpath("pyproject.toml").exists() else Path("workbook_templates")
+
+
+@templates_app.command("build")
+def templates_build(
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder (default: workbook_templates/).")
+    ] = None,
+) -> None:
+    """Build every template workbook (English and Korean) from the seed portfolios."""
+    from etf_rebalancer.workbook.portfolios import PORTFOLIOS, template_filename
+    from etf_rebalancer.workbook.templates import build_template
+
+    folder = out_dir or default_templates_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for portfolio in PORTFOLIOS:
+        for lang in ("en", "ko"):
+            path = folder / template_filename(portfolio, lang)
+            _write_atomically(path, build_template(portfolio, lang))
+            out.print(f"wrote {path}", markup=False)
+
+
+@templates_app.command("list")
+def templates_list() -> None:
+    """List the template workbooks and what they hold."""
+    from etf_rebalancer.workbook.portfolios import PORTFOLIOS, template_filename
+
+    for portfolio in PORTFOLIOS:
+        out.print(
+            f"{template_filename(portfolio, 'en')} / {template_filename(portfolio, 'ko')}: "
+            f"{portfolio.title.en} - {portfolio.description.en}",
+            markup=False,
+        )
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app()
