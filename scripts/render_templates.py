@@ -60,9 +60,16 @@ def tools_available() -> bool:
 
 
 def render(
-    workbook: Path, out_dir: Path, dpi: int = 80, first_page_only: bool = False
+    workbook: Path,
+    out_dir: Path,
+    dpi: int = 80,
+    first_page_only: bool = False,
+    keep_pdf: bool = False,
 ) -> list[Path]:
-    """Render one workbook; returns the PNG files (one per printed page)."""
+    """Render one workbook; returns the PNG files (one per printed page).
+
+    With ``keep_pdf`` the intermediate PDF is copied into ``out_dir`` too.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         profile = Path(tmp) / "profile"
@@ -88,6 +95,8 @@ def render(
         pdf = Path(tmp) / (workbook.stem + ".pdf")
         if not pdf.exists():
             raise RuntimeError(f"LibreOffice wrote no PDF for {workbook}")
+        if keep_pdf:
+            shutil.copy(pdf, out_dir / pdf.name)
         prefix = out_dir / workbook.stem
         for old in out_dir.glob(f"{workbook.stem}-*.png"):
             old.unlink()
