@@ -216,3 +216,19 @@ def test_refresh_with_no_quote_at_all_writes_nothing(tmp_path, fake_quotes):
     out = run("refresh", path)
     assert out.exit_code == cli.EXIT_QUOTES
     assert not (tmp_path / "ai-value-chain_en.refreshed.xlsx").exists()
+
+
+def test_backtest_runs_the_workbook_targets_on_a_price_csv(tmp_path):
+    lines = ["Date,QQQ,XAIX.DE,KARS"]
+    start = dt.date(2024, 1, 1)
+    for i in range(300):
+        day = start + dt.timedelta(days=i)
+        if day.weekday() < 5:
+            lines.append(f"{day},{400 + i},{100 + (i % 7)},{30 - i / 100}")
+    prices = tmp_path / "p.csv"
+    prices.write_text("\n".join(lines) + "\n")
+    out = run("backtest", prices, TEMPLATES / "ai-value-chain_en.xlsx", "--rebalance", "monthly")
+    assert out.exit_code == 0, out.output
+    assert "Total Return" in out.output and "Rebalances" in out.output
+    missing = run("backtest", tmp_path / "none.csv", TEMPLATES / "ai-value-chain_en.xlsx")
+    assert missing.exit_code == cli.EXIT_NOT_FOUND

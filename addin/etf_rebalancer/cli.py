@@ -116,7 +116,24 @@ def _csv_text(rows: Sequence[Sequence[Any]]) -> str:
     return buffer.getvalue()
 
 
-_FRACTION_WORDS = ("weight", "target", "drift", "band", "turnover", "비중", "이탈", "회전", "허용")
+_FRACTION_WORDS = (
+    "weight",
+    "target",
+    "drift",
+    "band",
+    "turnover",
+    "return",
+    "cagr",
+    "volatility",
+    "drawdown",
+    "비중",
+    "이탈",
+    "회전",
+    "허용",
+    "수익률",
+    "변동성",
+    "낙폭",
+)
 
 
 def _format_cell(header: str, value: Any, item: str = "") -> str:
@@ -150,7 +167,7 @@ def _rich_table(title: str, rows: Sequence[Sequence[Any]]) -> Table:
     for row in rows[1:]:
         cells = list(row) + [None] * (len(header) - len(row))
         style = {"BUY": "green", "SELL": "red", "OVER": "red", "UNDER": "yellow"}
-        item = str(cells[0]) if header and header[0] in ("Item", "항목") else ""
+        item = str(cells[0]) if header and header[0] in ("Item", "항목", "Metric", "지표") else ""
         table.add_row(
             *(_format_cell(h, v, item) for h, v in zip(header, cells, strict=False)),
             style=next((style[c] for c in cells if isinstance(c, str) and c in style), None),
@@ -486,3 +503,56 @@ def templates_list() -> None:
 
 def main() -> None:  # pragma: no cover - console entry point alias
     app()
+
+
+# ---------------------------------------------------------------- backtest
+
+
+@app.command()
+def backtest(
+    prices: Annotated[
+        Path, typer.Argument(help="CSV of daily closes: Date, then one column per ticker.")
+    ],
+    workbook: Annotated[Path, typer.Argument(help="Workbook whose Targets are the weights.")],
+    rebalance: Annotated[
+        str, typer.Option(help="none, monthly, quarterly or annual.")
+    ] = "quarterly",
+    band: Annotated[float | None, typer.Option(help="Band trigger, e.g. 0.1.")] = None,
+    fee_rate: Annotated[float, typer.Option(help="Fee as a fraction of each trade.")] = 0.0,
+) -> None:
+    """Backtest the workbook's target weights on a price CSV (PORTFOLIO_BACKTEST's numbers)."""
+    from etf_rebalancer.backtest.sheet import backtest_stats_rows
+    from etf_rebalancer.engine.ranges import normalise_header
+
+    ranges = _read(workbook, None)
+    lang = ranges.lang
+    if not prices.exists():
+        raise _fail(
+            WorkbookNotFoundError(
+                f"Price file not found: {prices}", f"가격 파일이 없습니다: {prices}"
+            ),
+            lang,
+        )
+    with prices.open(newline="", encoding="utf-8-sig") as handle:
+        price_rows: list[list[Any]] = []
+        for i, row in enumerate(csv.reader(handle)):
+            price_rows.append(
+                row if i == 0 else [row[0], *(float(v) if v.strip() else None for v in row[1:])]
+            )
+    header = [normalise_header(h) for h in ranges.targets[0]] if ranges.targets else []
+    ticker_col = next((i for i, h in enumerate(header) if h in ("ticker", "티커")), 0)
+    target_col = next((i for i, h in enumerate(header) if h in ("target", "목표비중")), 1)
+    weights = [["Ticker", "Weight"]] + [
+        [r[ticker_col], r[target_col]] for r in ranges.targets[1:] if r[ticker_col] is not None
+    ]
+    settings: list[list[Any]] = [["rebalance", rebalance], ["fee_rate", fee_rate]]
+    if band is not None:
+        settings.append(["band", band])
+    try:
+        rows = backtest_stats_rows(price_rows, weights, settings)
+    except RebalancerError as error:
+        raise _fail(error, lang) from None
+    if rows and len(rows[0]) == 1 and str(rows[0][0]).startswith(("Error", "오류")):
+        err.print(str(rows[0][0]), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    out.print(_rich_table(f"Backtest · {workbook.name} · {prices.name}", rows))
