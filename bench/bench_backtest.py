@@ -19,6 +19,7 @@ import bt
 import ffn
 import numpy as np
 import pandas as pd
+
 from etf_rebalancer.backtest.core import BacktestConfig, run_backtest
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "sp500_index_1990_2022.csv"

@@ -19,12 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import warnings
 
 import yfinance as yf
+
 from etf_rebalancer import udfs
 from etf_rebalancer.quotes import service as service_module
 from etf_rebalancer.quotes.cache import QuoteCache
 from etf_rebalancer.quotes.service import QuoteService
 from etf_rebalancer.quotes.yahoo import YahooProvider
-
 from tests.quotes.replay import replay_session
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from etf_rebalancer.engine.ranges import ALIASES
 from hypothesis import strategies as st
+
+from etf_rebalancer.engine.ranges import ALIASES
 
 TICKERS = ["QQQ", "XLK", "SOXX", "TQQQ", "069500", "360750", "0030R0", "VWCE.DE", "CASH", "현금"]
 

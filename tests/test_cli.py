@@ -11,10 +11,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from etf_rebalancer import cli
-from etf_rebalancer.workbook.portfolios import PORTFOLIOS, STARTER, template_filename
 from typer.testing import CliRunner
 
+from etf_rebalancer import cli
+from etf_rebalancer.workbook.portfolios import PORTFOLIOS, STARTER, template_filename
 from tests.workbook.snapshot import array_formula_cells
 
 ROOT = Path(__file__).resolve().parents[1]

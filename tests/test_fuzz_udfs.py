@@ -10,10 +10,10 @@ import datetime as dt
 import math
 
 import pytest
-from etf_rebalancer import udfs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from etf_rebalancer import udfs
 from tests.excel_values import (
     any_argument,
     cells,

@@ -7,6 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from etf_rebalancer.backtest import stats
 from etf_rebalancer.backtest.core import (
     BacktestConfig,
@@ -16,8 +19,6 @@ from etf_rebalancer.backtest.core import (
     run_backtest,
 )
 from etf_rebalancer.errors import InputError
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def frame(dates: list[str], **columns: list[float | None]) -> pd.DataFrame:

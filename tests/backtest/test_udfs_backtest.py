@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+
 from etf_rebalancer import udfs
 from etf_rebalancer.backtest.core import BacktestConfig, run_backtest
 from etf_rebalancer.backtest.stats import METRICS

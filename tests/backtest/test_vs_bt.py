@@ -7,6 +7,7 @@ import ffn
 import numpy as np
 import pandas as pd
 import pytest
+
 from etf_rebalancer.backtest.core import BacktestConfig, run_backtest
 
 WEIGHTS = {"MTUM": 0.3, "QUAL": 0.2, "SIZE": 0.1, "USMV": 0.25, "VLUE": 0.15}

@@ -9,6 +9,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import xlwings
+
 from etf_rebalancer.excel import build
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

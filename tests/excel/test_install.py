@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from typer.testing import CliRunner
+
 from etf_rebalancer.errors import RebalancerError
 from etf_rebalancer.excel import build
 from etf_rebalancer.excel import install as inst
-from typer.testing import CliRunner
 
 NOW = dt.datetime(2025, 3, 14, 9, 30)
 PY_WIN = r"C:\Users\kim\AppData\Local\Programs\Python\Python312\python.exe"

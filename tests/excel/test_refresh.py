@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 import xlwings as xw
+
 from etf_rebalancer.errors import QuoteError
 from etf_rebalancer.excel import refresh as rf
 from etf_rebalancer.workbook import layout

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+
 from etf_rebalancer.quotes import service as service_module
 from etf_rebalancer.quotes.cache import QuoteCache
 from etf_rebalancer.quotes.service import QuoteService
 from etf_rebalancer.quotes.yahoo import YahooProvider
-
 from tests.quotes.replay import ReplayAdapter, replay_session
 
 

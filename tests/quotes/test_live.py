@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from etf_rebalancer.quotes.cache import QuoteCache
 from etf_rebalancer.quotes.service import QuoteService, fx_rate, price_field
 from etf_rebalancer.quotes.yahoo import YahooProvider

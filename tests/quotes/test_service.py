@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+
 from etf_rebalancer import udfs
 from etf_rebalancer.engine.market import QuoteNeeds
 from etf_rebalancer.errors import InputError, QuoteError
@@ -23,7 +24,6 @@ from etf_rebalancer.quotes.service import (
     price_field,
 )
 from etf_rebalancer.quotes.yahoo import YahooProvider
-
 from tests.quotes.replay import replay_session
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from etf_rebalancer.quotes.base import (
     BadDataError,
     Failure,

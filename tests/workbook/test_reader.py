@@ -6,6 +6,7 @@ import datetime as dt
 
 import openpyxl
 import pytest
+
 from etf_rebalancer.engine.market import QuoteNeeds
 from etf_rebalancer.errors import InputError, WorkbookError
 from etf_rebalancer.workbook.reader import (

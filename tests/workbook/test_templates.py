@@ -10,10 +10,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
 from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.portfolios import PORTFOLIOS, STARTER, template_filename
 from etf_rebalancer.workbook.templates import HEADERS, build_template, sample_plan, sample_ranges
-
 from tests.workbook.snapshot import array_formula_cells, layout_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
