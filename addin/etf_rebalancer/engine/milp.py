@@ -76,6 +76,8 @@ BAND_DRIFT_WEIGHT = 1e-3
 COST_WEIGHT = 2.0
 #: HiGHS relative MIP gap: well below one order's cost on a typical objective.
 MIP_REL_GAP = 1e-6
+#: Add the convex-hull cuts on each asset's deviation (whole shares).
+HULL_CUTS = True
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ def _slopes(weight: float) -> np.ndarray:
     return weight * (1.0 + PIECE_SLOPE_STEP * np.arange(len(PIECE_WIDTHS) + 1))
 
 
-def solve(problem: Problem, time_limit: float = 10.0) -> Solution:
+def solve(problem: Problem, time_limit: float = 2.0) -> Solution:
     """Solve ``problem`` exactly with HiGHS; fall back to :func:`greedy` when it cannot.
 
     Parameters
@@ -232,28 +234,22 @@ def solve(problem: Problem, time_limit: float = 10.0) -> Solution:
     return fallback
 
 
-def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+def _order_binaries(
+    bld: _Builder,
+    problem: Problem,
+    a: np.ndarray,
+    b: np.ndarray,
+    s: np.ndarray,
+    fee_rate: float,
+    fee_min: float,
+    min_trade: float,
+    cost_weight: float,
+) -> np.ndarray:
+    """Binaries per order: order cost, ``min_trade`` and ``fee_min``; returns fee columns."""
     n = problem.n
-    pools = len(problem.cash_start)
-    a = problem.price / problem.value
-    band_mode = problem.mode == "band"
-    drift_weight = BAND_DRIFT_WEIGHT if band_mode else 1.0
-    cost_weight = COST_WEIGHT * (BAND_PENALTY if band_mode else 1.0)
-    turnover = TURNOVER_COST if band_mode else WASH_COST
-    fee_rate, spread = problem.fee_rate, problem.fx_spread
-    fee_min, min_trade = problem.fee_min / problem.value, problem.min_trade / problem.value
-    use_fee_var = fee_min > 0
-
-    bld = _Builder()
-    trade_cost_b = a * turnover + (0.0 if use_fee_var else cost_weight * fee_rate * a)
-    trade_cost_s = a * turnover + cost_weight * a * problem.sell_tax
-    if not use_fee_var:
-        trade_cost_s = trade_cost_s + cost_weight * fee_rate * a
-    b = bld.block(n, 0.0, problem.buy_max, trade_cost_b, problem.whole)
-    s = bld.block(n, 0.0, problem.sell_max, trade_cost_s, problem.whole)
+    idx = np.arange(n)
     yb = bld.block(n, 0.0, (problem.buy_max > 0).astype(float), ORDER_COST, True)
     ys = bld.block(n, 0.0, (problem.sell_max > 0).astype(float), ORDER_COST, True)
-    idx = np.arange(n)
     # b <= U yb ; s <= H ys ; yb + ys <= 1
     bld.rows_add(
         np.concatenate([b, yb]), np.concatenate([np.ones(n), -problem.buy_max]),
@@ -277,7 +273,7 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
             np.concatenate([idx, idx]), np.zeros(n), np.full(n, np.inf),
         )  # fmt: skip
     fee = np.empty(0, dtype=np.int64)
-    if use_fee_var:
+    if fee_min > 0:
         fee = bld.block(n, 0.0, np.inf, cost_weight, False)
         bld.rows_add(
             np.concatenate([fee, b, s]),
@@ -290,6 +286,33 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
             np.concatenate([idx, idx, idx]), np.zeros(n), np.full(n, np.inf),
         )  # fmt: skip
 
+    return fee
+
+
+def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+    n = problem.n
+    pools = len(problem.cash_start)
+    a = problem.price / problem.value
+    band_mode = problem.mode == "band"
+    drift_weight = BAND_DRIFT_WEIGHT if band_mode else 1.0
+    cost_weight = COST_WEIGHT * (BAND_PENALTY if band_mode else 1.0)
+    turnover = TURNOVER_COST if band_mode else WASH_COST
+    fee_rate, spread = problem.fee_rate, problem.fx_spread
+    fee_min, min_trade = problem.fee_min / problem.value, problem.min_trade / problem.value
+    use_fee_var = fee_min > 0
+
+    bld = _Builder()
+    trade_cost_b = a * turnover + (0.0 if use_fee_var else cost_weight * fee_rate * a)
+    trade_cost_s = a * turnover + cost_weight * a * problem.sell_tax
+    if not use_fee_var:
+        trade_cost_s = trade_cost_s + cost_weight * fee_rate * a
+    b = bld.block(n, 0.0, problem.buy_max, trade_cost_b, problem.whole)
+    s = bld.block(n, 0.0, problem.sell_max, trade_cost_s, problem.whole)
+    idx = np.arange(n)
+    fee = np.empty(0, dtype=np.int64)
+    use_binaries = ORDER_COST > 0 or fee_min > 0 or min_trade > 0
+    if use_binaries:
+        fee = _order_binaries(bld, problem, a, b, s, fee_rate, fee_min, min_trade, cost_weight)
     # Deviation pieces: assets 0..n-1, cash n.
     lines = n + 1
     pieces = len(PIECE_WIDTHS) + 1
@@ -311,6 +334,21 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         np.concatenate([idx, idx, line_of_piece[asset_pieces], line_of_piece[asset_pieces]]),
         problem.target - problem.held * a, problem.target - problem.held * a,
     )  # fmt: skip
+    if problem.whole and HULL_CUTS:
+        # Convex-hull cut of |x a - t| over whole shares x: between the two share counts
+        # around target the deviation is at least the chord through them. Valid for every
+        # whole-share plan (so the optimum is unchanged) and it makes the LP relaxation a
+        # fractional knapsack, which is what lets branch-and-bound finish quickly.
+        tau = problem.target / a
+        floor_shares = problem.held + np.floor(tau - problem.held + 1e-12)
+        delta = np.clip((tau - floor_shares) * a, 0.0, a)
+        chord = a - 2.0 * delta
+        bld.rows_add(
+            np.concatenate([e_pos[asset_pieces], e_neg[asset_pieces], b, s]),
+            np.concatenate([np.ones(2 * n * pieces), -chord, chord]),
+            np.concatenate([line_of_piece[asset_pieces]] * 2 + [idx, idx]),
+            delta + chord * (problem.held - floor_shares), np.full(n, np.inf),
+        )  # fmt: skip
     # Cash deviation: sum c - sum e+ + sum e- = t_cash
     bld.rows_add(
         np.concatenate([cash, e_pos[~asset_pieces], e_neg[~asset_pieces]]),

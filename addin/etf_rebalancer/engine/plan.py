@@ -50,7 +50,7 @@ DRIFT_HEADER = ["Ticker", "Value", "Weight", "Target", "Drift", "Band", "Status"
 #: Weight tolerance when judging bands and caps after trading (a rounding hair).
 _WEIGHT_TOL = 1e-9
 #: Default seconds HiGHS may take before the best plan found (or the greedy one) is used.
-DEFAULT_TIME_LIMIT = 10.0
+DEFAULT_TIME_LIMIT = 2.0
 
 _LABELS: dict[str, tuple[str, str]] = {
     "base": ("Base currency", "기준 통화"),
