@@ -277,55 +277,6 @@ def plan(
 # ---------------------------------------------------------------- refresh
 
 
-def _needs(ranges: WorkbookRanges) -> tuple[list[str], list[str], str | None]:
-    """Tickers, currencies and base currency to fetch (as the Refresh button collects them)."""
-    from etf_rebalancer.engine.ranges import (
-        CASH_TICKER,
-        is_blank,
-        normalise_header,
-        normalise_ticker,
-        read_key_values,
-    )
-
-    def column(rows: list[list[Any]] | None, names: tuple[str, ...]) -> list[Any]:
-        if not rows:
-            return []
-        header = [normalise_header(h) for h in rows[0]]
-        wanted = {normalise_header(n) for n in names}
-        index = next((i for i, h in enumerate(header) if h in wanted), None)
-        if index is None:
-            return []
-        return [r[index] if index < len(r) else None for r in rows[1:]]
-
-    from etf_rebalancer.engine.ranges import ALIASES
-
-    tickers: list[str] = []
-    for rows in (ranges.holdings, ranges.targets):
-        for value in column(rows, ALIASES["ticker"]):
-            if is_blank(value):
-                continue
-            try:
-                ticker = normalise_ticker(value)
-            except InputError:
-                continue  # the plan reports it, naming the row
-            if ticker != CASH_TICKER and ticker not in tickers:
-                tickers.append(ticker)
-    base = None
-    if ranges.settings:
-        entry = read_key_values(ranges.settings).get("base_currency")
-        if entry is not None and isinstance(entry.value, str) and entry.value.strip():
-            base = entry.value.strip().upper()
-    currencies: list[str] = []
-    for value in column(ranges.holdings, ALIASES["currency"]) + column(
-        ranges.cash, ALIASES["currency"]
-    ):
-        if isinstance(value, str) and len(value.strip()) == 3:
-            code = value.strip().upper()
-            if code != base and code not in currencies:
-                currencies.append(code)
-    return tickers, currencies, base
-
-
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and os.replace."""
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
@@ -377,6 +328,7 @@ def refresh(
     """
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
+    from etf_rebalancer.engine.ranges import refresh_symbols
     from etf_rebalancer.quotes.service import get_service
     from etf_rebalancer.workbook.quotes_sheet import replace_quotes
 
@@ -392,7 +344,9 @@ def refresh(
             ),
             lang,
         )
-    tickers, currencies, base = _needs(ranges)
+    tickers, currencies, base = refresh_symbols(
+        ranges.holdings, ranges.targets, ranges.cash, ranges.settings
+    )
     service = get_service()
     total = len(tickers) + len(currencies)
     with Progress(

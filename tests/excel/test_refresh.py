@@ -59,7 +59,7 @@ class MemoryQuotes:
         if self.fail:
             raise self.fail
         if progress:
-            progress(len(tickers), len(tickers))
+            progress(f"{len(tickers)} updated")
 
     def quote(self, ticker):
         if ticker not in self.prices:
@@ -170,7 +170,7 @@ def test_missing_holdings_sheet_is_named_in_the_message(book):
     assert "Holdings sheet" in alert["args"][0]
 
 
-def test_values_only_writes_orders_and_drift_to_the_plan_sheet(book):
+def test_values_only_writes_orders_and_drift_to_their_own_sheet(book):
     orders = [["Ticker", "Action", "Shares"], ["QQQ", "BUY", 2.0]]
     drift = [["Ticker", "Value", "Weight", "Target"], ["QQQ", 4802.5, 0.5, 0.4]]
     seen = {}
@@ -184,7 +184,7 @@ def test_values_only_writes_orders_and_drift_to_the_plan_sheet(book):
     assert rf.refresh(wb, quotes=QUOTES, values_only=True, planner=planner, now=lambda: NOW)
     assert seen["holdings"][2][0] == 69500  # raw values, as a UDF would get them
     assert seen["source"] is QUOTES
-    (plan_sheet,) = [a for a in actions(wb, "addSheet") if a["args"][1] == "Plan"]
+    (plan_sheet,) = [a for a in actions(wb, "addSheet") if a["args"][1] == "Plan (values)"]
     position = plan_sheet["args"][0]
     (write,) = [a for a in actions(wb, "setValues") if a["sheet_position"] == position]
     assert write["values"] == [
@@ -195,3 +195,73 @@ def test_values_only_writes_orders_and_drift_to_the_plan_sheet(book):
         ["QQQ", 4802.5, 0.5, 0.4],
     ]
     assert [a["func"] for a in wb.json()["actions"]][-1] == "calculate"
+
+
+def test_refresh_through_the_real_quote_service(book, tmp_path):
+    """The macro against quotes.service itself (in-memory provider): signatures and rows agree."""
+    from etf_rebalancer.quotes.base import Quote
+    from etf_rebalancer.quotes.cache import QuoteCache
+    from etf_rebalancer.quotes.memory import MemoryProvider
+    from etf_rebalancer.quotes.service import QuoteService
+
+    at = dt.datetime(2025, 3, 13, 21, 0, tzinfo=dt.UTC)
+    provider = MemoryProvider(
+        {
+            "QQQ": Quote("QQQ", 480.25, "USD", 478.0, at, "Invesco QQQ", "ETF"),
+            "KRW=X": Quote("KRW=X", 1450.0, "KRW", 1449.0, at, "USD/KRW", "CURRENCY"),
+        }
+    )
+    service = QuoteService(QuoteCache(tmp_path / "q.sqlite"), provider)
+    wb = book(
+        sheet("Holdings", [["Ticker", "Shares", "Currency"], ["QQQ", 3, "USD"]]),
+        sheet("Targets", [["Ticker", "Target"], ["QQQ", 100]]),
+        sheet("Settings", [["Key", "Value"], ["base_currency", "KRW"]]),
+    )
+    statuses: list[str] = []
+    source = rf.ServiceQuotes(service)
+    original = source.refresh
+
+    def spy(tickers, currencies, base, progress):
+        def record(text):
+            statuses.append(text)
+            progress(text)
+
+        return original(tickers, currencies, base, record)
+
+    source.refresh = spy
+    assert rf.refresh(wb, quotes=source, values_only=False, now=lambda: NOW) is True
+    assert statuses, "the quote layer reported progress through the macro's callback"
+    (table, _label) = [a for a in actions(wb, "setValues") if a["sheet_position"] == 3]
+    rows = {row[0]: row for row in table["values"][1:]}
+    assert rows["QQQ"][1:3] == [480.25, "USD"]
+    assert rows["QQQ"][4] == "fresh" or rows["QQQ"][4].startswith("stale")
+    assert rows["USD/KRW"][1:3] == [1450.0, "KRW"]
+    assert not actions(wb, "alert")
+
+
+def test_values_only_plans_with_the_engine_and_leaves_the_plan_formulas_alone(book, tmp_path):
+    """macOS path end to end: real engine, real quote service, the Plan sheet untouched."""
+    from etf_rebalancer.quotes.base import Quote
+    from etf_rebalancer.quotes.cache import QuoteCache
+    from etf_rebalancer.quotes.memory import MemoryProvider
+    from etf_rebalancer.quotes.service import QuoteService
+
+    provider = MemoryProvider(
+        {"QQQ": Quote("QQQ", 500.0, "USD"), "SPY": Quote("SPY", 250.0, "USD")}
+    )
+    service = QuoteService(QuoteCache(tmp_path / "q.sqlite"), provider)
+    plan_formulas = [["Orders"], ["=REBAL_ORDERS(Holdings[#All],Targets[#All])"]]
+    wb = book(
+        sheet("Plan", plan_formulas),
+        sheet("Holdings", [["Ticker", "Shares"], ["QQQ", 10], ["SPY", 0]]),
+        sheet("Targets", [["Ticker", "Target"], ["QQQ", 50], ["SPY", 50]]),
+    )
+    assert rf.refresh(wb, quotes=rf.ServiceQuotes(service), values_only=True, now=lambda: NOW)
+    assert not actions(wb, "alert")
+    assert not [a for a in actions(wb, "setValues") if a["sheet_position"] == 0]
+    (added,) = [a for a in actions(wb, "addSheet") if a["args"][1] == "Plan (values)"]
+    (write,) = [a for a in actions(wb, "setValues") if a["sheet_position"] == added["args"][0]]
+    orders = write["values"]
+    assert orders[0][:3] == ["Ticker", "Action", "Shares"]
+    trades = {row[0]: (row[1], row[2]) for row in orders[1:3]}
+    assert trades == {"QQQ": ("SELL", 5), "SPY": ("BUY", 10)}

@@ -492,3 +492,57 @@ def read_price_table(values: Any, *, name: str = "prices") -> pd.DataFrame:
         data, index=pd.DatetimeIndex(dates, name="Date"), columns=list(columns), dtype=float
     )
     return frame.sort_index()
+
+
+def column_values(values: Any, canonical: str) -> list[Any]:
+    """Cells below the header of the column named like ``canonical`` (empty if none)."""
+    rows = as_rows(values)
+    if not rows:
+        return []
+    index = next(
+        (i for i, h in enumerate(rows[0]) if _ALIAS_LOOKUP.get(normalise_header(h)) == canonical),
+        None,
+    )
+    if index is None:
+        return []
+    return [row[index] if index < len(row) else None for row in rows[1:]]
+
+
+def refresh_symbols(
+    holdings: Any, targets: Any, cash: Any = None, settings: Any = None
+) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """Tickers and currencies a workbook's formulas will ask the quote cache for.
+
+    Lenient on purpose: the Refresh button and ``etf-rebal refresh`` fetch what
+    they can even when a range has an error, which the UDFs then report by row.
+
+    Returns
+    -------
+    tuple
+        ``(tickers, currencies, base_currency)``: holdings and targets tickers
+        (without CASH) in order of appearance, the holdings' and cash pools'
+        currencies other than the base, and the base (``USD`` when not set).
+    """
+    tickers: dict[str, None] = {}
+    for value in column_values(holdings, "ticker") + column_values(targets, "ticker"):
+        if is_blank(value):
+            continue
+        try:
+            ticker = normalise_ticker(value)
+        except InputError:
+            continue
+        if ticker != CASH_TICKER:
+            tickers[ticker] = None
+    base = "USD"
+    if settings is not None:
+        try:
+            entry = read_key_values(settings).get("base_currency")
+        except InputError:
+            entry = None
+        if entry is not None and isinstance(entry.value, str) and entry.value.strip():
+            base = entry.value.strip().upper()
+    currencies: dict[str, None] = {}
+    for value in column_values(holdings, "currency") + column_values(cash, "currency"):
+        if isinstance(value, str) and len(value.strip()) == 3 and value.strip().upper() != base:
+            currencies[value.strip().upper()] = None
+    return tuple(tickers), tuple(currencies), base

@@ -19,22 +19,13 @@ from typing import Any, Protocol
 
 import xlwings as xw
 
-from etf_rebalancer.engine.ranges import ALIASES as _ALIASES
-from etf_rebalancer.engine.ranges import (
-    CASH_TICKER,
-    as_rows,
-    detect_language,
-    is_blank,
-    normalise_header,
-    normalise_ticker,
-    read_key_values,
-)
-from etf_rebalancer.errors import InputError, RebalancerError, WorkbookError
+from etf_rebalancer.engine.ranges import detect_language, refresh_symbols
+from etf_rebalancer.errors import RebalancerError, WorkbookError
 from etf_rebalancer.workbook import layout
 
 TITLE = "ETF Rebalancer"
 INPUT_SHEETS = ("holdings", "targets", "cash", "settings", "groups")
-Progress = Callable[[int, int], None]
+Progress = Callable[[str], None]  # what quotes.service.QuoteService.refresh reports
 
 
 class QuoteSource(Protocol):
@@ -57,29 +48,29 @@ class QuoteSource(Protocol):
 
 
 class ServiceQuotes:
-    """:class:`QuoteSource` over the process-wide ``quotes.service`` (the real one)."""
+    """:class:`QuoteSource` over the quote layer's service (the process-wide one by default)."""
 
-    def __init__(self) -> None:
-        from etf_rebalancer.quotes.service import get_service
+    def __init__(self, service: Any = None) -> None:
+        if service is None:
+            from etf_rebalancer.quotes.service import get_service
 
-        self.service = get_service()
+            service = get_service()
+        self.service = service
 
     def refresh(self, tickers, currencies, base_currency, progress):
         return self.service.refresh(tickers, currencies, base_currency, progress)
 
     def quote(self, ticker):
-        from etf_rebalancer.quotes.service import price_field
-
-        def field(name: str) -> Any:
-            return price_field(self.service, ticker, name)
-
-        # The quote layer does not report its provider per ticker (yet): Source stays blank.
-        return field("price"), field("currency"), field("time"), field("status"), ""
+        _, price, currency, time, status, source = self.service.sheet_row(ticker)
+        return price, currency, time, status, source
 
     def fx(self, from_currency, to_currency):
-        from etf_rebalancer.quotes.service import fx_rate
+        from etf_rebalancer.quotes.symbols import fx_ticker
 
-        return fx_rate(self.service, from_currency, to_currency), None, "OK", ""
+        _, rate, _, time, status, source = self.service.sheet_row(
+            fx_ticker(from_currency, to_currency)
+        )
+        return rate, time, status, source
 
 
 # ---------------------------------------------------------------- pure parts
@@ -91,18 +82,7 @@ class Needs:
 
     tickers: tuple[str, ...]
     currencies: tuple[str, ...]
-    base_currency: str | None
-
-
-def _column(rows: list[list[Any]], canonical: str) -> list[Any]:
-    if not rows:
-        return []
-    aliases = {normalise_header(a) for a in _ALIASES[canonical]}
-    header = [normalise_header(h) if isinstance(h, str) else "" for h in rows[0]]
-    index = next((i for i, h in enumerate(header) if h in aliases), None)
-    if index is None:
-        return []
-    return [row[index] if index < len(row) else None for row in rows[1:]]
+    base_currency: str
 
 
 def collect_needs(sheets: Mapping[str, Any]) -> Needs:
@@ -110,33 +90,10 @@ def collect_needs(sheets: Mapping[str, Any]) -> Needs:
 
     Cells that are not tickers are skipped here: the UDFs report them, naming the row.
     """
-    tickers: list[str] = []
-    for canonical in ("holdings", "targets"):
-        for value in _column(as_rows(sheets.get(canonical)), "ticker"):
-            if is_blank(value):
-                continue
-            try:
-                ticker = normalise_ticker(value)
-            except InputError:
-                continue
-            if ticker != CASH_TICKER and ticker not in tickers:
-                tickers.append(ticker)
-    base = None
-    settings = sheets.get("settings")
-    if settings:
-        entry = read_key_values(settings).get("base_currency")
-        if entry is not None and isinstance(entry.value, str) and entry.value.strip():
-            base = entry.value.strip().upper()
-    currencies: list[str] = []
-    cash_rows = as_rows(sheets.get("cash"))
-    for value in _column(as_rows(sheets.get("holdings")), "currency") + _column(
-        cash_rows, "currency"
-    ):
-        if isinstance(value, str) and len(value.strip()) == 3:
-            code = value.strip().upper()
-            if code != base and code not in currencies:
-                currencies.append(code)
-    return Needs(tuple(tickers), tuple(currencies), base)
+    tickers, currencies, base = refresh_symbols(
+        sheets.get("holdings"), sheets.get("targets"), sheets.get("cash"), sheets.get("settings")
+    )
+    return Needs(tickers, currencies, base)
 
 
 def _cell(value: Any) -> Any:
@@ -253,8 +210,12 @@ def _cash_value(rows: Any) -> Any:
 
 
 def write_plan(book: xw.Book, orders: list[list[Any]], drift: list[list[Any]], lang: str) -> None:
-    """Plan sheet as values: the orders table at A1, the drift table two rows below it."""
-    sheet = _sheet(book, "plan", lang)
+    """The plan as values on its own sheet: orders at A1, the drift table two rows below.
+
+    Never the Plan sheet itself: its REBAL_* formulas must survive for Windows
+    users of the same workbook.
+    """
+    sheet = _sheet(book, "plan_values", lang)
     width = max(len(orders[0]), len(drift[0]))
     pad = [[*row, *[None] * (width - len(row))] for row in orders]
     blank = [[None] * width]
@@ -279,7 +240,7 @@ def refresh(
     quotes : QuoteSource, optional
         Defaults to the process-wide quote service.
     values_only : bool, optional
-        Also write the orders and drift tables as values to the Plan sheet;
+        Also write the orders and drift tables as values to the Plan (values) sheet;
         defaults to True on macOS, where xlwings UDFs do not run.
     planner : callable, optional
         Computes ``(orders, drift)``; defaults to the engine (:func:`engine_plan`).
@@ -303,8 +264,8 @@ def refresh(
         source = quotes if quotes is not None else ServiceQuotes()
         total = len(needs.tickers) + len(needs.currencies)
 
-        def progress(done: int, of: int) -> None:
-            _status(book, f"ETF Rebalancer: quotes {done}/{of}…")
+        def progress(text: str) -> None:
+            _status(book, f"ETF Rebalancer: {text}…")
 
         _status(book, f"ETF Rebalancer: fetching {total} quotes…")
         source.refresh(needs.tickers, needs.currencies, needs.base_currency, progress)

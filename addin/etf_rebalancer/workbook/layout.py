@@ -16,6 +16,9 @@ SHEETS: dict[str, tuple[str, str]] = {
     "settings": ("Settings", "설정"),
     "quotes": ("Quotes", "시세"),
     "plan": ("Plan", "주문"),
+    # Written by the Refresh button where UDFs cannot run (macOS): the plan as
+    # values, beside (never over) the Plan sheet's live formulas.
+    "plan_values": ("Plan (values)", "주문(값)"),
     "backtest": ("Backtest", "백테스트"),
     "prices": ("Prices", "가격이력"),
     "help": ("How to use", "사용법"),
