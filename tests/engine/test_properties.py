@@ -1,0 +1,185 @@
+"""Invariants of every plan (Hypothesis) and a brute-force proof that the MILP is optimal."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from etf_rebalancer.engine import milp
+from etf_rebalancer.engine.inputs import read_request
+from etf_rebalancer.engine.market import MarketData
+from etf_rebalancer.engine.plan import plan_rebalance
+from etf_rebalancer.errors import RebalancerError
+from tests.excel_values import cells, holdings_ranges, ranges, settings_ranges, targets_ranges
+from tests.strategies import Portfolio, portfolios
+
+settings.register_profile(
+    "engine",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+PROFILE = settings.get_profile("engine")
+
+
+def plan_for(p: Portfolio):
+    return plan_rebalance(read_request(*p.args()))
+
+
+@PROFILE
+@given(portfolios(whole_shares=None))
+def test_cash_never_overdrawn_no_oversell_whole_shares(p):
+    plan = plan_for(p)
+    assert np.all(plan.cash_end >= 0)
+    assert np.all(plan.sell <= plan.held + 1e-12)
+    assert np.all((plan.buy == 0) | (plan.sell == 0)), "never buy and sell one ticker"
+    if plan.whole_shares:
+        assert np.all(plan.buy == np.round(plan.buy))
+        assert np.all(plan.sell == np.round(plan.sell))
+    # Conservation: cash after = cash before + sales - purchases - fees - tax - FX cost.
+    flow = float(((plan.sell - plan.buy) * plan.price_value).sum())
+    expected = plan.cash_before_value + flow - plan.fees_value - plan.tax_value - plan.fx_cost_value
+    assert plan.cash_after_value == pytest.approx(expected, abs=1e-6)
+    if ["buy_only", True] in p.settings:
+        assert not plan.sell.any()
+
+
+@PROFILE
+@given(portfolios(whole_shares=None))
+def test_drift_after_is_never_worse(p):
+    plan = plan_for(p)
+    assert plan.drift(after=True)[0] <= plan.drift(after=False)[0] + 1e-12
+
+
+@PROFILE
+@given(portfolios(), st.randoms(use_true_random=False))
+def test_row_order_does_not_matter(p, random):
+    shuffled = Portfolio(
+        [p.holdings[0], *random.sample(p.holdings[1:], len(p.holdings) - 1)],
+        [p.targets[0], *random.sample(p.targets[1:], len(p.targets) - 1)],
+        p.cash,
+        p.settings,
+    )
+    assert plan_for(shuffled).order_rows() == plan_for(p).order_rows()
+
+
+@PROFILE
+@given(portfolios())
+def test_percents_and_fractions_give_the_same_plan(p):
+    as_fractions = Portfolio(
+        p.holdings, [p.targets[0], *[[t, w / 100] for t, w in p.targets[1:]]], p.cash, p.settings
+    )
+    as_text = Portfolio(
+        p.holdings, [p.targets[0], *[[t, f"{w:g}%"] for t, w in p.targets[1:]]], p.cash, p.settings
+    )
+    expected = plan_for(p).order_rows()
+    assert plan_for(as_fractions).order_rows() == expected
+    assert plan_for(as_text).order_rows() == expected
+
+
+@PROFILE
+@given(portfolios(), st.sampled_from([2.0, 10.0, 0.5, 1400.0]))
+def test_scaling_prices_and_cash_leaves_shares_unchanged(p, k):
+    scaled = Portfolio(
+        [p.holdings[0], *[[t, s, price * k, c] for t, s, price, c in p.holdings[1:]]],
+        p.targets,
+        p.cash * k,
+        p.settings,
+    )
+    a, b = plan_for(p), plan_for(scaled)
+    assert np.array_equal(a.buy, b.buy)
+    assert np.array_equal(a.sell, b.sell)
+
+
+# ---------------------------------------------------------------- brute force
+
+
+@st.composite
+def tiny_problems(draw):
+    """Two or three assets, a handful of shares each: every plan can be enumerated."""
+    n = draw(st.integers(2, 3))
+    price = np.array([float(draw(st.integers(12, 60))) for _ in range(n)])
+    held = np.array([float(draw(st.integers(0, 4))) for _ in range(n)])
+    cuts = sorted(draw(st.lists(st.integers(0, 100), min_size=n, max_size=n)))
+    bounds = [0, *cuts, 100]
+    weights = np.array([bounds[i + 1] - bounds[i] for i in range(n + 1)], dtype=float) / 100
+    cash = float(draw(st.integers(0, 90)))
+    value = float(held @ price + cash)
+    if value <= 0:
+        cash, value = 50.0, float(held @ price + 50.0)
+    buy_only = draw(st.booleans())
+    mode = draw(st.sampled_from(["full", "full", "band"]))
+    band = draw(st.sampled_from([0.0, 0.2]))
+    cap = draw(st.sampled_from([math.nan, 0.3]))
+    fee_min = draw(st.sampled_from([0.0, 1.0]))
+    target = weights[:n]
+    return milp.Problem(
+        value=value,
+        price=price,
+        held=held,
+        target=target,
+        pool=np.zeros(n, dtype=int),
+        sell_tax=np.array([0.002 * (i == 0) for i in range(n)]),
+        buy_max=np.floor(value / price),
+        sell_max=np.zeros(n) if buy_only else held,
+        band_lo=np.maximum(target * (1 - band), 0),
+        band_hi=np.minimum(target * (1 + band), 1),
+        min_weight=np.full(n, math.nan),
+        max_weight=np.array([cap] + [math.nan] * (n - 1)),
+        cash_start=np.array([cash]),
+        cash_target=float(weights[n]),
+        cash_lo=float(weights[n]) * (1 - band),
+        cash_hi=float(weights[n]) * (1 + band),
+        mode=mode,
+        whole=True,
+        fee_rate=draw(st.sampled_from([0.0, 0.001])),
+        fee_min=fee_min,
+        min_trade=draw(st.sampled_from([0.0, 20.0])),
+    )
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(tiny_problems())
+def test_milp_is_optimal_against_brute_force(problem):
+    solution = milp.solve(problem)
+    assert solution.method == "milp"
+    ours = milp.objective(problem, solution.buy, solution.sell)
+    best = math.inf
+    ranges = []
+    for i in range(problem.n):
+        options = [(b, 0.0) for b in range(int(problem.buy_max[i]) + 1)]
+        options += [(0.0, s) for s in range(1, int(problem.sell_max[i]) + 1)]
+        ranges.append(options)
+    for combo in itertools.product(*ranges):
+        buy = np.array([float(c[0]) for c in combo])
+        sell = np.array([float(c[1]) for c in combo])
+        best = min(best, milp.objective(problem, buy, sell))
+    assert math.isfinite(ours)
+    # HiGHS stops at a relative gap of MIP_REL_GAP; feasibility tolerances add a hair.
+    assert ours <= best + milp.MIP_REL_GAP * abs(best) + 1e-7
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    holdings=st.one_of(holdings_ranges(), ranges()),
+    targets=st.one_of(targets_ranges(), ranges()),
+    cash=st.one_of(cells, ranges(max_cols=2)),
+    config=st.one_of(st.none(), settings_ranges()),
+    groups=st.one_of(st.none(), ranges(max_cols=3)),
+)
+def test_odd_excel_values_raise_only_our_errors(holdings, targets, cash, config, groups):
+    """Whatever Excel hands over, the engine answers with a plan or a RebalancerError."""
+    try:
+        plan = plan_rebalance(read_request(holdings, targets, cash, config, groups), MarketData())
+    except RebalancerError:
+        return
+    for rows in (plan.order_rows(), plan.summary_rows(), plan.drift_rows()):
+        assert len({len(r) for r in rows}) == 1
+        assert all(not isinstance(v, float) or math.isfinite(v) for r in rows for v in r)
+    assert np.all(plan.cash_end >= 0)
