@@ -9,8 +9,11 @@ Variables (all bounded below by 0)
     ``b_i``, ``s_i``  shares bought / sold (integer with whole shares; ``s_i <= held``;
                       ``s_i = 0`` when buy-only)
     ``yb_i``, ``ys_i`` binaries "an order is placed" (``b_i <= U_i yb_i``,
-                      ``s_i <= held_i ys_i``, ``yb_i + ys_i <= 1``): they carry the
-                      per-order cost, ``fee_min`` and ``min_trade``
+                      ``s_i <= held_i ys_i``, ``yb_i + ys_i <= 1``), only when ``fee_min``
+                      or ``min_trade`` is set: they carry those and the per-order cost.
+                      Without them the per-order cost is left out: 2n big-M binaries make
+                      HiGHS stall (past its time limit) at 500 assets, and the wash cost
+                      below already rules out pointless orders
     ``f_i``           fee of asset ``i`` when ``fee_min > 0``
                       (``f_i >= fee_rate a_i (b_i + s_i)``, ``f_i >= fee_min (yb_i + ys_i)``)
     ``e+_ik, e-_ik``  pieces of the deviation ``w_i - t_i`` (assets and cash), K+1 per
@@ -62,10 +65,12 @@ __all__ = [
 #: Tie-breaker: pieces of the deviation, as fractions of max(target, 1%), and slope step.
 PIECE_WIDTHS = (0.05, 0.05, 0.10, 0.20)
 PIECE_SLOPE_STEP = 1e-3
-#: Cost of one order, in weight units (1e-6 = 0.0001 percentage points of drift).
+#: Cost of one order, in weight units (1e-6 = 0.0001 percentage points of drift); counted
+#: when order binaries exist (``fee_min`` or ``min_trade`` set), see :func:`uses_order_binaries`.
 ORDER_COST = 1e-6
-#: Tiny cost per unit of turnover in full mode: rules out pointless wash trades.
-WASH_COST = 1e-7
+#: Small cost per unit of turnover in full mode: rules out pointless orders among equally
+#: good plans. Above HiGHS's absolute MIP gap (1e-6) so the solver cannot ignore it.
+WASH_COST = 1e-5
 #: Soft constraints (Min/Max, group caps) per unit of breach.
 CAP_PENALTY = 1e3
 #: Band mode: distance outside a band, turnover and the drift tie-breaker.
@@ -224,10 +229,18 @@ def solve(problem: Problem, time_limit: float = 2.0) -> Solution:
         buy, sell = x[layout["b"]], x[layout["s"]]
         if problem.whole:
             buy, sell = np.round(buy), np.round(sell)
-        buy = np.clip(buy, 0.0, problem.buy_max)
-        sell = np.clip(sell, 0.0, problem.sell_max)
+        # Buying and selling one asset is never better than the net trade (same weights,
+        # fewer costs): net them, in case solver tolerances left both.
+        net = np.clip(buy, 0.0, problem.buy_max) - np.clip(sell, 0.0, problem.sell_max)
+        buy, sell = np.maximum(net, 0.0), np.maximum(-net, 0.0)
         method = "milp" if result.status == 0 else "milp-time-limit"
-        return Solution(buy, sell, method, str(result.message), float(result.fun), seconds=seconds)
+        solution = Solution(buy, sell, method, str(result.message), float(result.fun))
+        solution.seconds = seconds
+        bound = getattr(result, "mip_dual_bound", None)
+        if bound is not None and math.isfinite(bound):
+            # Proven distance to the optimum, in drift units (weight fractions).
+            solution.extra["gap"] = max(float(result.fun) - float(bound), 0.0)
+        return solution
     fallback = greedy(problem)
     fallback.detail = str(result.message)
     fallback.seconds = time.perf_counter() - started
@@ -289,6 +302,11 @@ def _order_binaries(
     return fee
 
 
+def uses_order_binaries(problem: Problem) -> bool:
+    """Whether the program has per-order binaries (needed for ``fee_min``/``min_trade``)."""
+    return problem.fee_min > 0 or problem.min_trade > 0
+
+
 def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
     n = problem.n
     pools = len(problem.cash_start)
@@ -310,8 +328,7 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
     s = bld.block(n, 0.0, problem.sell_max, trade_cost_s, problem.whole)
     idx = np.arange(n)
     fee = np.empty(0, dtype=np.int64)
-    use_binaries = ORDER_COST > 0 or fee_min > 0 or min_trade > 0
-    if use_binaries:
+    if uses_order_binaries(problem):
         fee = _order_binaries(bld, problem, a, b, s, fee_rate, fee_min, min_trade, cost_weight)
     # Deviation pieces: assets 0..n-1, cash n.
     lines = n + 1
@@ -474,7 +491,8 @@ def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float:
         np.append(weights, cash_after), np.append(problem.target, problem.cash_target), strict=True
     ):
         total += _piecewise(w - t, t) * drift_weight
-    total += ORDER_COST * int(orders.sum())
+    if uses_order_binaries(problem):
+        total += ORDER_COST * int(orders.sum())
     turnover = TURNOVER_COST if band_mode else WASH_COST
     total += turnover * float((buy_value + sell_value).sum())
     total += cost_weight * (float(fee.sum()) + float(tax.sum()) + lost)

@@ -535,11 +535,15 @@ def plan_rebalance(
             )
         )
     elif solution.method == "milp-time-limit":
+        gap = solution.extra.get("gap", math.nan)
+        within = f"; proven within {gap:.6f} of the least drift" if math.isfinite(gap) else ""
+        within_ko = f"; 최소 이탈도와의 차이 {gap:.6f} 이내" if math.isfinite(gap) else ""
         notices.append(
             Notice(
-                f"The optimiser reached its {time_limit:g} s time limit: best plan found is "
-                "shown, it may not be optimal",
-                f"최적화 계산이 시간 제한({time_limit:g}초)에 도달했습니다: 찾은 최선의 계획입니다",
+                f"The optimiser reached its {time_limit:g} s time limit: the best plan found "
+                f"is shown{within}",
+                f"최적화 계산이 시간 제한({time_limit:g}초)에 도달했습니다: 찾은 최선의 "
+                f"계획입니다{within_ko}",
             )
         )
 
