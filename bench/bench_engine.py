@@ -45,7 +45,7 @@ def drift(tickers: list[str], prices: np.ndarray, weights: np.ndarray, budget: f
     return float(np.abs(shares * prices / budget - weights).sum() + (budget - spent) / budget)
 
 
-def ours(tickers, prices, weights, budget):
+def ours(tickers, prices, weights, budget, time_limit=None):
     holdings = [["Ticker", "Shares", "Price", "Currency"]] + [
         [t, 0.0, float(p), "USD"] for t, p in zip(tickers, prices, strict=True)
     ]
@@ -53,7 +53,11 @@ def ours(tickers, prices, weights, budget):
         [t, float(w)] for t, w in zip(tickers, weights, strict=True)
     ]
     request = read_request(holdings, targets, budget)
-    plan = plan_rebalance(request)
+    plan = (
+        plan_rebalance(request)
+        if time_limit is None
+        else plan_rebalance(request, time_limit=time_limit)
+    )
     return {t: int(b) for t, b in zip(plan.tickers, plan.buy, strict=True)}, plan.method
 
 
@@ -113,6 +117,19 @@ def main() -> int:
         f"{drift(tickers, prices, weights, budget, a_500):.6f} [{method}]"
     )
     ok &= t_500 < 1.0
+    request = read_request(
+        [["Ticker", "Shares", "Price", "Currency"]]
+        + [[t, 0.0, float(p), "USD"] for t, p in zip(tickers, prices, strict=True)],
+        [["Ticker", "Target"]] + [[t, float(w)] for t, w in zip(tickers, weights, strict=True)],
+        budget,
+    )
+    started = time.perf_counter()
+    quick = plan_rebalance(request, time_limit=0.8)
+    print(
+        f"with time_limit=0.8 s: {(time.perf_counter() - started) * 1e3:.0f} ms, drift "
+        f"{quick.drift(after=True)[0]:.6f} [{quick.method}] "
+        + "; ".join(n.message for n in quick.notices)
+    )
 
     print("== 500 assets: rebalance held portfolio, 2 currencies, fees, band mode off")
     rng = np.random.default_rng(7)
