@@ -7,8 +7,19 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("YF_DISABLE_CURL_CFFI", "1")
+
+# Hypothesis profiles: "ci" (the default, small) and "fuzz" (issue 7's long run:
+# 10,000 examples per function). Pick one with HYPOTHESIS_PROFILE=fuzz.
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz", max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 DATA = Path(__file__).parent / "data"
 

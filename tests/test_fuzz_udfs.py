@@ -1,7 +1,8 @@
 """Fuzz every UDF with Excel-shaped values: nothing escapes, every answer is a cell or a grid.
 
 CI runs a small number of examples; a fuzz run uses the ``fuzz`` Hypothesis
-profile (``HYPOTHESIS_PROFILE=fuzz``: 10,000 examples per function).
+profile (``HYPOTHESIS_PROFILE=fuzz``: 10,000 examples per function). The
+profiles are registered and chosen in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import datetime as dt
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from etf_rebalancer import udfs
@@ -22,14 +23,6 @@ from tests.excel_values import (
     settings_ranges,
     targets_ranges,
 )
-
-settings.register_profile(
-    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "fuzz", max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck)
-)
-settings.load_profile("ci")
 
 SCALAR_TYPES = (str, float, int, bool, dt.datetime, type(None))
 

@@ -5,7 +5,9 @@ the cookie page (``fc.yahoo.com``), the crumb, the batch quote endpoint
 (``/v7/finance/quote``, assembled from ``tests/data/yahoo/quote/<SYMBOL>.json``)
 and the chart endpoint (``tests/data/yahoo/chart/<SYMBOL>.json``). Faults are
 injected per host or per symbol: HTTP 429, a DNS failure, a maintenance page,
-a hang. Every request is recorded in ``adapter.log``.
+a hang, an immediate timeout, malformed JSON; or from the n-th quote request on
+(a fault mid-batch); or as odd field values inside one symbol's quote. Every
+request is recorded in ``adapter.log``.
 """
 
 from __future__ import annotations
@@ -42,12 +44,17 @@ class ReplayAdapter(HTTPAdapter):
     Attributes
     ----------
     faults
-        ``{"quote": "429" | "dns" | "maintenance" | "hang" | "500"}`` and the same for
-        ``"chart"``, ``"cookie"``, ``"crumb"``; ``"*"`` applies to every request.
+        ``{"quote": "429" | "dns" | "maintenance" | "hang" | "timeout" | "json" | "500"}``
+        and the same for ``"chart"``, ``"cookie"``, ``"crumb"``; ``"*"`` applies to
+        every request.
     fail_symbols
         Symbols whose quote is left out of a batch answer (Yahoo's "unknown").
     quote_429_after
         Answer HTTP 429 to every quote request after this many (partial batch failure).
+    quote_fault_after
+        ``(n, fault)``: every quote request after the n-th gets ``fault`` (a fault mid-batch).
+    patch_items
+        Symbol -> fields merged into that symbol's recorded quote (odd values in one item).
     """
 
     def __init__(self, fixtures: Path = YAHOO) -> None:
@@ -56,6 +63,9 @@ class ReplayAdapter(HTTPAdapter):
         self.faults: dict[str, str] = {}
         self.fail_symbols: set[str] = set()
         self.quote_429_after: int | None = None
+        self.quote_fault_after: tuple[int, str] | None = None
+        self.patch_items: dict[str, dict] = {}
+        self.injected = 0  # faults actually answered
         self.log: list[str] = []
         self.release = threading.Event()  # set it to end a simulated hang
         self._lock = threading.Lock()
@@ -87,6 +97,11 @@ class ReplayAdapter(HTTPAdapter):
         fault = self.faults.get(kind) or self.faults.get("*")
         if fault is None:
             return None
+        return self._inject(request, fault)
+
+    def _inject(self, request, fault: str):
+        with self._lock:
+            self.injected += 1
         host = urlsplit(request.url).hostname
         if fault == "dns":
             raise requests.ConnectionError(
@@ -98,6 +113,17 @@ class ReplayAdapter(HTTPAdapter):
         if fault == "hang":
             self.release.wait(30)
             raise requests.ReadTimeout(f"HTTPSConnectionPool(host='{host}'): Read timed out.")
+        if fault == "timeout":
+            raise requests.ReadTimeout(
+                f"HTTPSConnectionPool(host='{host}', port=443): Read timed out. (read timeout=2)"
+            )
+        if fault == "json":  # cut off mid-answer
+            return self._response(
+                request,
+                200,
+                '{"quoteResponse":{"result":[{"symbol":"QQQ","regularMarketPr',
+                "application/json",
+            )
         if fault == "429":
             return self._response(request, 429, "Too Many Requests\r\n", "text/plain")
         if fault == "maintenance":
@@ -132,6 +158,8 @@ class ReplayAdapter(HTTPAdapter):
             number = self._quote_requests
         if self.quote_429_after is not None and number > self.quote_429_after:
             return self._response(request, 429, "Too Many Requests\r\n", "text/plain")
+        if self.quote_fault_after is not None and number > self.quote_fault_after[0]:
+            return self._inject(request, self.quote_fault_after[1])
         fault = self._fault(request, "quote")
         if fault is not None:
             return fault
@@ -145,7 +173,9 @@ class ReplayAdapter(HTTPAdapter):
             return None
         path = self.fixtures / "quote" / f"{symbol}.json"
         if path.exists():
-            return json.loads(path.read_text())
+            item = json.loads(path.read_text())
+            item.update(self.patch_items.get(symbol, {}))
+            return item
         match = _SYNTHETIC.match(symbol)
         if match:
             item = json.loads((self.fixtures / "quote" / "SPY.json").read_text())

@@ -274,7 +274,7 @@ def parse_quote_response(payload: Any, symbols: Sequence[str]) -> dict[str, Quot
             price=price * factor,
             currency=currency,
             previous_close=previous * factor if previous is not None else None,
-            time=dt.datetime.fromtimestamp(stamp, tz=dt.UTC) if stamp else None,
+            time=_utc_time(stamp),
             name=str(item.get("longName") or item.get("shortName") or "").strip(),
             kind=str(item.get("quoteType") or "").upper(),
         )
@@ -430,6 +430,16 @@ def _skipped(symbols: Sequence[str]) -> RateLimitedError:
 
 def _fail_all(symbols: Sequence[str], error: QuoteError) -> dict[str, Any]:
     return {s: Failure(s, error) for s in symbols}
+
+
+def _utc_time(stamp: float | None) -> dt.datetime | None:
+    """An epoch stamp as a UTC time; an absurd one (1e20) is no time, not a failed batch."""
+    if not stamp:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(stamp, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _number(value: Any) -> float | None:

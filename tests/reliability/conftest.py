@@ -1,0 +1,43 @@
+"""Fixtures for the reliability tests: a replayed Yahoo service with small chunks, a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from etf_rebalancer.quotes import service as service_module
+from etf_rebalancer.quotes.cache import QuoteCache
+from etf_rebalancer.quotes.service import QuoteService
+from etf_rebalancer.quotes.yahoo import YahooProvider
+from tests.quotes.conftest import FakeClock
+from tests.quotes.replay import ReplayAdapter, replay_session
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def adapter() -> ReplayAdapter:
+    return ReplayAdapter()
+
+
+@pytest.fixture
+def service(adapter, tmp_path, clock):
+    """The real service over replayed Yahoo; two symbols per request, one at a time.
+
+    Small, sequential chunks make "mid-batch" deterministic: the first request
+    answers, the fault hits the second and later ones.
+    """
+    session, _ = replay_session(adapter)
+    provider = YahooProvider(session, cache_dir=tmp_path, chunk_size=2, max_workers=1)
+    svc = QuoteService(QuoteCache(tmp_path / "quotes.sqlite"), provider, clock=clock)
+    yield svc
+    svc.cache.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_services():
+    service_module.reset_services()
+    yield
+    service_module.reset_services()
