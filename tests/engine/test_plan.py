@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from etf_rebalancer.engine import milp
+from etf_rebalancer.engine import plan as plan_module
 from etf_rebalancer.engine.inputs import read_request
 from etf_rebalancer.engine.market import MarketData
 from etf_rebalancer.engine.plan import ORDER_HEADER, plan_rebalance
@@ -310,6 +311,7 @@ def test_greedy_fallback_is_reported(monkeypatch):
         raise ValueError("HiGHS unavailable")
 
     monkeypatch.setattr(milp, "milp", broken)
+    monkeypatch.setattr(plan_module, "_PLAN_CACHE", type(plan_module._PLAN_CACHE)())
     plan = plan_of(
         [H, ["QQQ", 10.0, 100.0, "USD"], ["SPY", 0.0, 50.0, "USD"]],
         [["Ticker", "Target"], ["QQQ", 50], ["SPY", 50]],
@@ -330,3 +332,12 @@ def test_summary_in_korean():
     assert rows[0] == ["항목", "값"]
     assert ["기준 통화", "USD"] in rows
     assert ["계산 방식", "거래 없음"] in rows
+
+
+def test_repeat_calls_reuse_one_plan_as_independent_copies():
+    args = ([H, ["QQQ", 10.0, 100.0, "USD"], ["SPY", 0.0, 50.0, "USD"]],
+            [["Ticker", "Target"], ["QQQ", 50], ["SPY", 50]])  # fmt: skip
+    first = plan_of(*args)
+    first.buy[:] = 0  # a caller scribbling on its copy
+    again = plan_of(*args)
+    assert orders(again) == [("QQQ", "SELL", 5.0), ("SPY", "BUY", 10.0)]

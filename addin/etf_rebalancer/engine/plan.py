@@ -15,8 +15,10 @@ cash is exact arithmetic on the orders, never the solver's rounding.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +51,8 @@ DRIFT_HEADER = ["Ticker", "Value", "Weight", "Target", "Drift", "Band", "Status"
 
 #: Weight tolerance when judging bands and caps after trading (a rounding hair).
 _WEIGHT_TOL = 1e-9
+_PLAN_CACHE: OrderedDict[str, Plan] = OrderedDict()
+_PLAN_CACHE_SIZE = 8
 #: Default seconds HiGHS may take before the best plan found (or the greedy one) is used.
 DEFAULT_TIME_LIMIT = 2.0
 
@@ -340,6 +344,11 @@ def plan_rebalance(
 ) -> Plan:
     """Plan the orders for ``request``.
 
+    A workbook usually shows ``REBAL_ORDERS``, ``REBAL_SUMMARY`` and ``REBAL_DRIFT``
+    of the same ranges, so the last few plans are kept (keyed by the request's
+    full contents) and a repeat call gets a copy of the same plan: one solve, and
+    the three tables agree even when a time limit made the solve timing-dependent.
+
     Parameters
     ----------
     request
@@ -363,6 +372,24 @@ def plan_rebalance(
         A price, currency or FX rate is missing (naming the ticker or currency),
         or the money to raise exceeds what the portfolio can give.
     """
+    key = repr((request, market, as_of, time_limit))
+    cached = _PLAN_CACHE.get(key)
+    if cached is None:
+        cached = _plan_uncached(request, market, as_of, time_limit)
+        _PLAN_CACHE[key] = cached
+        while len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
+            _PLAN_CACHE.popitem(last=False)
+    else:
+        _PLAN_CACHE.move_to_end(key)
+    return copy.deepcopy(cached)
+
+
+def _plan_uncached(
+    request: RebalanceRequest,
+    market: MarketData | None,
+    as_of: dt.date | None,
+    time_limit: float,
+) -> Plan:
     market = market or MarketData()
     config = request.settings
     base = config.base_currency
