@@ -79,6 +79,10 @@ TURNOVER_COST = 2e-3
 BAND_DRIFT_WEIGHT = 1e-3
 #: Money lost to fees, tax and FX spread, relative to the heaviest drift slope.
 COST_WEIGHT = 2.0
+#: The objective is handed to HiGHS multiplied by this: in weight units the small terms
+#: (turnover cost x price/value, ~1e-8) sit below HiGHS's dual tolerance (1e-7) and the
+#: search wanders among plans it cannot tell apart; scaled, it proves optimality ~2x sooner.
+OBJECTIVE_SCALE = 1e4
 #: HiGHS relative MIP gap: well below one order's cost on a typical objective.
 MIP_REL_GAP = 1e-6
 #: Add the convex-hull cuts on each asset's deviation (whole shares).
@@ -208,7 +212,7 @@ def solve(problem: Problem, time_limit: float = 2.0) -> Solution:
     try:
         model, layout = _build(problem)
         result = milp(
-            c=model["c"],
+            c=np.asarray(model["c"]) * OBJECTIVE_SCALE,
             integrality=model["integrality"],
             bounds=Bounds(model["lb"], model["ub"]),
             constraints=LinearConstraint(model["A"], model["lo"], model["hi"]),
@@ -234,12 +238,13 @@ def solve(problem: Problem, time_limit: float = 2.0) -> Solution:
         net = np.clip(buy, 0.0, problem.buy_max) - np.clip(sell, 0.0, problem.sell_max)
         buy, sell = np.maximum(net, 0.0), np.maximum(-net, 0.0)
         method = "milp" if result.status == 0 else "milp-time-limit"
-        solution = Solution(buy, sell, method, str(result.message), float(result.fun))
+        value = float(result.fun) / OBJECTIVE_SCALE
+        solution = Solution(buy, sell, method, str(result.message), value)
         solution.seconds = seconds
         bound = getattr(result, "mip_dual_bound", None)
         if bound is not None and math.isfinite(bound):
             # Proven distance to the optimum, in drift units (weight fractions).
-            solution.extra["gap"] = max(float(result.fun) - float(bound), 0.0)
+            solution.extra["gap"] = max(value - float(bound) / OBJECTIVE_SCALE, 0.0)
         return solution
     fallback = greedy(problem)
     fallback.detail = str(result.message)
