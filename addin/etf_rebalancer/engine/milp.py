@@ -240,6 +240,13 @@ def solve(problem: Problem, time_limit: float = 2.0) -> Solution:
         method = "milp" if result.status == 0 else "milp-time-limit"
         value = float(result.fun) / OBJECTIVE_SCALE
         solution = Solution(buy, sell, method, str(result.message), value)
+        if method == "milp-time-limit":
+            # An unproven incumbent can be poor on big problems: keep the greedy plan
+            # instead when the program's own objective says it is better.
+            fallback = greedy(problem)
+            if objective(problem, fallback.buy, fallback.sell) < objective(problem, buy, sell):
+                solution.buy, solution.sell = fallback.buy, fallback.sell
+                solution.detail = "time limit; the greedy plan beat the best found"
         solution.seconds = seconds
         bound = getattr(result, "mip_dual_bound", None)
         if bound is not None and math.isfinite(bound):
