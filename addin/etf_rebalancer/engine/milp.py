@@ -195,7 +195,7 @@ def _slopes(weight: float) -> np.ndarray:
     return weight * (1.0 + PIECE_SLOPE_STEP * np.arange(len(PIECE_WIDTHS) + 1))
 
 
-def solve(problem: Problem, time_limit: float = 2.0) -> Solution:
+def solve(problem: Problem, time_limit: float = 0.8) -> Solution:
     """Solve ``problem`` exactly with HiGHS; fall back to :func:`greedy` when it cannot.
 
     Parameters
