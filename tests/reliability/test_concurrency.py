@@ -139,3 +139,22 @@ def test_reads_during_refresh_and_writes_are_consistent_and_finish(service, tmp_
         f"{counts['writes']} + {counts['other_writes']} writes in {elapsed:.1f} s"
     )
     other.close()
+
+
+def test_own_write_does_not_hide_another_process_write(tmp_path):
+    """A write of ours right after another process's must not swallow theirs.
+
+    ``PRAGMA data_version`` changes only for other connections' commits; recording
+    it after our own commit, without reloading, once hid the other write until the
+    next one (found by the test above: the CLI's refresh lost to Excel's next put).
+    """
+    path = tmp_path / "quotes.sqlite"
+    ours, theirs = QuoteCache(path), QuoteCache(path)
+    theirs.put([_encoded("CLI", 7)])  # the CLI refreshes in another process...
+    ours.put([_encoded("CELL", 1)])  # ...and a cell's fetch writes before our next check
+    ours._next_check = 0.0
+    assert ours.get("CLI") is not None and ours.get("CLI").price == 7.0
+    assert ours.get("CELL").price == 1.0
+    theirs.put([_encoded("CLI", 8)])
+    ours._next_check = 0.0
+    assert ours.get("CLI").price == 8.0

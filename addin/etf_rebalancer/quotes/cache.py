@@ -211,10 +211,13 @@ class QuoteCache:
 
     def _load(self) -> None:
         conn = self._conn
+        # The version first: a commit landing between it and the reads is loaded now
+        # and seen again next time, never recorded as seen without being loaded.
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
         rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM quotes").fetchall()
         self._rows = {r[0]: CachedQuote(*r) for r in rows}
         self._resolved = dict(conn.execute("SELECT ticker, symbol FROM resolved").fetchall())
-        self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        self._data_version = version
         self._next_check = time.monotonic() + _RELOAD_EVERY
 
     def _maybe_reload(self) -> None:
@@ -259,6 +262,9 @@ class QuoteCache:
             with self._db() as conn:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
+                    # data_version moves only for other connections' commits: if it moved
+                    # since our snapshot, that snapshot lacks their rows.
+                    version = conn.execute("PRAGMA data_version").fetchone()[0]
                     conn.executemany(
                         f"INSERT OR REPLACE INTO quotes ({', '.join(_COLUMNS)}) "
                         f"VALUES ({placeholders})",
@@ -268,11 +274,18 @@ class QuoteCache:
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
-                # Swap a new dict in: readers hold either the old or the new mapping.
-                rows_now = dict(self._rows)
-                rows_now.update({r.ticker: r for r in batch})
-                self._rows = rows_now
-                self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+                if version != self._data_version:
+                    # Another process wrote since we last looked (the CLI refreshing while
+                    # Excel is open): reload, or recording the new version would hide it.
+                    self._load()
+                else:
+                    # Swap a new dict in: readers hold either the old or the new mapping.
+                    rows_now = dict(self._rows)
+                    rows_now.update({r.ticker: r for r in batch})
+                    self._rows = rows_now
+                    # Our own commit leaves data_version alone; asking again now could
+                    # take in a foreign commit made since, without its rows.
+                    self._data_version = version
         except sqlite3.DatabaseError:
             # The file was rebuilt; keep this session's answers in memory at least.
             rows_now = dict(self._rows)
