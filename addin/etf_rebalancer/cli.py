@@ -334,6 +334,19 @@ def refresh(
 
     if in_place and output is not None:
         raise typer.BadParameter("use either --out or --in-place", param_hint="--in-place")
+    if (
+        output is not None
+        and output.exists()
+        and workbook.exists()
+        and os.path.samefile(output, workbook)
+    ):
+        # --out WORKBOOK would skip the backup and the Excel-lock check.
+        err.print(
+            f"--out is the workbook itself ({workbook.name}): use --in-place, which keeps "
+            "a backup and refuses while Excel has the file open",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_UNSAFE_WRITE)
     ranges = _read(workbook, None)
     lang = ranges.lang
     if "quotes" not in ranges.sheets:
@@ -386,22 +399,32 @@ def refresh(
     out.print(table)
     for notice in report.notices:
         err.print(notice.localized(lang), markup=False)
+    target = (
+        workbook if in_place else output or workbook.with_name(workbook.stem + ".refreshed.xlsx")
+    )
+    lock = target.with_name("~$" + target.name)
+    if lock.exists():
+        err.print(
+            f"{target.name} is open in Excel ({lock.name} exists): close it first, "
+            "or write a copy with --out",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_UNSAFE_WRITE)
+    try:
+        if in_place:
+            backup = workbook.with_name(workbook.stem + ".bak.xlsx")
+            shutil.copy2(workbook, backup)
+        _write_atomically(target, after)
+    except OSError as error:
+        # The original is untouched (the new file is renamed over it only when complete).
+        err.print(
+            f"Could not write {target}: {error.strerror or error}; {workbook.name} is unchanged",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_UNSAFE_WRITE) from None
     if in_place:
-        lock = workbook.with_name("~$" + workbook.name)
-        if lock.exists():
-            err.print(
-                f"{workbook.name} is open in Excel ({lock.name} exists): close it first, "
-                "or write a copy with --out",
-                markup=False,
-            )
-            raise typer.Exit(EXIT_UNSAFE_WRITE)
-        backup = workbook.with_name(workbook.stem + ".bak.xlsx")
-        shutil.copy2(workbook, backup)
-        _write_atomically(workbook, after)
         out.print(f"Updated {workbook} (backup: {backup.name})", markup=False)
     else:
-        target = output or workbook.with_name(workbook.stem + ".refreshed.xlsx")
-        _write_atomically(target, after)
         out.print(f"Wrote {target}", markup=False)
     failed = len(rows) - len(got)
     if failed:
