@@ -154,11 +154,29 @@ def _sheet(book: xw.Book, canonical: str, lang: str) -> xw.Sheet:
     return book.sheets.add(layout.sheet_name(canonical, lang), after=book.sheets[-1])
 
 
+# Text starting with these is a formula (or DDE) when written through Range.Value.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(value: Any) -> Any:
+    """A value to write into a cell so that text is never taken for a formula.
+
+    Excel (and xlwings' ``Range.value``) turns a string starting with ``=``,
+    ``+``, ``-`` or ``@`` into a formula. Names, statuses and error texts come
+    from Yahoo or from the user's cells, so such text gets Excel's own text
+    prefix, an apostrophe: the cell shows the text as it is, and never runs it.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_table(sheet: xw.Sheet, rows: list[list[Any]], top_left: str = "A1") -> None:
-    """Write rows at ``top_left`` and blank what an older, longer table left below."""
+    """Write rows at ``top_left`` (text as text, see :func:`as_text`); blank what a longer
+    table left below."""
     old = sheet.used_range
     anchor = sheet.range(top_left)
-    anchor.value = rows
+    anchor.value = [[as_text(value) for value in row] for row in rows]
     last_row = old.row + old.rows.count - 1
     first_stale = anchor.row + len(rows)
     if last_row >= first_stale:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import requests
@@ -208,7 +209,8 @@ class YahooProvider:
                 return _fail_all(chunk, _skipped(chunk))
             try:
                 payload = self._get_json(
-                    CHART_URL.format(symbol=symbol),
+                    # Quoted: a ticker comes from a cell and must not steer the URL path.
+                    CHART_URL.format(symbol=quote(symbol, safe="^=")),
                     {
                         "period1": str(period1),
                         "period2": str(period2),
