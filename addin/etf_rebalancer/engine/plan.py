@@ -555,7 +555,11 @@ def _plan_uncached(
         fx_spread=config.fx_spread,
     )
     solution = milp.solve(problem, time_limit=time_limit)
-    buy, sell = solution.buy, solution.sell
+    # Solver tolerance can leave a hair of a share on an asset (2.9e-16 with fractional
+    # shares): no order, and a "BUY 0.0" row would break Shares > 0 and min_trade.
+    hair = 1e-9 * max(value_ref, 1.0)
+    buy = np.where(solution.buy * price_value < hair, 0.0, solution.buy)
+    sell = np.where(solution.sell * price_value < hair, 0.0, solution.sell)
     if solution.method == "greedy":
         notices.append(
             Notice(
