@@ -158,3 +158,47 @@ def test_own_write_does_not_hide_another_process_write(tmp_path):
     theirs.put([_encoded("CLI", 8)])
     ours._next_check = 0.0
     assert ours.get("CLI").price == 8.0
+
+
+def test_rebal_cells_on_threads_agree_and_never_fail():
+    """REBAL_* from several threads at once, over more workbooks than the plan memo keeps."""
+    from etf_rebalancer.engine import plan as plan_module
+
+    def workbook(k: int):
+        holdings = [
+            ["Ticker", "Shares", "Price", "Currency"],
+            ["QQQ", float(k), 600.0, "USD"],
+            ["TLT", 10.0, 90.0 + k, "USD"],
+            ["069500", 5.0, 40_000.0, "KRW"],
+        ]
+        targets = [["Ticker", "Target"], ["QQQ", 50.0], ["TLT", 30.0], ["069500", 20.0]]
+        settings = [["base_currency", "USD"], ["FX KRW", 1 / 1400]]
+        return holdings, targets, 5000.0 + k, settings
+
+    books = [workbook(k) for k in range(plan_module._PLAN_CACHE_SIZE + 4)]
+    expected = [udfs.REBAL_ORDERS(*b) for b in books]
+    assert all(len(rows) > 1 and rows[0][0] == "Ticker" for rows in expected)
+    errors: list[BaseException] = []
+    results: list[tuple[int, list]] = []
+
+    def caller(offset: int) -> None:
+        try:
+            for i in range(24):
+                k = (i * 7 + offset) % len(books)
+                function = (udfs.REBAL_ORDERS, udfs.REBAL_SUMMARY, udfs.REBAL_DRIFT)[i % 3]
+                rows = function(*books[k])
+                assert not str(rows[0][0]).startswith("Error"), rows
+                if function is udfs.REBAL_ORDERS:
+                    results.append((k, rows))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=caller, args=(n,), daemon=True) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not [t for t in threads if t.is_alive()], "deadlock"
+    if errors:
+        raise errors[0]
+    assert all(rows == expected[k] for k, rows in results)
