@@ -7,7 +7,21 @@ message once, at the edge (``udfs.py``, ``cli.py``), in the workbook's language.
 from __future__ import annotations
 
 
-class RebalancerError(Exception):
+class _Bilingual:
+    """English text with an optional Korean translation."""
+
+    __slots__ = ()
+    message: str
+    message_ko: str | None
+
+    def localized(self, lang: str = "en") -> str:
+        """Return the text in ``lang`` (``"en"`` or ``"ko"``); English when no translation."""
+        if lang == "ko" and self.message_ko:
+            return self.message_ko
+        return self.message
+
+
+class RebalancerError(_Bilingual, Exception):
     """Root of every error this package raises on purpose.
 
     Parameters
@@ -22,12 +36,6 @@ class RebalancerError(Exception):
         super().__init__(message)
         self.message = message
         self.message_ko = message_ko
-
-    def localized(self, lang: str = "en") -> str:
-        """Return the message in ``lang`` (``"en"`` or ``"ko"``)."""
-        if lang == "ko" and self.message_ko:
-            return self.message_ko
-        return self.message
 
 
 class InputError(RebalancerError):
@@ -46,7 +54,7 @@ class SolverError(RebalancerError):
     """The optimiser failed in a way that no fallback could cover."""
 
 
-class Notice:
+class Notice(_Bilingual):
     """A warning shown to the user (not raised): English and Korean text.
 
     Used for things a plan or refresh reports alongside its answer: a breached
@@ -58,12 +66,6 @@ class Notice:
     def __init__(self, message: str, message_ko: str | None = None) -> None:
         self.message = message
         self.message_ko = message_ko
-
-    def localized(self, lang: str = "en") -> str:
-        """Return the text in ``lang`` (``"en"`` or ``"ko"``)."""
-        if lang == "ko" and self.message_ko:
-            return self.message_ko
-        return self.message
 
     def __repr__(self) -> str:
         return f"Notice({self.message!r})"

@@ -24,6 +24,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from etf_rebalancer.engine.plan import ORDER_HEADER
 from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.portfolios import (
     INSTRUMENTS,
@@ -38,18 +39,7 @@ from etf_rebalancer.workbook.portfolios import (
 # A fixed creation date keeps rebuilt files identical (docProps/core.xml).
 BUILD_DATE = dt.datetime(2026, 1, 1)
 
-ORDERS_HEADER = (
-    "Ticker",
-    "Action",
-    "Shares",
-    "Price",
-    "Currency",
-    "Amount",
-    "Amount (base)",
-    "Weight Before",
-    "Weight After",
-    "Target",
-)
+ORDERS_HEADER = tuple(ORDER_HEADER)  # the contract header, from the engine that fills it
 SUMMARY_HEADER = ("Item", "Value")
 DRIFT_HEADER = ("Ticker", "Value", "Weight", "Target", "Drift", "Band", "Status")
 
