@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from etf_rebalancer.engine import milp
+from etf_rebalancer.engine import knapsack, milp
 from etf_rebalancer.engine import plan as plan_module
 from etf_rebalancer.engine.inputs import read_request
 from etf_rebalancer.engine.market import MarketData
@@ -311,6 +311,8 @@ def test_greedy_fallback_is_reported(monkeypatch):
         raise ValueError("HiGHS unavailable")
 
     monkeypatch.setattr(milp, "milp", broken)
+    # One cash pool: the exact search would answer without HiGHS; exercise the fallback.
+    monkeypatch.setattr(knapsack, "applies", lambda _problem: False)
     monkeypatch.setattr(plan_module, "_PLAN_CACHE", type(plan_module._PLAN_CACHE)())
     plan = plan_of(
         [H, ["QQQ", 10.0, 100.0, "USD"], ["SPY", 0.0, 50.0, "USD"]],

@@ -85,6 +85,8 @@ COST_WEIGHT = 2.0
 OBJECTIVE_SCALE = 1e4
 #: HiGHS relative MIP gap: well below one order's cost on a typical objective.
 MIP_REL_GAP = 1e-6
+#: Share of the time limit the exact one-pool search (:mod:`.knapsack`) may use first.
+KNAPSACK_SHARE = 0.5
 #: Add the convex-hull cuts on each asset's deviation (whole shares).
 HULL_CUTS = True
 
@@ -209,6 +211,15 @@ def solve(problem: Problem, time_limit: float = 0.8) -> Solution:
     import time
 
     started = time.perf_counter()
+    from . import knapsack
+
+    if knapsack.applies(problem):
+        # The common case (one cash pool, no side constraints): an exact search that
+        # is much faster than HiGHS; past its budget it hands over to the MILP below.
+        exact = knapsack.solve(problem, time_limit=KNAPSACK_SHARE * time_limit)
+        if exact is not None:
+            return exact
+        time_limit = max(time_limit - (time.perf_counter() - started), 0.01)
     try:
         model, layout = _build(problem)
         result = milp(

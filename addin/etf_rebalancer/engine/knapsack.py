@@ -1,0 +1,383 @@
+"""Exact fast path for the common rebalance: one cash pool, whole shares, no side constraints.
+
+With ``mode="full"``, one currency pool, whole shares, no ``fee_min``/``min_trade``,
+no Min/Max and no group caps, the program of :mod:`.milp` is
+
+    minimise  sum_i f_i(x_i) + g(c)   over integer x_i in [-sell_max_i, buy_max_i]
+    with      c = c0 + sum_i dc_i(x_i) >= 0
+
+where ``x_i`` is the net change in shares, ``f_i`` the asset's drift penalty (the
+convex piecewise-linear tie-breaker of :func:`.milp._piecewise`) plus its trade costs,
+``dc_i`` the cash the trade brings (a concave, two-slope function: gross cost of a
+purchase, net proceeds of a sale) and ``g`` the cash's drift penalty. (Buying and
+selling one asset at once is never better than the net trade, so the net change
+describes every plan the program could choose.)
+
+Exact method (Lagrangian bound + depth-first search, knapsack "core" style)
+
+For any multiplier ``mu`` and any feasible plan,
+``F(x) = L(mu) + sum_i r_i(x_i) + r_c(c)`` where ``phi_i = f_i + mu dc_i``,
+``r_i = phi_i - min phi_i >= 0``, ``r_c = (g - mu c) - min_{0<=c<=c_max}(g - mu c) >= 0``
+and ``L(mu) = sum_i min phi_i + min(g - mu c) + mu c0`` (an identity, since
+``c0 + sum dc_i - c = 0``). So a plan can beat an incumbent ``U`` only if
+``sum_i r_i(x_i) < U - L(mu)``: per asset only the few share counts with small
+reduced cost can appear, and a depth-first search over those, bounded by the
+reduced costs taken so far plus the least cost of bringing the cash to where
+``r_c`` is small (using the cheapest cash per unit of reduced cost among the
+assets still free), enumerates every plan that could beat ``U``. ``mu`` is
+chosen by bisection to maximise ``L`` (the LP bound), which only affects speed.
+
+The search has a node and time budget; past it, or when a problem has another
+structure, :func:`solve` returns ``None`` and the caller runs the MILP. So an
+answer from here is always the proven optimum (within ``1e-12`` of it).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from . import milp
+
+__all__ = ["applies", "solve"]
+
+#: Search budget before handing the problem to the MILP.
+MAX_NODES = 200_000
+#: Widest window of share counts per asset, and most alternatives over all assets.
+MAX_WINDOW = 4096
+MAX_ALTERNATIVES = 50_000
+#: Plans within this of the incumbent are not searched for (weight units).
+TOLERANCE = 1e-12
+#: Rounds of local search for a good first plan (it only speeds up the proof).
+MAX_IMPROVE = 200
+
+
+class _OverBudgetError(Exception):
+    pass
+
+
+def applies(problem: milp.Problem) -> bool:
+    """Whether ``problem`` has the structure this solver handles exactly."""
+    return (
+        problem.mode == "full"
+        and problem.whole
+        and len(problem.cash_start) == 1
+        and problem.fee_min <= 0
+        and problem.min_trade <= 0
+        and problem.value > 0
+        and bool(np.all(np.isnan(problem.min_weight)))
+        and bool(np.all(np.isnan(problem.max_weight)))
+        and all(lo is None and hi is None for _, _, lo, hi in problem.groups)
+        and bool(np.all(np.isfinite(problem.buy_max)))
+        and bool(np.all(np.isfinite(problem.sell_max)))
+        and bool(np.all(problem.pool == 0))
+    )
+
+
+def _piecewise(deviation: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`.milp._piecewise` (``scale = max(target, 1%)``)."""
+    left = np.abs(deviation)
+    total = np.zeros(np.broadcast(deviation, scale).shape)
+    slopes = milp._slopes(1.0)
+    for width, slope in zip(milp.PIECE_WIDTHS, slopes[:-1], strict=False):
+        take = np.minimum(left, width * scale)
+        total = total + take * slope
+        left = left - take
+    return total + left * slopes[-1]
+
+
+class _Model:
+    def __init__(self, problem: milp.Problem) -> None:
+        a = problem.price / problem.value
+        fee, tax = problem.fee_rate, problem.sell_tax
+        self.a = a
+        self.held = problem.held
+        self.target = problem.target
+        self.scale = np.maximum(problem.target, 0.01)
+        self.lo = -np.floor(problem.sell_max + 1e-9)
+        self.hi = np.floor(problem.buy_max + 1e-9)
+        self.buy_cost = a * (milp.WASH_COST + milp.COST_WEIGHT * fee)
+        self.sell_cost = a * (milp.WASH_COST + milp.COST_WEIGHT * (fee + tax))
+        self.buy_cash = a * (1.0 + fee)  # cash paid per share bought
+        self.sell_cash = a * (1.0 - tax - fee)  # cash received per share sold
+        self.c0 = float(problem.cash_start[0] / problem.value)
+        self.cash_target = float(problem.cash_target)
+        self.cash_scale = max(self.cash_target, 0.01)
+        self.c_max = self.c0 + float((self.sell_cash * -self.lo).sum())
+        cum = np.cumsum([0.0, *milp.PIECE_WIDTHS])
+        breaks = [self.cash_target + s * w * self.cash_scale for w in cum for s in (-1, 1)]
+        self.cash_breaks = np.array(
+            sorted({0.0, self.c_max, *[b for b in breaks if 0.0 <= b <= self.c_max]})
+        )
+        # Breakpoints of f_i in x (deviation piece edges, and 0): candidates for argmin.
+        edges = [
+            (problem.target + s * w * self.scale) / a - self.held for w in cum for s in (-1, 1)
+        ]
+        raw = np.column_stack([*edges, np.zeros(len(a))])
+        cand = np.concatenate([np.floor(raw), np.ceil(raw)], axis=1)
+        cand = np.concatenate([cand, self.lo[:, None], self.hi[:, None]], axis=1)
+        self.candidates = np.clip(cand, self.lo[:, None], self.hi[:, None])
+
+    def f(self, x: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Drift + trade costs of each asset (rows) at net share changes ``x``."""
+        a, held = self.a[rows], self.held[rows]
+        if x.ndim == 2:
+            a, held = a[:, None], held[:, None]
+            scale, target = self.scale[rows][:, None], self.target[rows][:, None]
+            bc, sc = self.buy_cost[rows][:, None], self.sell_cost[rows][:, None]
+        else:
+            scale, target = self.scale[rows], self.target[rows]
+            bc, sc = self.buy_cost[rows], self.sell_cost[rows]
+        drift = _piecewise(a * (held + x) - target, scale)
+        return drift + np.where(x > 0, x * bc, -x * sc)
+
+    def dc(self, x: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        bcash, scash = self.buy_cash[rows], self.sell_cash[rows]
+        if x.ndim == 2:
+            bcash, scash = bcash[:, None], scash[:, None]
+        return np.where(x > 0, -x * bcash, -x * scash)
+
+    def g(self, c: float) -> float:
+        if c < -1e-15:
+            return math.inf
+        return float(_piecewise(np.array(c - self.cash_target), np.array(self.cash_scale)))
+
+    def lagrangian(self, mu: float) -> tuple[float, np.ndarray, float, float]:
+        """L(mu), the per-asset argmins, the cash argmin and the subgradient."""
+        phi = self.f(self.candidates) + mu * self.dc(self.candidates)
+        pick = np.argmin(phi, axis=1)
+        rows = np.arange(len(pick))
+        x = self.candidates[rows, pick]
+        cash_vals = np.array([self.g(c) - mu * c for c in self.cash_breaks])
+        k = int(np.argmin(cash_vals))
+        value = float(phi[rows, pick].sum()) + float(cash_vals[k]) + mu * self.c0
+        slope = self.c0 + float(self.dc(x).sum()) - float(self.cash_breaks[k])
+        return value, x, float(self.cash_breaks[k]), slope
+
+    def total(self, x: np.ndarray) -> float:
+        c = self.c0 + float(self.dc(x).sum())
+        return float(self.f(x).sum()) + self.g(c)
+
+
+def solve(problem: milp.Problem, time_limit: float = 0.4) -> milp.Solution | None:
+    """The proven-optimal plan of ``problem``, or ``None`` (use the MILP) past the budget."""
+    started = time.perf_counter()
+    if not applies(problem):
+        return None
+    try:
+        x = _search(_Model(problem), problem, started + time_limit)
+    except _OverBudgetError:
+        return None
+    buy, sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
+    value = milp.objective(problem, buy, sell)
+    return milp.Solution(
+        buy,
+        sell,
+        "milp",
+        "exact knapsack search (one cash pool): proved optimal",
+        value,
+        time.perf_counter() - started,
+    )
+
+
+def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
+    # mu stays below COST_WEIGHT: there every phi_i is convex (trade costs outweigh the
+    # cash a round trip would free), which the search below relies on. Any mu is a
+    # valid bound; this one only needs to be good.
+    lo, hi = -1.0, 0.95 * milp.COST_WEIGHT
+    seen: list[np.ndarray] = []
+    best_value, best_mu = -math.inf, 0.0
+
+    def probe(mu: float) -> float:
+        nonlocal best_value, best_mu
+        value, x, _, slope = model.lagrangian(mu)
+        seen.append(x)
+        if value > best_value:
+            best_value, best_mu = value, mu
+        return slope
+
+    while probe(lo) < 0 and lo > -1e6:
+        lo *= 8
+    if probe(hi) > 0:
+        return best_mu, seen[-6:]
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        if probe(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-12:
+            break
+    return best_mu, seen[-6:]
+
+
+def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Local search from a feasible plan: best single +-1 share or pair swap, repeated."""
+    x = x.copy()
+    for _ in range(MAX_IMPROVE):
+        c = model.c0 + float(model.dc(x).sum())
+        base_f, base_dc, here = model.f(x), model.dc(x), model.g(c)
+        step_f, step_dc = [], []
+        for d in (1.0, -1.0):
+            moved = np.clip(x + d, model.lo, model.hi)
+            step_f.append(np.where(moved == x, np.inf, model.f(moved) - base_f))
+            step_dc.append(model.dc(moved) - base_dc)
+        up_f, down_f = step_f
+        up_dc, down_dc = step_dc
+        # Singles: one share more or fewer of one asset.
+        cash_single = np.concatenate([up_dc, down_dc]) + c
+        single = np.concatenate([up_f, down_f]) + _cash_penalty(model, cash_single) - here
+        # Pairs: one share fewer of i, one more of j.
+        cash_pair = c + down_dc[:, None] + up_dc[None, :]
+        pair = down_f[:, None] + up_f[None, :] + _cash_penalty(model, cash_pair) - here
+        k_single, k_pair = int(np.argmin(single)), int(np.argmin(pair))
+        gain_single = float(single.flat[k_single])
+        gain_pair = float(pair.flat[k_pair])
+        if min(gain_single, gain_pair) >= -TOLERANCE:
+            break
+        if gain_single <= gain_pair:
+            n = len(x)
+            x[k_single % n] += 1.0 if k_single < n else -1.0
+        else:
+            i, j = divmod(k_pair, len(x))
+            x[i] -= 1.0
+            x[j] += 1.0
+    return x, model.total(x)
+
+
+def _cash_penalty(model: _Model, cash: np.ndarray) -> np.ndarray:
+    drift = _piecewise(cash - model.cash_target, np.asarray(model.cash_scale))
+    return np.where(cash < -1e-15, np.inf, drift)
+
+
+def _search(model: _Model, problem: milp.Problem, deadline: float) -> np.ndarray:
+    mu, tried = _best_mu(model)
+    bound, x_hat, _, _ = model.lagrangian(mu)
+    n = len(x_hat)
+    # Incumbent: the best feasible of the Lagrangian plans seen and the greedy plan.
+    fallback = milp.greedy(problem)
+    starts = [*tried, x_hat, fallback.buy - fallback.sell]
+    best_x, best = x_hat, math.inf
+    for candidate in starts:
+        candidate = np.clip(np.round(candidate), model.lo, model.hi)
+        value = model.total(candidate)
+        if value < best:
+            best_x, best = candidate, value
+    if not math.isfinite(best):
+        raise _OverBudgetError
+    best_x, best = _improve(model, best_x)
+    phi_hat = model.f(x_hat) + mu * model.dc(x_hat)
+
+    def reduced(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return model.f(x, rows) + mu * model.dc(x, rows) - phi_hat[rows][:, None]
+
+    gap = best - bound + TOLERANCE
+    # Alternatives per asset: share counts other than x_hat with reduced cost <= gap.
+    alts: list[list[tuple[float, float, float]]] = [[] for _ in range(n)]
+    rows = np.arange(n)
+    width = 4
+    total_alts = 0
+    while len(rows):
+        offsets = np.arange(-width, width + 1, dtype=float)
+        xs = x_hat[rows][:, None] + offsets[None, :]
+        inside = (xs >= model.lo[rows][:, None]) & (xs <= model.hi[rows][:, None])
+        clipped = np.clip(xs, model.lo[rows][:, None], model.hi[rows][:, None])
+        r = np.where(inside, reduced(clipped, rows), np.inf)
+        keep = r <= gap
+        edge = keep[:, 0] | keep[:, -1]
+        done = rows[~edge]
+        for j, row in zip(np.flatnonzero(~edge), done, strict=True):
+            for col in np.flatnonzero(keep[j]):
+                if offsets[col] != 0:
+                    xv = float(xs[j, col])
+                    dcv = float(model.dc(np.array([xv]), np.array([row]))[0])
+                    alts[row].append((float(r[j, col]), xv, dcv))
+            total_alts += len(alts[row])
+        if total_alts > MAX_ALTERNATIVES:
+            raise _OverBudgetError
+        rows = rows[edge]
+        width *= 4
+        if width > MAX_WINDOW and len(rows):
+            raise _OverBudgetError
+    dc_hat = model.dc(x_hat)
+    core = [i for i in range(n) if alts[i]]
+
+    # Cheapest reduced cost per unit of cash first: the bound below then tightens
+    # quickly with depth (expknap's ratio order around the break item).
+    def ratio(i: int) -> float:
+        return min(r / max(abs(dcv - float(dc_hat[i])), 1e-300) for r, _, dcv in alts[i])
+
+    core.sort(key=ratio)
+    for i in core:
+        alts[i].sort()
+    # Cheapest reduced cost per unit of cash, up and down, among the core's suffix.
+    m = len(core)
+    rho_up = [math.inf] * (m + 1)
+    rho_down = [math.inf] * (m + 1)
+    for k in range(m - 1, -1, -1):
+        up, down = rho_up[k + 1], rho_down[k + 1]
+        item = core[k]
+        for r_val, _, dcv in alts[item]:
+            move = dcv - float(dc_hat[item])
+            if move > 0:
+                up = min(up, r_val / move)
+            elif move < 0:
+                down = min(down, r_val / -move)
+        rho_up[k], rho_down[k] = up, down
+
+    cash_min = min(model.g(c) - mu * c for c in model.cash_breaks)
+    breaks = [float(c) for c in model.cash_breaks]
+    c_max = model.c_max
+
+    def r_cash(c: float) -> float:
+        if c < -1e-15 or c > c_max + 1e-12:
+            return math.inf
+        return model.g(c) - mu * c - cash_min
+
+    def cash_bound(c: float, k: int) -> float:
+        """Least r_c plus the reduced cost of moving the cash from c, items k.. free."""
+        out = r_cash(c)
+        up, down = rho_up[k], rho_down[k]
+        for target in breaks:
+            move = target - c
+            if move > 0 and up < math.inf:
+                out = min(out, r_cash(target) + up * move)
+            elif move < 0 and down < math.inf:
+                out = min(out, r_cash(target) - down * move)
+        return out
+
+    x = x_hat.copy()
+    nodes = 0
+    cash_hat = model.c0 + float(dc_hat.sum())
+
+    def visit(k: int, spent: float, cash: float) -> None:
+        nonlocal nodes, best, best_x
+        nodes += 1
+        if nodes > MAX_NODES or (nodes % 1024 == 0 and time.perf_counter() > deadline):
+            raise _OverBudgetError
+        bound_here = bound + spent + cash_bound(cash, k)
+        if bound_here >= best - TOLERANCE:
+            return
+        if k == m:
+            best, best_x = bound_here, x.copy()
+            return
+        i = core[k]
+        visit(k + 1, spent, cash)
+        keep_x = x[i]
+        for r_val, xv, dcv in alts[i]:
+            if bound + spent + r_val >= best - TOLERANCE:
+                break
+            x[i] = xv
+            visit(k + 1, spent + r_val, cash + dcv - dc_hat[i])
+        x[i] = keep_x
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, m + 200))
+    try:
+        visit(0, 0.0, cash_hat)
+    finally:
+        sys.setrecursionlimit(limit)
+    return np.asarray(best_x, dtype=float)

@@ -1,0 +1,164 @@
+"""The exact one-pool search (engine/knapsack.py) against the MILP and brute force."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from etf_rebalancer.engine import knapsack, milp
+
+PROFILE = settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@st.composite
+def one_pool_problems(draw, max_assets=6, max_held=30, tiny=False):
+    """One-pool, full-mode problems: held portfolios, fees, tax, cash targets, money to raise."""
+    n = draw(st.integers(1 if tiny else 2, 3 if tiny else max_assets))
+    price = np.array([float(draw(st.integers(5, 80 if tiny else 900))) for _ in range(n)])
+    held = np.array([float(draw(st.integers(0, max_held))) for _ in range(n)])
+    cuts = sorted(draw(st.lists(st.integers(0, 1000), min_size=n, max_size=n)))
+    bounds = [0, *cuts, 1000]
+    weights = np.array([bounds[i + 1] - bounds[i] for i in range(n + 1)], dtype=float) / 1000
+    held_value = float(held @ price)
+    cash = float(draw(st.integers(-int(held_value * 0.3), 120 if tiny else 20_000)))
+    value = held_value + cash
+    assume(value > 0 and held_value + max(cash, 0.0) > 0)
+    buy_only = draw(st.booleans()) if cash >= 0 else False
+    fee_rate = draw(st.sampled_from([0.0, 0.001, 0.01]))
+    sell_tax = np.array([draw(st.sampled_from([0.0, 0.0018, 0.05])) for _ in range(n)])
+    sell_max = np.zeros(n) if buy_only else held
+    spendable = max(cash, 0.0) + (0.0 if buy_only else held_value)
+    return milp.Problem(
+        value=value,
+        price=price,
+        held=held,
+        target=weights[:n],
+        pool=np.zeros(n, dtype=int),
+        sell_tax=sell_tax,
+        buy_max=np.floor(spendable / price),
+        sell_max=sell_max,
+        band_lo=weights[:n],
+        band_hi=weights[:n],
+        min_weight=np.full(n, math.nan),
+        max_weight=np.full(n, math.nan),
+        cash_start=np.array([cash]),
+        cash_target=float(weights[n]),
+        cash_lo=float(weights[n]),
+        cash_hi=float(weights[n]),
+        whole=True,
+        fee_rate=fee_rate,
+    )
+
+
+def milp_only(problem, time_limit=10.0):
+    """The MILP's answer, with the fast path switched off."""
+    saved = knapsack.applies
+    knapsack.applies = lambda _problem: False
+    try:
+        return milp.solve(problem, time_limit=time_limit)
+    finally:
+        knapsack.applies = saved
+
+
+@PROFILE
+@given(one_pool_problems())
+def test_fast_path_scores_as_well_as_the_milp(problem):
+    assert knapsack.applies(problem)
+    reference = milp_only(problem)
+    exact = knapsack.solve(problem, time_limit=10.0)
+    if reference.method != "milp":
+        assume(False)  # nothing proven to compare with (infeasible money to raise)
+    assert exact is not None
+    ours = milp.objective(problem, exact.buy, exact.sell)
+    theirs = milp.objective(problem, reference.buy, reference.sell)
+    assert math.isfinite(ours)
+    assert np.all(exact.buy == np.round(exact.buy)) and np.all(exact.sell == np.round(exact.sell))
+    assert np.all((exact.buy == 0) | (exact.sell == 0))
+    assert ours == pytest.approx(exact.objective, abs=1e-12)
+    # Never worse than the MILP's optimum; the MILP may stop within its relative gap.
+    assert ours <= theirs + 1e-12
+    assert ours >= theirs - milp.MIP_REL_GAP * abs(theirs) - 1e-9
+
+
+@PROFILE
+@given(one_pool_problems(tiny=True, max_held=5))
+def test_fast_path_is_optimal_against_brute_force(problem):
+    exact = knapsack.solve(problem, time_limit=10.0)
+    best = math.inf
+    ranges = []
+    for i in range(problem.n):
+        options = [(b, 0.0) for b in range(int(problem.buy_max[i]) + 1)]
+        options += [(0.0, s) for s in range(1, int(problem.sell_max[i]) + 1)]
+        ranges.append(options)
+    for combo in itertools.product(*ranges):
+        buy = np.array([float(c[0]) for c in combo])
+        sell = np.array([float(c[1]) for c in combo])
+        best = min(best, milp.objective(problem, buy, sell))
+    if not math.isfinite(best):
+        assert exact is None
+        return
+    assert exact is not None
+    assert milp.objective(problem, exact.buy, exact.sell) <= best + 1e-12
+
+
+def bench_problem(n=50, seed=0, budget=100_000.0):
+    """The structure of bench/bench_engine.py: invest cash from nothing, one currency."""
+    rng = np.random.default_rng(seed)
+    price = np.round(np.exp(rng.uniform(np.log(15), np.log(900), n)), 2)
+    target = rng.dirichlet(np.ones(n))
+    return milp.Problem(
+        value=budget,
+        price=price,
+        held=np.zeros(n),
+        target=target,
+        pool=np.zeros(n, dtype=int),
+        sell_tax=np.zeros(n),
+        buy_max=np.floor(budget / price),
+        sell_max=np.zeros(n),
+        band_lo=target,
+        band_hi=target,
+        min_weight=np.full(n, math.nan),
+        max_weight=np.full(n, math.nan),
+        cash_start=np.array([budget]),
+        cash_target=0.0,
+        cash_lo=0.0,
+        cash_hi=0.0,
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bench_structure_takes_the_fast_path_and_matches_the_milp(seed):
+    problem = bench_problem(seed=seed)
+    solution = milp.solve(problem)
+    assert solution.method == "milp"
+    assert solution.detail.startswith("exact knapsack search")
+    reference = milp_only(problem)
+    assert reference.method == "milp"
+    ours = milp.objective(problem, solution.buy, solution.sell)
+    assert ours <= milp.objective(problem, reference.buy, reference.sell) + 1e-12
+
+
+def test_other_structures_keep_the_milp():
+    problem = bench_problem(n=5)
+    for change in (
+        {"mode": "band"},
+        {"fee_min": 1.0},
+        {"min_trade": 10.0},
+        {"whole": False},
+        {"max_weight": np.array([0.1, *[math.nan] * 4])},
+        {"groups": (("G", np.array([0, 1]), None, 0.2),)},
+        {"cash_start": np.array([50_000.0, 50_000.0]), "pool": np.array([0, 1, 0, 1, 0])},
+    ):
+        other = milp.Problem(**{**problem.__dict__, **change})
+        assert not knapsack.applies(other), change
+        assert not milp.solve(other).detail.startswith("exact knapsack search")
