@@ -162,3 +162,17 @@ def test_other_structures_keep_the_milp():
         other = milp.Problem(**{**problem.__dict__, **change})
         assert not knapsack.applies(other), change
         assert not milp.solve(other).detail.startswith("exact knapsack search")
+
+
+def test_search_budget_hands_over_and_keeps_the_better_plan(monkeypatch):
+    problem = bench_problem(n=200, seed=1, budget=1_000_000.0)
+    monkeypatch.setattr(knapsack, "MAX_NODES", 10)
+    found = knapsack.solve(problem)
+    assert found is not None and found.method == "milp-time-limit"
+    assert 0 < found.extra["gap"] < 0.01
+    solution = milp.solve(problem, time_limit=0.3)
+    ours = milp.objective(problem, solution.buy, solution.sell)
+    assert math.isfinite(ours)
+    assert ours <= milp.objective(problem, found.buy, found.sell) + 1e-12
+    if solution.method != "milp":
+        assert solution.method == "milp-time-limit" and solution.extra["gap"] > 0

@@ -163,24 +163,29 @@ class _Model:
 
 
 def solve(problem: milp.Problem, time_limit: float = 0.4) -> milp.Solution | None:
-    """The proven-optimal plan of ``problem``, or ``None`` (use the MILP) past the budget."""
+    """The proven-optimal plan of ``problem`` (``method="milp"``).
+
+    Past the budget: the best plan found, ``method="milp-time-limit"`` with the proven
+    gap in ``extra["gap"]``, for the caller to hand to the MILP; ``None`` when not even
+    a feasible plan was found.
+    """
     started = time.perf_counter()
     if not applies(problem):
         return None
     try:
-        x = _search(_Model(problem), problem, started + time_limit)
+        x, gap = _search(_Model(problem), problem, started + time_limit)
     except _OverBudgetError:
         return None
     buy, sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
     value = milp.objective(problem, buy, sell)
-    return milp.Solution(
-        buy,
-        sell,
-        "milp",
-        "exact knapsack search (one cash pool): proved optimal",
-        value,
-        time.perf_counter() - started,
-    )
+    if gap == 0.0:
+        method, detail = "milp", "exact knapsack search (one cash pool): proved optimal"
+    else:
+        method, detail = "milp-time-limit", "knapsack search budget spent: best plan found"
+    solution = milp.Solution(buy, sell, method, detail, value, time.perf_counter() - started)
+    if gap:
+        solution.extra["gap"] = gap
+    return solution
 
 
 def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
@@ -253,7 +258,8 @@ def _cash_penalty(model: _Model, cash: np.ndarray) -> np.ndarray:
     return np.where(cash < -1e-15, np.inf, drift)
 
 
-def _search(model: _Model, problem: milp.Problem, deadline: float) -> np.ndarray:
+def _search(model: _Model, problem: milp.Problem, deadline: float) -> tuple[np.ndarray, float]:
+    """The best plan and its proven gap (0 when the search finished)."""
     mu, tried = _best_mu(model)
     bound, x_hat, _, _ = model.lagrangian(mu)
     n = len(x_hat)
@@ -269,6 +275,10 @@ def _search(model: _Model, problem: milp.Problem, deadline: float) -> np.ndarray
     if not math.isfinite(best):
         raise _OverBudgetError
     best_x, best = _improve(model, best_x)
+
+    def unproven() -> tuple[np.ndarray, float]:
+        return np.asarray(best_x, dtype=float), max(best - bound, TOLERANCE)
+
     phi_hat = model.f(x_hat) + mu * model.dc(x_hat)
 
     def reduced(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -297,11 +307,11 @@ def _search(model: _Model, problem: milp.Problem, deadline: float) -> np.ndarray
                     alts[row].append((float(r[j, col]), xv, dcv))
             total_alts += len(alts[row])
         if total_alts > MAX_ALTERNATIVES:
-            raise _OverBudgetError
+            return unproven()
         rows = rows[edge]
         width *= 4
         if width > MAX_WINDOW and len(rows):
-            raise _OverBudgetError
+            return unproven()
     dc_hat = model.dc(x_hat)
     core = [i for i in range(n) if alts[i]]
 
@@ -378,6 +388,8 @@ def _search(model: _Model, problem: milp.Problem, deadline: float) -> np.ndarray
     sys.setrecursionlimit(max(limit, m + 200))
     try:
         visit(0, 0.0, cash_hat)
+    except _OverBudgetError:
+        return unproven()
     finally:
         sys.setrecursionlimit(limit)
-    return np.asarray(best_x, dtype=float)
+    return np.asarray(best_x, dtype=float), 0.0

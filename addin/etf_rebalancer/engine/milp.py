@@ -198,7 +198,11 @@ def _slopes(weight: float) -> np.ndarray:
 
 
 def solve(problem: Problem, time_limit: float = 0.8) -> Solution:
-    """Solve ``problem`` exactly with HiGHS; fall back to :func:`greedy` when it cannot.
+    """Solve ``problem`` exactly; fall back to :func:`greedy` when it cannot.
+
+    One-pool problems without side constraints (:func:`.knapsack.applies`) go to the
+    exact search of :mod:`.knapsack` first (``KNAPSACK_SHARE`` of the time limit);
+    everything else, and whatever that search cannot finish, to HiGHS.
 
     Parameters
     ----------
@@ -213,13 +217,31 @@ def solve(problem: Problem, time_limit: float = 0.8) -> Solution:
     started = time.perf_counter()
     from . import knapsack
 
-    if knapsack.applies(problem):
-        # The common case (one cash pool, no side constraints): an exact search that
-        # is much faster than HiGHS; past its budget it hands over to the MILP below.
-        exact = knapsack.solve(problem, time_limit=KNAPSACK_SHARE * time_limit)
-        if exact is not None:
-            return exact
-        time_limit = max(time_limit - (time.perf_counter() - started), 0.01)
+    if not knapsack.applies(problem):
+        return _solve_milp(problem, time_limit, started)
+    # The common case (one cash pool, no side constraints): an exact search that is
+    # much faster than HiGHS; past its budget it hands over to the MILP with the time
+    # left, and the better plan of the two (by this program's objective) is kept.
+    found = knapsack.solve(problem, time_limit=KNAPSACK_SHARE * time_limit)
+    if found is not None and found.method == "milp":
+        return found
+    left = max(time_limit - (time.perf_counter() - started), 0.01)
+    solution = _solve_milp(problem, left, started)
+    if found is None or solution.method == "milp":
+        return solution
+    if objective(problem, found.buy, found.sell) < objective(problem, solution.buy, solution.sell):
+        gap = min(found.extra["gap"], solution.extra.get("gap", math.inf))
+        solution.buy, solution.sell = found.buy, found.sell
+        solution.method = "milp-time-limit"
+        solution.detail = "time limit; the knapsack search's plan beat the MILP's"
+        solution.objective = found.objective
+        solution.extra["gap"] = gap
+    return solution
+
+
+def _solve_milp(problem: Problem, time_limit: float, started: float) -> Solution:
+    import time
+
     try:
         model, layout = _build(problem)
         result = milp(
