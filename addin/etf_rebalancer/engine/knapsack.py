@@ -106,6 +106,12 @@ class _Model:
         self.c0 = float(problem.cash_start[0] / problem.value)
         self.cash_target = float(problem.cash_target)
         self.cash_scale = max(self.cash_target, 0.01)
+        slopes = [float(v) for v in milp._slopes(1.0)]
+        self.cash_pieces = [
+            (w * self.cash_scale, slope)
+            for w, slope in zip(milp.PIECE_WIDTHS, slopes[:-1], strict=False)
+        ]
+        self.cash_last_slope = slopes[-1]
         self.c_max = self.c0 + float((self.sell_cash * -self.lo).sum())
         cum = np.cumsum([0.0, *milp.PIECE_WIDTHS])
         breaks = [self.cash_target + s * w * self.cash_scale for w in cum for s in (-1, 1)]
@@ -141,9 +147,15 @@ class _Model:
         return np.where(x > 0, -x * bcash, -x * scash)
 
     def g(self, c: float) -> float:
+        """Cash drift penalty (pure Python: the search calls it per node)."""
         if c < -1e-15:
             return math.inf
-        return float(_piecewise(np.array(c - self.cash_target), np.array(self.cash_scale)))
+        left, total = abs(c - self.cash_target), 0.0
+        for width, slope in self.cash_pieces:
+            take = min(left, width)
+            total += take * slope
+            left -= take
+        return total + left * self.cash_last_slope
 
     def lagrangian(self, mu: float) -> tuple[float, np.ndarray, float, float]:
         """L(mu), the per-asset argmins, the cash argmin and the subgradient."""
@@ -214,7 +226,7 @@ def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
             lo = mid
         else:
             hi = mid
-        if hi - lo < 1e-12:
+        if hi - lo < 1e-8:  # any mu is a valid bound; this close, L is near its best
             break
     return best_mu, seen[-6:]
 
@@ -347,16 +359,28 @@ def _search(model: _Model, problem: milp.Problem, deadline: float) -> tuple[np.n
             return math.inf
         return model.g(c) - mu * c - cash_min
 
+    # r_c is convex with its least value at c_best: from c, only the breaks on the way
+    # to c_best can lower the bound (moving away raises both r_c and the moving cost).
+    at_breaks = [(c, r_cash(c)) for c in breaks]
+    c_best = min(at_breaks, key=lambda item: item[1])[0]
+    below = [item for item in at_breaks if item[0] <= c_best]
+    above = [item for item in at_breaks if item[0] >= c_best]
+
     def cash_bound(c: float, k: int) -> float:
         """Least r_c plus the reduced cost of moving the cash from c, items k.. free."""
         out = r_cash(c)
-        up, down = rho_up[k], rho_down[k]
-        for target in breaks:
-            move = target - c
-            if move > 0 and up < math.inf:
-                out = min(out, r_cash(target) + up * move)
-            elif move < 0 and down < math.inf:
-                out = min(out, r_cash(target) - down * move)
+        if c < c_best:
+            up = rho_up[k]
+            if up < math.inf:
+                for target, r_target in below:
+                    if target > c:
+                        out = min(out, r_target + up * (target - c))
+        elif c > c_best:
+            down = rho_down[k]
+            if down < math.inf:
+                for target, r_target in above:
+                    if target < c:
+                        out = min(out, r_target + down * (c - target))
         return out
 
     x = x_hat.copy()

@@ -86,7 +86,7 @@ OBJECTIVE_SCALE = 1e4
 #: HiGHS relative MIP gap: well below one order's cost on a typical objective.
 MIP_REL_GAP = 1e-6
 #: Share of the time limit the exact one-pool search (:mod:`.knapsack`) may use first.
-KNAPSACK_SHARE = 0.5
+KNAPSACK_SHARE = 0.75
 #: Add the convex-hull cuts on each asset's deviation (whole shares).
 HULL_CUTS = True
 
