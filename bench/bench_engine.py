@@ -11,6 +11,14 @@ the same values go to both libraries, weights and prices in the same order
 (``lp_portfolio`` pairs them by position). Our time is the whole path a UDF
 takes from raw Excel rows: ``read_request`` + ``plan_rebalance``.
 
+How we solve it: a one-currency rebalance with no Min/Max, group caps,
+``fee_min`` or ``min_trade`` goes to the exact search of
+``engine/knapsack.py`` (Lagrangian bound + depth-first search over the few
+share counts that could beat the incumbent); everything else, and anything
+that search cannot finish in its budget, to the HiGHS MILP. ``[milp]`` after a
+time means the plan is proven optimal either way; ``[milp-time-limit]`` means
+the time ran out first; ``[greedy]`` that no optimiser produced a plan in time.
+
 Run:  python bench/bench_engine.py
 """
 

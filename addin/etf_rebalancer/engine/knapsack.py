@@ -250,6 +250,7 @@ def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
         # Pairs: one share fewer of i, one more of j.
         cash_pair = c + down_dc[:, None] + up_dc[None, :]
         pair = down_f[:, None] + up_f[None, :] + _cash_penalty(model, cash_pair) - here
+        np.fill_diagonal(pair, np.inf)  # one share fewer and one more of one asset: no move
         k_single, k_pair = int(np.argmin(single)), int(np.argmin(pair))
         gain_single = float(single.flat[k_single])
         gain_pair = float(pair.flat[k_pair])
