@@ -67,3 +67,19 @@ def _no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Every test gets its own quote-cache folder, never the user's."""
     monkeypatch.setenv("ETF_REBAL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def clock():
+    """A fake clock for the quote service (quotes and reliability tests)."""
+    from tests.quotes.conftest import FakeClock
+
+    return FakeClock()
+
+
+@pytest.fixture
+def adapter():
+    """The Yahoo replay adapter (quotes and reliability tests)."""
+    from tests.quotes.replay import ReplayAdapter
+
+    return ReplayAdapter()

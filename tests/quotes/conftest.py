@@ -8,7 +8,7 @@ from etf_rebalancer.quotes import service as service_module
 from etf_rebalancer.quotes.cache import QuoteCache
 from etf_rebalancer.quotes.service import QuoteService
 from etf_rebalancer.quotes.yahoo import YahooProvider
-from tests.quotes.replay import ReplayAdapter, replay_session
+from tests.quotes.replay import replay_session
 
 
 class FakeClock:
@@ -22,16 +22,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def adapter() -> ReplayAdapter:
-    return ReplayAdapter()
 
 
 @pytest.fixture

@@ -8,18 +8,7 @@ from etf_rebalancer.quotes import service as service_module
 from etf_rebalancer.quotes.cache import QuoteCache
 from etf_rebalancer.quotes.service import QuoteService
 from etf_rebalancer.quotes.yahoo import YahooProvider
-from tests.quotes.conftest import FakeClock
-from tests.quotes.replay import ReplayAdapter, replay_session
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def adapter() -> ReplayAdapter:
-    return ReplayAdapter()
+from tests.quotes.replay import replay_session
 
 
 @pytest.fixture
