@@ -174,10 +174,18 @@ def test_refresh_writes_a_copy_keeping_every_formula(tmp_path, fake_quotes):
     assert path.read_bytes() == before
     after = copy.read_bytes()
     # The dynamic arrays, charts and all other parts survive untouched.
-    assert array_formula_cells(after) == array_formula_cells(before) == {"Plan": ["A3", "L3", "O3"]}
+    assert (
+        array_formula_cells(after)
+        == array_formula_cells(before)
+        == {
+            "Plan": ["A3", "L3", "O3"],
+            "Backtest": ["E6", "H6", "A20", "L25"],
+            "Prices": ["A4"],
+        }
+    )
     a, b = zipfile.ZipFile(io.BytesIO(before)), zipfile.ZipFile(io.BytesIO(after))
     changed = {n for n in a.namelist() if a.read(n) != b.read(n)}
-    assert changed <= {"xl/worksheets/sheet7.xml", "xl/tables/table6.xml", "xl/workbook.xml"}
+    assert changed <= {"xl/worksheets/sheet9.xml", "xl/tables/table7.xml", "xl/workbook.xml"}
     quotes = openpyxl.load_workbook(copy)["Quotes"]
     rows = {r[0]: r for r in quotes.iter_rows(min_row=2, max_col=6, values_only=True)}
     assert rows["QQQ"][1] == 640.0 and rows["XAIX.DE"][2] == "EUR"
@@ -227,8 +235,9 @@ def test_backtest_runs_the_workbook_targets_on_a_price_csv(tmp_path):
             lines.append(f"{day},{400 + i},{100 + (i % 7)},{30 - i / 100}")
     prices = tmp_path / "p.csv"
     prices.write_text("\n".join(lines) + "\n")
-    out = run("backtest", prices, TEMPLATES / "ai-value-chain_en.xlsx", "--rebalance", "monthly")
+    workbook = TEMPLATES / "ai-value-chain_en.xlsx"
+    out = run("backtest", workbook, "--prices", prices, "--rebalance", "monthly")
     assert out.exit_code == 0, out.output
     assert "Total Return" in out.output and "Rebalances" in out.output
-    missing = run("backtest", tmp_path / "none.csv", TEMPLATES / "ai-value-chain_en.xlsx")
+    missing = run("backtest", TEMPLATES / "ai-value-chain_en.xlsx", "--prices", tmp_path / "x.csv")
     assert missing.exit_code == cli.EXIT_NOT_FOUND

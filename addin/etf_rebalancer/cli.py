@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from etf_rebalancer.errors import InputError, QuoteError, RebalancerError, SolverError
+from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.reader import (
     MissingSheetsError,
     NotAWorkbookError,
@@ -141,6 +142,10 @@ def _format_cell(header: str, value: Any, item: str = "") -> str:
         return ""
     if isinstance(value, bool):
         return str(value).upper()
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
@@ -485,51 +490,141 @@ def main() -> None:  # pragma: no cover - console entry point alias
 # ---------------------------------------------------------------- backtest
 
 
+def _read_price_csv(path: Path, lang: str) -> list[list[Any]]:
+    if not path.exists():
+        raise _fail(
+            WorkbookNotFoundError(f"Price file not found: {path}", f"가격 파일이 없습니다: {path}"),
+            lang,
+        )
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows: list[list[Any]] = []
+        for i, row in enumerate(csv.reader(handle)):
+            if i == 0:
+                rows.append(list(row))
+                continue
+            cells: list[Any] = [row[0] if row else None]
+            for text in row[1:]:
+                try:
+                    cells.append(float(text) if text.strip() else None)
+                except ValueError:
+                    cells.append(text)  # read_price_table names the row and ticker
+            rows.append(cells)
+    return rows
+
+
+def backtest_inputs(
+    ranges: WorkbookRanges, overrides: dict[str, Any]
+) -> tuple[list[list[Any]], list[list[Any]], list[str]]:
+    """The weights and settings ranges the Backtest sheet's formulas get, and its tickers.
+
+    Weights are the Targets table's ``Ticker`` and ``Target`` columns (the
+    formulas' ``Targets[[#All],[Ticker]:[Target]]``); settings are the
+    Backtest sheet's table with ``overrides`` replacing or adding keys
+    (``rebalance`` defaults to quarterly, as in the templates); the tickers
+    are what ``BacktestTickers`` lists: the benchmark, then the targets.
+    """
+    from etf_rebalancer.engine.ranges import column_values, is_blank, normalise_header
+
+    tickers = column_values(ranges.targets, "ticker")
+    targets = column_values(ranges.targets, "target")
+    weights: list[list[Any]] = [["Ticker", "Weight"]]
+    weights += [[t, w] for t, w in zip(tickers, targets, strict=True) if not is_blank(t)]
+    table = ranges.backtest_settings or [["Setting", "Value"]]
+    settings = [list(table[0][:2])] + [list(r[:2]) for r in table[1:] if not is_blank(r[0])]
+    keys = {normalise_header(r[0]).replace(" ", "_"): i for i, r in enumerate(settings) if i}
+    for key, value in overrides.items():
+        if key in keys:
+            settings[keys[key]][1] = value
+        else:
+            settings.append([key, value])
+            keys[key] = len(settings) - 1
+    if "rebalance" not in keys:
+        settings.append(["rebalance", "quarterly"])
+    benchmark = settings[keys["benchmark"]][1] if "benchmark" in keys else None
+    history = [benchmark] if not is_blank(benchmark) else []
+    history += [t for t in tickers if not is_blank(t)]
+    return weights, settings, history
+
+
 @app.command()
 def backtest(
-    prices: Annotated[
-        Path, typer.Argument(help="CSV of daily closes: Date, then one column per ticker.")
+    workbook: Annotated[
+        Path,
+        typer.Argument(help="The workbook: its Targets are the mix, its Backtest sheet the rules."),
     ],
-    workbook: Annotated[Path, typer.Argument(help="Workbook whose Targets are the weights.")],
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices",
+            help="CSV of daily closes (Date, then one column per ticker) instead of "
+            "the workbook's Prices sheet or fetched history.",
+        ),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use only history already in the quote cache.")
+    ] = False,
     rebalance: Annotated[
-        str, typer.Option(help="none, monthly, quarterly or annual.")
-    ] = "quarterly",
+        str | None, typer.Option(help="none, monthly, quarterly or annual.")
+    ] = None,
     band: Annotated[float | None, typer.Option(help="Band trigger, e.g. 0.1.")] = None,
-    fee_rate: Annotated[float, typer.Option(help="Fee as a fraction of each trade.")] = 0.0,
+    fee_rate: Annotated[float | None, typer.Option(help="Fee as a fraction of each trade.")] = None,
+    benchmark: Annotated[str | None, typer.Option(help="Single ETF to compare with.")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First date of fetched history (YYYY-MM-DD).")
+    ] = None,
+    end: Annotated[str | None, typer.Option(help="Last date of fetched history.")] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table (readable), csv or json.")
+    ] = OutputFormat.table,
 ) -> None:
-    """Backtest the workbook's target weights on a price CSV (PORTFOLIO_BACKTEST's numbers)."""
+    """Print the table the workbook's Backtest sheet shows (PORTFOLIO_BACKTEST).
+
+    Prices come from --prices, else a table pasted on the Prices sheet, else
+    daily history for the benchmark and the targets, fetched like ETF_HISTORY
+    (cache first) from the Backtest sheet's "History from" date.
+    """
     from etf_rebalancer.backtest.sheet import backtest_stats_rows
-    from etf_rebalancer.engine.ranges import normalise_header
 
     ranges = _read(workbook, None)
     lang = ranges.lang
-    if not prices.exists():
-        raise _fail(
-            WorkbookNotFoundError(
-                f"Price file not found: {prices}", f"가격 파일이 없습니다: {prices}"
-            ),
-            lang,
+    overrides = {
+        key: value
+        for key, value in (
+            ("rebalance", rebalance),
+            ("band", band),
+            ("fee_rate", fee_rate),
+            ("benchmark", benchmark),
         )
-    with prices.open(newline="", encoding="utf-8-sig") as handle:
-        price_rows: list[list[Any]] = []
-        for i, row in enumerate(csv.reader(handle)):
-            price_rows.append(
-                row if i == 0 else [row[0], *(float(v) if v.strip() else None for v in row[1:])]
-            )
-    header = [normalise_header(h) for h in ranges.targets[0]] if ranges.targets else []
-    ticker_col = next((i for i, h in enumerate(header) if h in ("ticker", "티커")), 0)
-    target_col = next((i for i, h in enumerate(header) if h in ("target", "목표비중")), 1)
-    weights = [["Ticker", "Weight"]] + [
-        [r[ticker_col], r[target_col]] for r in ranges.targets[1:] if r[ticker_col] is not None
-    ]
-    settings: list[list[Any]] = [["rebalance", rebalance], ["fee_rate", fee_rate]]
-    if band is not None:
-        settings.append(["band", band])
+        if value is not None
+    }
+    weights, settings, tickers = backtest_inputs(ranges, overrides)
     try:
+        if prices is not None:
+            price_rows = _read_price_csv(prices, lang)
+            source = prices.name
+        elif ranges.prices:
+            price_rows = ranges.prices
+            source = layout.sheet_name("prices", lang)
+        else:
+            from etf_rebalancer.quotes.service import get_service, history_rows
+            from etf_rebalancer.workbook.portfolios import BACKTEST_START
+
+            first = start or ranges.history_start or BACKTEST_START
+            last = end or ranges.history_end
+            price_rows = history_rows(get_service(offline=offline or None), tickers, first, last)
+            source = "ETF_HISTORY"
         rows = backtest_stats_rows(price_rows, weights, settings)
     except RebalancerError as error:
+        if isinstance(error, QuoteError):
+            err.print(
+                "(run once online to fill the quote cache, or pass --prices FILE.csv)",
+                markup=False,
+            )
         raise _fail(error, lang) from None
-    if rows and len(rows[0]) == 1 and str(rows[0][0]).startswith(("Error", "오류")):
-        err.print(str(rows[0][0]), markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT)
-    out.print(_rich_table(f"Backtest · {workbook.name} · {prices.name}", rows))
+    if output is OutputFormat.table:
+        out.print(_rich_table(f"Backtest · {workbook.name} · {source}", rows))
+    elif output is OutputFormat.csv:
+        sys.stdout.write(_csv_text(rows))
+    else:
+        payload = [[_json_value(v) for v in row] for row in rows]
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")

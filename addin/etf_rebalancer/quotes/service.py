@@ -771,16 +771,16 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("etf-rebalancer", appauthor=False))
 
 
-def get_service() -> QuoteService:
+def get_service(offline: bool | None = None) -> QuoteService:
     """The process-wide service for the current cache folder and offline setting.
 
     Cheap after the first call (two environment lookups and a dictionary hit).
-    ``ETF_REBAL_OFFLINE=1`` gives a service with no network provider.
+    ``ETF_REBAL_OFFLINE=1`` (or ``offline=True``) gives a service with no
+    network provider: it answers from the cache only.
     """
-    key = (
-        os.environ.get("ETF_REBAL_CACHE_DIR", ""),
-        os.environ.get("ETF_REBAL_OFFLINE", "").strip().lower() in ("1", "true", "yes"),
-    )
+    if offline is None:
+        offline = os.environ.get("ETF_REBAL_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+    key = (os.environ.get("ETF_REBAL_CACHE_DIR", ""), offline)
     service = _services.get(key)
     if service is not None:
         return service

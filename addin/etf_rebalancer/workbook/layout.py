@@ -32,6 +32,15 @@ TABLES: dict[str, str] = {
     "cash": "Cash",
     "settings": "Settings",
     "quotes": "Quotes",
+    "backtest": "BacktestSettings",  # on the Backtest sheet, below its title
+}
+
+# Workbook names the Backtest and Prices sheets' formulas use (so cells can move);
+# the CLI finds the history dates by the same names.
+BACKTEST_NAMES: dict[str, str] = {
+    "start": "BacktestStart",
+    "end": "BacktestEnd",
+    "tickers": "BacktestTickers",
 }
 
 # The Quotes sheet, written by the templates (dated sample prices) and by the

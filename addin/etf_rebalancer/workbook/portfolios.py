@@ -12,6 +12,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 SAMPLE_DATE = dt.datetime(2026, 11, 20)
+# First day of the Backtest sheet's price history (ETF_HISTORY start): about six
+# years, from after every seed ETF had listed (360750 on KRX in August 2020).
+BACKTEST_START = dt.datetime(2021, 1, 1)
 SAMPLE_STATUS = "sample"
 SAMPLE_SOURCE = "sample (not live)"
 
@@ -83,6 +86,8 @@ class Portfolio:
     notes: tuple[Text, ...] = ()
     # Currencies whose FX rate the Quotes sheet carries (besides the base currency).
     fx_currencies: tuple[str, ...] = field(default=())
+    # The single ETF the Backtest sheet compares the target mix with.
+    benchmark: str = "VOO"
 
     @property
     def base_currency(self) -> str:
@@ -205,6 +210,7 @@ AI_VALUE_CHAIN = Portfolio(
         ),
     ),
     fx_currencies=("EUR",),
+    benchmark="QQQ",  # the article's comparison: the mix against QQQ alone
 )
 
 TECH_CORE = Portfolio(
@@ -257,6 +263,7 @@ TECH_CORE = Portfolio(
         ),
         Text("VOO can be swapped for SPY (same index).", "VOO 대신 SPY를 써도 됩니다(같은 지수)."),
     ),
+    benchmark="VOO",  # does the tech tilt beat the plain core?
 )
 
 TECH_SUBSECTORS = Portfolio(
@@ -310,6 +317,7 @@ TECH_SUBSECTORS = Portfolio(
             "SOXX는 변동성이 커서 허용범위 15%를 따로 주고, 나머지는 기본 10%를 씁니다.",
         ),
     ),
+    benchmark="QQQ",
 )
 
 KOREAN_INVESTOR = Portfolio(
@@ -361,6 +369,7 @@ KOREAN_INVESTOR = Portfolio(
         ),
     ),
     fx_currencies=("USD",),
+    benchmark="069500",  # KODEX 200: what a Korean investor's mix is measured against
 )
 
 STARTER = Portfolio(

@@ -59,6 +59,13 @@ class WorkbookRanges:
     groups: list[list[Any]] | None = None
     quotes: list[list[Any]] | None = None
     formula_cells: dict[str, int] = field(default_factory=dict)
+    # The Backtest sheet (absent in older or hand-made workbooks): its settings
+    # table, the history dates it names, and a price table pasted on the Prices
+    # sheet in place of the ETF_HISTORY formula.
+    backtest_settings: list[list[Any]] | None = None
+    history_start: Any = None
+    history_end: Any = None
+    prices: list[list[Any]] | None = None
 
     def request_args(self) -> tuple[Any, ...]:
         """Arguments for ``engine.inputs.read_request`` in the contract's order."""
@@ -172,6 +179,7 @@ def read_workbook(path: str | Path) -> WorkbookRanges:
         rows, formulas = _table_rows(wb[name], canonical)
         ranges[canonical] = rows
         formula_cells[canonical] = formulas
+    backtest = _backtest_inputs(wb)
     wb.close()
     return WorkbookRanges(
         path=path,
@@ -184,7 +192,58 @@ def read_workbook(path: str | Path) -> WorkbookRanges:
         groups=ranges.get("groups"),
         quotes=ranges.get("quotes"),
         formula_cells=formula_cells,
+        **backtest,
     )
+
+
+def _named_value(wb: Any, name: str) -> Any:
+    """The value of the one cell a workbook name points at (``None`` if absent or a formula)."""
+    defined = wb.defined_names.get(name)
+    if defined is None:
+        return None
+    for sheet, ref in defined.destinations:
+        if sheet in wb.sheetnames:
+            cell = wb[sheet][ref.replace("$", "").split(":")[0]]
+            return _cell_value(cell.value)
+    return None
+
+
+def _backtest_inputs(wb: Any) -> dict[str, Any]:
+    """The Backtest sheet's settings table, history dates and a pasted Prices table."""
+    out: dict[str, Any] = {
+        "history_start": _named_value(wb, layout.BACKTEST_NAMES["start"]),
+        "history_end": _named_value(wb, layout.BACKTEST_NAMES["end"]),
+    }
+    for ws in wb.worksheets:
+        if layout.TABLES["backtest"] in ws.tables:
+            rows, _ = _table_rows(ws, "backtest")
+            out["backtest_settings"] = [row[:2] for row in rows]
+            break
+    name = layout.find_sheet(list(wb.sheetnames), "prices")
+    if name is not None:
+        out["prices"] = _price_table(wb[name])
+    return out
+
+
+def _price_table(ws: Any) -> list[list[Any]] | None:
+    """A price table typed or pasted on the Prices sheet: from its ``Date`` header down.
+
+    ``None`` while the sheet holds the ``ETF_HISTORY`` formula (nothing stored).
+    """
+    for row in ws.iter_rows(max_row=min(ws.max_row, 20)):
+        first = next((c for c in row if not is_blank(c.value)), None)
+        if first is None or normalise_header(first.value) not in ("date", "날짜", "일자"):
+            continue
+        rows: list[list[Any]] = []
+        for values in ws.iter_rows(min_row=first.row, min_col=first.column, values_only=True):
+            cells = [_cell_value(v) for v in values]
+            while cells and cells[-1] is None:
+                cells.pop()
+            if not cells:
+                break  # the table ends at the first empty row
+            rows.append(cells)
+        return rows
+    return None
 
 
 # ---------------------------------------------------------------- Quotes sheet

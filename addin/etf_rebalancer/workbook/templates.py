@@ -26,6 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from etf_rebalancer.engine.plan import ORDER_HEADER
 from etf_rebalancer.workbook import layout
+from etf_rebalancer.workbook.backtest_sheets import write_backtest, write_prices
 from etf_rebalancer.workbook.portfolios import (
     INSTRUMENTS,
     SAMPLE_DATE,
@@ -34,6 +35,15 @@ from etf_rebalancer.workbook.portfolios import (
     SAMPLE_STATUS,
     Portfolio,
     Text,
+)
+from etf_rebalancer.workbook.styles import (
+    BOOLEAN_FORMAT,
+    DATE_FORMAT,
+    NUMBER_FORMAT,
+    PERCENT_FORMAT,
+    SHARES_FORMAT,
+    Formats,
+    page_setup,
 )
 
 # A fixed creation date keeps rebuilt files identical (docProps/core.xml).
@@ -100,18 +110,6 @@ _VALIDATION_LISTS: dict[str, list[str]] = {
 }
 _CURRENCIES = _VALIDATION_LISTS["base_currency"]
 
-MONEY_FORMATS: dict[str, str] = {
-    "USD": "$#,##0.00",
-    "KRW": '"₩"#,##0',
-    "EUR": '"€"#,##0.00',
-    "GBP": '"£"#,##0.00',
-    "JPY": '"¥"#,##0',
-}
-PERCENT_FORMAT = "0.0%"
-SHARES_FORMAT = "#,##0.##"
-NUMBER_FORMAT = "#,##0.00"
-DATE_FORMAT = "yyyy-mm-dd hh:mm"
-
 LABELS: dict[str, Text] = {
     "orders": Text("Orders", "주문"),
     "summary": Text("Summary", "요약"),
@@ -174,6 +172,13 @@ def _help_lines(portfolio: Portfolio, lang: str) -> list[tuple[str, str]]:
             f"6. {s('plan')}: the orders to place (REBAL_ORDERS), a summary with cash, "
             "fees and warnings (REBAL_SUMMARY) and the drift of every asset (REBAL_DRIFT).",
         ),
+        (
+            "text",
+            f"7. {s('backtest')}: the target mix against one ETF ({portfolio.benchmark} here) "
+            f"over daily history on the {s('prices')} sheet (ETF_HISTORY): return, CAGR, "
+            "volatility, drawdown, correlation and a chart. Change its calendar, band, fees "
+            "and benchmark in its own settings table.",
+        ),
         ("heading", "Prices: live and offline"),
         (
             "text",
@@ -186,6 +191,7 @@ def _help_lines(portfolio: Portfolio, lang: str) -> list[tuple[str, str]]:
         ("text", "etf-rebal plan FILE --offline   prints the same plan from the Quotes sheet"),
         ("text", "etf-rebal plan FILE             fetches live quotes first"),
         ("text", "etf-rebal refresh FILE          writes live quotes into FILE.refreshed.xlsx"),
+        ("text", "etf-rebal backtest FILE         prints the Backtest sheet's results"),
         ("heading", "Not investment advice"),
         ("text", "The workbook computes orders from your inputs; check them before trading."),
     ]
@@ -216,6 +222,13 @@ def _help_lines(portfolio: Portfolio, lang: str) -> list[tuple[str, str]]:
             f"6. {s('plan', 'ko')}: 낼 주문(REBAL_ORDERS), 현금·수수료·경고 요약"
             "(REBAL_SUMMARY), 종목별 비중 이탈(REBAL_DRIFT).",
         ),
+        (
+            "text",
+            f"7. {s('backtest', 'ko')}: 목표 비중을 ETF 하나(여기서는 {portfolio.benchmark})와 "
+            f"{s('prices', 'ko')} 시트의 일별 가격이력(ETF_HISTORY)으로 비교: 수익률, CAGR, "
+            "변동성, 낙폭, 상관계수와 차트. 달력, 허용범위, 수수료, 벤치마크는 그 시트의 "
+            "설정 표에서 바꿉니다.",
+        ),
         ("heading", "가격: 실시간과 오프라인"),
         (
             "text",
@@ -228,6 +241,7 @@ def _help_lines(portfolio: Portfolio, lang: str) -> list[tuple[str, str]]:
         ("text", "etf-rebal plan 파일 --offline   시세 시트로 같은 계획을 출력"),
         ("text", "etf-rebal plan 파일             실시간 시세를 먼저 받음"),
         ("text", "etf-rebal refresh 파일          실시간 시세를 파일.refreshed.xlsx 에 기록"),
+        ("text", "etf-rebal backtest 파일         백테스트 시트의 결과를 출력"),
         ("heading", "투자 권유가 아닙니다"),
         ("text", "입력한 값으로 주문을 계산할 뿐입니다; 거래 전에 확인하세요."),
     ]
@@ -331,32 +345,8 @@ def sample_plan(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any]]] |
 # ---------------------------------------------------------------- building
 
 
-class _Formats:
-    def __init__(self, wb: Workbook) -> None:
-        self.wb = wb
-        self._cache: dict[tuple[tuple[str, Any], ...], Any] = {}
-        self.header = self.get(bold=True, bg_color="#1F4E78", font_color="#FFFFFF", border=1)
-
-    def get(self, **props: Any) -> Any:
-        key = tuple(sorted(props.items()))
-        if key not in self._cache:
-            self._cache[key] = self.wb.add_format(props)
-        return self._cache[key]
-
-    def money(self, currency: str, **extra: Any) -> Any:
-        return self.get(num_format=MONEY_FORMATS.get(currency, NUMBER_FORMAT), **extra)
-
-
 def _table_cols(headers: Sequence[str]) -> list[dict[str, Any]]:
     return [{"header": h} for h in headers]
-
-
-def _page_setup(ws: Worksheet) -> None:
-    # One page wide, landscape: how the sheet prints, and how the render shows it.
-    ws.set_landscape()
-    ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
 
 
 def _add_table(
@@ -373,7 +363,7 @@ def _add_table(
         # Explicit header look: not every spreadsheet program draws Excel table styles.
         for column in columns:
             column.setdefault("header_format", header_format)
-    _page_setup(ws)
+    page_setup(ws)
     ws.add_table(
         0,
         0,
@@ -388,7 +378,7 @@ def _add_table(
     ws.freeze_panes(1, 0)
 
 
-def _write_notes(ws: Worksheet, col: int, title: str, lines: Sequence[str], fmt: _Formats) -> None:
+def _write_notes(ws: Worksheet, col: int, title: str, lines: Sequence[str], fmt: Formats) -> None:
     if not lines:
         return
     ws.set_column(col, col, 70, fmt.get(text_wrap=True, valign="top"))
@@ -414,7 +404,7 @@ def _rebal_formula(function: str) -> str:
     return f"={function}({args})"
 
 
-def _write_holdings(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats) -> None:
+def _write_holdings(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
     ws = wb.add_worksheet(layout.sheet_name("holdings", lang))
     headers = HEADERS["holdings"][lang]
     price_formula = _price_formula(lang)
@@ -457,7 +447,7 @@ def _write_holdings(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats
     )
 
 
-def _write_targets(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats) -> None:
+def _write_targets(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
     ws = wb.add_worksheet(layout.sheet_name("targets", lang))
     headers = HEADERS["targets"][lang]
     n = len(portfolio.targets)
@@ -494,7 +484,7 @@ def _write_targets(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats)
     )
 
 
-def _write_groups(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats) -> None:
+def _write_groups(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
     ws = wb.add_worksheet(layout.sheet_name("groups", lang))
     headers = HEADERS["groups"][lang]
     pct = fmt.get(num_format=PERCENT_FORMAT)
@@ -508,7 +498,7 @@ def _write_groups(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats) 
                 ws.write_number(i, col, value, pct)
 
 
-def _write_cash(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats) -> None:
+def _write_cash(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
     ws = wb.add_worksheet(layout.sheet_name("cash", lang))
     headers = HEADERS["cash"][lang]
     _add_table(ws, layout.TABLES["cash"], headers, len(portfolio.cash), None, fmt.header)
@@ -520,7 +510,7 @@ def _write_cash(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats) ->
     ws.data_validation(1, 0, 50, 0, {"validate": "list", "source": _CURRENCIES})
 
 
-def _write_settings(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats) -> None:
+def _write_settings(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
     ws = wb.add_worksheet(layout.sheet_name("settings", lang))
     headers = HEADERS["settings"][lang]
     _add_table(ws, layout.TABLES["settings"], headers, len(portfolio.settings), None, fmt.header)
@@ -531,7 +521,7 @@ def _write_settings(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats
     for i, (key, value) in enumerate(portfolio.settings, start=1):
         ws.write_string(i, 0, key)
         if isinstance(value, bool):
-            ws.write_boolean(i, 1, value, fmt.get(align="right"))
+            ws.write_boolean(i, 1, value, fmt.get(align="right", num_format=BOOLEAN_FORMAT))
         elif isinstance(value, str):
             ws.write_string(i, 1, value, fmt.get(align="right"))
         elif key in ("band", "fee_rate", "fx_spread"):
@@ -543,7 +533,7 @@ def _write_settings(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats
             ws.data_validation(i, 1, i, 1, {"validate": "list", "source": _VALIDATION_LISTS[key]})
 
 
-def _write_quotes(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats) -> None:
+def _write_quotes(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
     ws = wb.add_worksheet(layout.sheet_name("quotes", lang))
     headers = HEADERS["quotes"][lang]
     rows = quote_rows(portfolio)
@@ -629,11 +619,11 @@ def _write_plan(
     wb: Workbook,
     portfolio: Portfolio,
     lang: str,
-    fmt: _Formats,
+    fmt: Formats,
     plan: dict[str, list[list[Any]]] | None,
 ) -> None:
     ws = wb.add_worksheet(layout.sheet_name("plan", lang))
-    _page_setup(ws)
+    page_setup(ws)
     base = portfolio.base_currency
     pct = fmt.get(num_format=PERCENT_FORMAT)
     money = fmt.money(base)
@@ -742,9 +732,9 @@ def _write_plan(
     ws.insert_chart(anchor, o, chart)
 
 
-def _write_help(wb: Workbook, portfolio: Portfolio, lang: str, fmt: _Formats) -> None:
+def _write_help(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
     ws = wb.add_worksheet(layout.sheet_name("help", lang))
-    _page_setup(ws)
+    page_setup(ws)
     ws.set_column(0, 0, 110, fmt.get(text_wrap=True, valign="top"))
     styles = {
         "title": fmt.get(bold=True, font_size=14),
@@ -791,13 +781,15 @@ def build_template(
         }
     )
     wb.set_calc_mode("auto")
-    fmt = _Formats(wb)
+    fmt = Formats(wb)
     _write_plan(wb, portfolio, lang, fmt, plan)
     _write_holdings(wb, portfolio, lang, fmt)
     _write_targets(wb, portfolio, lang, fmt)
     _write_groups(wb, portfolio, lang, fmt)
     _write_cash(wb, portfolio, lang, fmt)
     _write_settings(wb, portfolio, lang, fmt)
+    write_backtest(wb, portfolio, lang, fmt)
+    write_prices(wb, portfolio, lang, fmt)
     _write_quotes(wb, portfolio, lang, fmt)
     _write_help(wb, portfolio, lang, fmt)
     wb.close()

@@ -1,0 +1,403 @@
+"""The templates' Backtest and Prices sheets: the target mix against a single-ETF benchmark.
+
+The Prices sheet holds one live formula,
+``=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd)``: daily closes of
+the benchmark and of every ticker in the Targets table, from the first date on
+the Backtest sheet. The Backtest sheet runs the contract's functions over it::
+
+    =PORTFOLIO_BACKTEST(Prices!A4#, Targets[[#All],[Ticker]:[Target]], BacktestSettings[...])
+    =PORTFOLIO_EQUITY(...same...)      value series, charted beside it
+    =PORTFOLIO_CORREL(Prices!A4#)      correlation matrix of daily returns
+
+so the backtest follows the Targets table: add a row there and the history and
+results follow. Only the Backtest sheet's own settings (calendar, band, fees,
+benchmark) differ from the Plan's.
+
+What a template shows before Excel recalculates (the formulas' cached values)
+is a note, not numbers: no price history of these ETFs is stored in the
+repository, and inventing one would show made-up returns. With the add-in,
+Excel recalculates on opening and fills everything from the quote cache
+(fetching once when online); ``etf-rebal backtest FILE`` prints the same table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.workbook import Workbook
+
+from etf_rebalancer.workbook import layout
+from etf_rebalancer.workbook.portfolios import BACKTEST_START, Portfolio, Text
+from etf_rebalancer.workbook.styles import BOOLEAN_FORMAT, NUMBER_FORMAT, Formats, page_setup
+
+__all__ = [
+    "BACKTEST_HEADERS",
+    "BACKTEST_TABLE",
+    "NAMES",
+    "backtest_formulas",
+    "backtest_settings",
+    "backtest_tickers",
+    "write_backtest",
+    "write_prices",
+]
+
+BACKTEST_TABLE = layout.TABLES["backtest"]
+BACKTEST_HEADERS = {"en": ("Setting", "Value", "Description"), "ko": ("설정", "값", "설명")}
+
+NAMES = layout.BACKTEST_NAMES
+
+# Cells (0-based row, col) of the Backtest sheet.
+SETTINGS_ROW = 5  # the table's header row (row 6)
+RESULTS_COL = 4  # E: PORTFOLIO_BACKTEST (Metric, Value)
+EQUITY_COL = 7  # H: PORTFOLIO_EQUITY (Date, Portfolio, Benchmark)
+CORREL_COL = 11  # L: PORTFOLIO_CORREL, below the chart
+CORREL_ROW = 24
+FORMULA_ROW = 5
+TICKER_ROWS = 200  # how far down BacktestTickers reaches (the targets' spill)
+CHART_ROWS = 4000  # equity rows the chart covers: 15 years of trading days
+PRICES_ROW = 3  # Prices!A4: the ETF_HISTORY spill
+
+_PERCENT_METRICS = (
+    "Total Return",
+    "CAGR",
+    "Volatility",
+    "Max Drawdown",
+    "Turnover (per year)",
+    "Benchmark Total Return",
+    "Benchmark CAGR",
+    "Benchmark Volatility",
+    "Benchmark Max Drawdown",
+)
+_RATIO_METRICS = ("Sharpe", "Benchmark Sharpe", "Avg Correlation", "Correlation to Benchmark")
+_MONEY_METRICS = ("Fees", "Final Value")
+_DATE_METRICS = ("Start", "End")
+
+SETTING_HELP: dict[str, Text] = {
+    "rebalance": Text(
+        "none, monthly, quarterly or annual (first trading day of each)",
+        "none, monthly, quarterly, annual (매 기간 첫 거래일)",
+    ),
+    "band": Text(
+        "Blank: calendar only. 10%: only when an asset leaves its band",
+        "비우면 달력대로. 10%: 종목이 허용범위를 벗어날 때만",
+    ),
+    "band_type": Text("relative or absolute (as on the Settings sheet)", "relative 또는 absolute"),
+    "fee_rate": Text("Commission as a fraction of each trade", "거래금액 대비 수수료율"),
+    "initial": Text("Amount invested on the first date", "첫날 투자 금액"),
+    "whole_shares": Text("TRUE: whole shares only", "TRUE: 정수 주식만"),
+    "benchmark": Text("The single ETF to compare with", "비교할 ETF 하나"),
+}
+
+LABELS: dict[str, Text] = {
+    "title": Text("Backtest", "백테스트"),
+    "hint": Text(
+        "Live formulas: =PORTFOLIO_BACKTEST, =PORTFOLIO_EQUITY and =PORTFOLIO_CORREL over the "
+        "Prices sheet (=ETF_HISTORY of the benchmark and the Targets tickers) and the Targets "
+        "table's weights. Change the settings below; the Plan is not affected.",
+        "실시간 수식: 가격이력 시트(벤치마크와 목표비중 티커의 =ETF_HISTORY)와 목표비중 표의 "
+        "비중으로 =PORTFOLIO_BACKTEST, =PORTFOLIO_EQUITY, =PORTFOLIO_CORREL 을 계산합니다. "
+        "아래 설정을 바꿔도 주문 계획에는 영향이 없습니다.",
+    ),
+    "currency": Text(
+        "Each ETF's return is in its own currency: FX moves are not included (a KRW investor "
+        "holding QQQ also carries USD/KRW). Past results do not predict future ones.",
+        "각 ETF의 수익률은 자기 통화 기준이며 환율 변동은 포함하지 않습니다(원화 투자자의 "
+        "QQQ는 USD/KRW 변동도 받습니다). 과거 성과가 미래를 보장하지 않습니다.",
+    ),
+    "inputs": Text("Settings", "설정"),
+    "results": Text("Results", "결과"),
+    "equity": Text("Value over time", "평가액 추이"),
+    "correl": Text("Correlation of daily returns", "일간 수익률 상관계수"),
+    "history_from": Text("History from", "이력 시작일"),
+    "history_from_help": Text(
+        "The backtest starts once every ETF has a price",
+        "모든 ETF에 가격이 생긴 날부터 백테스트",
+    ),
+    "history_to": Text("History to", "이력 종료일"),
+    "history_to_help": Text("Blank: up to today", "비우면 오늘까지"),
+    "tickers": Text("Tickers in Prices", "가격이력 티커"),
+    "tickers_help": Text(
+        "The benchmark, then the Targets table (formulas)",
+        "벤치마크, 그다음 목표비중 표 (수식)",
+    ),
+    "chart": Text("Target mix vs benchmark", "목표 비중 vs 벤치마크"),
+    "portfolio": Text("Target mix", "목표 비중"),
+    "benchmark": Text("Benchmark", "벤치마크"),
+    "pending": Text("Calculated by Excel with the add-in", "추가 기능이 있는 엑셀에서 계산"),
+    "no_history": Text(
+        "This file stores no price history, so results appear once Excel calculates with the "
+        "add-in; `etf-rebal backtest FILE` prints the same table from the command line.",
+        "이 파일에는 가격이력이 없으므로 추가 기능이 있는 엑셀에서 계산해야 결과가 "
+        "나타납니다; `etf-rebal backtest 파일` 은 같은 표를 명령줄에 출력합니다.",
+    ),
+    "prices_title": Text("Price history for the Backtest sheet", "백테스트 시트용 가격이력"),
+    "prices_hint": Text(
+        "=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd): daily adjusted closes from "
+        "the quote cache (fetched once when online). To backtest your own data, replace the "
+        "formula with a pasted table: Date, then one column per ticker.",
+        "=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd): 시세 캐시의 일별 수정종가 "
+        "(온라인일 때 한 번 받음). 직접 가진 데이터를 쓰려면 수식 대신 날짜, 티커별 열로 된 "
+        "표를 붙여 넣으세요.",
+    ),
+    "prices_pending": Text(
+        "Price history loads here when Excel calculates =ETF_HISTORY with the add-in.",
+        "추가 기능이 있는 엑셀에서 =ETF_HISTORY 를 계산하면 가격이력이 여기에 나타납니다.",
+    ),
+}
+
+
+def backtest_settings(portfolio: Portfolio) -> list[tuple[str, Any]]:
+    """The Backtest sheet's settings (PORTFOLIO_BACKTEST keys) for a seed portfolio.
+
+    Quarterly without a band, the calendar the seeds' notes describe; fees
+    and band type as on the Settings sheet; whole shares off so the result is
+    the mix's, not the rounding's.
+    """
+    plan = dict(portfolio.settings)
+    initial = 10_000_000.0 if portfolio.base_currency == "KRW" else 10_000.0
+    return [
+        ("rebalance", "quarterly"),
+        ("band", None),
+        ("band_type", str(plan.get("band_type", "relative"))),
+        ("fee_rate", float(plan.get("fee_rate", 0.0))),  # type: ignore[arg-type]
+        ("initial", initial),
+        ("whole_shares", False),
+        ("benchmark", portfolio.benchmark),
+    ]
+
+
+def backtest_tickers(portfolio: Portfolio) -> list[str]:
+    """What ``BacktestTickers`` holds: the benchmark, then the Targets tickers."""
+    return [portfolio.benchmark] + [t.ticker for t in portfolio.targets]
+
+
+class _CachedText(str):
+    """A cached formula result that stays text however numeric it looks ("069500").
+
+    XlsxWriter types an array formula's cached value by trying ``float(value)``;
+    refusing the conversion keeps ``t="str"``, so a viewer that does not
+    recalculate shows 069500, not 69500 (tests check the XML).
+    """
+
+    __slots__ = ()
+
+    def __float__(self) -> float:
+        raise ValueError("cached text")
+
+
+def _sheet_ref(name: str) -> str:
+    return name if name.isascii() and name.isalnum() else "'" + name.replace("'", "''") + "'"
+
+
+def backtest_formulas(lang: str) -> dict[str, str]:
+    """The formulas of the Backtest and Prices sheets, as typed in Excel (``A4#`` spelled out)."""
+    from etf_rebalancer.workbook.templates import HEADERS
+
+    prices = f"ANCHORARRAY({_sheet_ref(layout.sheet_name('prices', lang))}!$A${PRICES_ROW + 1})"
+    ticker, target = HEADERS["targets"][lang][:2]
+    weights = f"{layout.TABLES['targets']}[[#All],[{ticker}]:[{target}]]"
+    key, value = BACKTEST_HEADERS[lang][:2]
+    settings = f"{BACKTEST_TABLE}[[#All],[{key}]:[{value}]]"
+    targets = f"{layout.TABLES['targets']}[{ticker}]"
+    return {
+        "history": f"=ETF_HISTORY({NAMES['tickers']},{NAMES['start']},{NAMES['end']})",
+        "stats": f"=PORTFOLIO_BACKTEST({prices},{weights},{settings})",
+        "equity": f"=PORTFOLIO_EQUITY({prices},{weights},{settings})",
+        "correl": f"=PORTFOLIO_CORREL({prices})",
+        "benchmark": (
+            f'=IFERROR(INDEX({BACKTEST_TABLE}[{value}],MATCH("benchmark",'
+            f'{BACKTEST_TABLE}[{key}],0))&"","")'
+        ),
+        "targets": f'=FILTER({targets},{targets}<>"","")',
+    }
+
+
+def _name_ref(sheet: str, row: int, col: int, last_row: int | None = None) -> str:
+    ref = f"={_sheet_ref(sheet)}!{xl_rowcol_to_cell(row, col, True, True)}"
+    if last_row is not None:
+        ref += ":" + xl_rowcol_to_cell(last_row, col, True, True)
+    return ref
+
+
+def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
+    """Add the Backtest sheet: settings table, dates, tickers, three spills and a chart."""
+    name = layout.sheet_name("backtest", lang)
+    ws = wb.add_worksheet(name)
+    page_setup(ws)
+    formulas = backtest_formulas(lang)
+    base = portfolio.base_currency
+    pct = fmt.get(num_format="0.0##%")
+    date = fmt.get(num_format="yyyy-mm-dd", align="left")
+    italic = fmt.get(italic=True, font_color="#595959")
+    pending = fmt.get(italic=True, font_color="#9C5700", bg_color="#FFF2CC")
+    title = fmt.get(bold=True, font_size=13)
+    section = fmt.get(bold=True, font_size=11)
+
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, 1, 12)
+    ws.set_column(2, 2, 60, fmt.get(font_color="#595959"))
+    ws.set_column(3, 3, 2)
+    ws.set_column(RESULTS_COL, RESULTS_COL, 26)
+    ws.set_column(RESULTS_COL + 1, RESULTS_COL + 1, 14, fmt.get(num_format=NUMBER_FORMAT))
+    ws.set_column(RESULTS_COL + 2, RESULTS_COL + 2, 2)
+    ws.set_column(EQUITY_COL, EQUITY_COL, 11, fmt.get(num_format="yyyy-mm-dd"))
+    ws.set_column(EQUITY_COL + 1, EQUITY_COL + 2, 13, fmt.money(base))
+    ws.set_column(EQUITY_COL + 3, EQUITY_COL + 3, 2)
+    ws.set_column(CORREL_COL, CORREL_COL + 12, 9, fmt.get(num_format="0.00"))
+
+    ws.write_string(0, 0, f"{LABELS['title'].get(lang)} · {portfolio.title.get(lang)}", title)
+    ws.write_string(1, 0, LABELS["hint"].get(lang), italic)
+    ws.write_string(2, 0, LABELS["currency"].get(lang), italic)
+    ws.write_string(3, 0, LABELS["no_history"].get(lang), italic)
+    ws.write_string(4, 0, LABELS["inputs"].get(lang), section)
+    ws.write_string(4, RESULTS_COL, LABELS["results"].get(lang), section)
+    ws.write_string(4, EQUITY_COL, LABELS["equity"].get(lang), section)
+    ws.freeze_panes(FORMULA_ROW + 1, 0)
+
+    # Settings: a table (its own name, so the formulas survive moving it).
+    settings = backtest_settings(portfolio)
+    headers = BACKTEST_HEADERS[lang]
+    ws.add_table(
+        SETTINGS_ROW,
+        0,
+        SETTINGS_ROW + len(settings),
+        2,
+        {
+            "name": BACKTEST_TABLE,
+            "style": "Table Style Medium 2",
+            "columns": [{"header": h, "header_format": fmt.header} for h in headers],
+        },
+    )
+    right = fmt.get(align="right")
+    for i, (key, value) in enumerate(settings, start=SETTINGS_ROW + 1):
+        ws.write_string(i, 0, key)
+        if value is None:
+            ws.write_blank(i, 1, None, pct if key == "band" else None)
+        elif isinstance(value, bool):
+            ws.write_boolean(i, 1, value, fmt.get(align="right", num_format=BOOLEAN_FORMAT))
+        elif isinstance(value, str):
+            ws.write_string(i, 1, value, right)
+        elif key == "fee_rate":
+            ws.write_number(i, 1, value, pct)
+        else:
+            ws.write_number(i, 1, value, fmt.money(base))
+        ws.write_string(i, 2, SETTING_HELP[key].get(lang))
+        choices = {
+            "rebalance": ["none", "monthly", "quarterly", "annual"],
+            "band_type": ["relative", "absolute"],
+            "whole_shares": ["TRUE", "FALSE"],
+        }.get(key)
+        if choices:
+            ws.data_validation(i, 1, i, 1, {"validate": "list", "source": choices})
+
+    # History dates and the tickers ETF_HISTORY fetches, as workbook names.
+    row = SETTINGS_ROW + len(settings) + 2
+    ws.write_string(row, 0, LABELS["history_from"].get(lang), fmt.get(bold=True))
+    ws.write_datetime(row, 1, BACKTEST_START, date)
+    ws.write_string(row, 2, LABELS["history_from_help"].get(lang))
+    wb.define_name(NAMES["start"], _name_ref(name, row, 1))
+    row += 1
+    ws.write_string(row, 0, LABELS["history_to"].get(lang), fmt.get(bold=True))
+    ws.write_blank(row, 1, None, date)
+    ws.write_string(row, 2, LABELS["history_to_help"].get(lang))
+    wb.define_name(NAMES["end"], _name_ref(name, row, 1))
+    row += 2
+    ws.write_string(row, 0, LABELS["tickers"].get(lang), fmt.get(bold=True, bottom=1))
+    ws.write_string(row, 2, LABELS["tickers_help"].get(lang))
+    first = row + 1
+    ws.write_formula(first, 0, formulas["benchmark"], None, portfolio.benchmark)
+    tickers = [t.ticker for t in portfolio.targets]
+    if tickers:
+        ws.write_dynamic_array_formula(
+            first + 1,
+            0,
+            first + len(tickers),
+            0,
+            formulas["targets"],
+            None,
+            _CachedText(tickers[0]),
+        )
+        for i, ticker in enumerate(tickers[1:], start=first + 2):
+            ws.write_string(i, 0, ticker)
+    else:
+        # FILTER of an empty table returns its "if empty" argument: "".
+        ws.write_dynamic_array_formula(first + 1, 0, first + 1, 0, formulas["targets"], None, "")
+    wb.define_name(NAMES["tickers"], _name_ref(name, first, 0, first + TICKER_ROWS))
+
+    # Results: three spills, cached as a note until Excel calculates them.
+    note = LABELS["pending"].get(lang)
+    for col, key in ((RESULTS_COL, "stats"), (EQUITY_COL, "equity")):
+        ws.write_dynamic_array_formula(
+            FORMULA_ROW, col, FORMULA_ROW, col, formulas[key], pending, note
+        )
+    ws.write_string(CORREL_ROW - 1, CORREL_COL, LABELS["correl"].get(lang), section)
+    ws.write_dynamic_array_formula(
+        CORREL_ROW, CORREL_COL, CORREL_ROW, CORREL_COL, formulas["correl"], pending, note
+    )
+    _metric_formats(ws, fmt, base)
+
+    chart = wb.add_chart({"type": "line"})
+    r1, r2 = FORMULA_ROW + 1, FORMULA_ROW + CHART_ROWS
+    for offset, label, color in (
+        (1, LABELS["portfolio"].get(lang), "#4472C4"),
+        (2, f"{LABELS['benchmark'].get(lang)} ({portfolio.benchmark})", "#A5A5A5"),
+    ):
+        chart.add_series(
+            {
+                "name": label,
+                "categories": [name, r1, EQUITY_COL, r2, EQUITY_COL],
+                "values": [name, r1, EQUITY_COL + offset, r2, EQUITY_COL + offset],
+                "line": {"color": color, "width": 1.5},
+            }
+        )
+    chart.set_title({"name": LABELS["chart"].get(lang), "name_font": {"size": 12}})
+    chart.set_x_axis({"date_axis": True, "num_format": "yyyy", "major_unit_type": "years"})
+    chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
+    chart.set_legend({"position": "bottom"})
+    chart.show_blanks_as("gap")  # rows past the spill's end stay empty
+    chart.set_size({"width": 640, "height": 340})
+    ws.insert_chart(FORMULA_ROW, CORREL_COL, chart)
+
+
+def _metric_formats(ws: Any, fmt: Formats, base: str) -> None:
+    """Number formats by metric name: one Value column holds %, ratios, money and dates."""
+    col = xl_col_to_name(RESULTS_COL)
+    first, last = FORMULA_ROW + 1, FORMULA_ROW + 60
+    for names, cell_format in (
+        (_PERCENT_METRICS, fmt.get(num_format="0.00%")),
+        (_RATIO_METRICS, fmt.get(num_format="0.00")),
+        (("Rebalances",), fmt.get(num_format="0")),
+        (_MONEY_METRICS, fmt.money(base)),
+        (_DATE_METRICS, fmt.get(num_format="yyyy-mm-dd")),
+    ):
+        test = ",".join(f'${col}{first + 1}="{n}"' for n in names)
+        ws.conditional_format(
+            first,
+            RESULTS_COL + 1,
+            last,
+            RESULTS_COL + 1,
+            {"type": "formula", "criteria": f"=OR({test})", "format": cell_format},
+        )
+
+
+def write_prices(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
+    """Add the Prices sheet: the ETF_HISTORY spill the Backtest sheet reads."""
+    ws = wb.add_worksheet(layout.sheet_name("prices", lang))
+    page_setup(ws)
+    ws.set_column(0, 0, 11, fmt.get(num_format="yyyy-mm-dd"))
+    ws.set_column(1, 30, 11, fmt.get(num_format=NUMBER_FORMAT))
+    ws.write_string(0, 0, LABELS["prices_title"].get(lang), fmt.get(bold=True, font_size=13))
+    hint = fmt.get(italic=True, font_color="#595959")
+    ws.write_string(1, 0, LABELS["prices_hint"].get(lang), hint)
+    ws.freeze_panes(PRICES_ROW + 1, 1)
+    ws.set_row(PRICES_ROW, None, fmt.get(bold=True, bottom=1, bg_color="#DDEBF7"))
+    ws.write_dynamic_array_formula(
+        PRICES_ROW,
+        0,
+        PRICES_ROW,
+        0,
+        backtest_formulas(lang)["history"],
+        fmt.get(italic=True, font_color="#9C5700", bg_color="#FFF2CC"),
+        LABELS["prices_pending"].get(lang),
+    )

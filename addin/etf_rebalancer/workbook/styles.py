@@ -1,0 +1,49 @@
+"""Cell formats shared by the template sheets (XlsxWriter): one cached Format per look."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+MONEY_FORMATS: dict[str, str] = {
+    "USD": "$#,##0.00",
+    "KRW": '"₩"#,##0',
+    "EUR": '"€"#,##0.00',
+    "GBP": '"£"#,##0.00',
+    "JPY": '"¥"#,##0',
+}
+PERCENT_FORMAT = "0.0%"
+SHARES_FORMAT = "#,##0.##"
+NUMBER_FORMAT = "#,##0.00"
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
+# Excel shows a boolean cell as TRUE/FALSE whatever its format; LibreOffice shows
+# 1/0 once the cell has any other format (alignment), unless it is this one.
+BOOLEAN_FORMAT = '"TRUE";"TRUE";"FALSE"'
+
+
+class Formats:
+    """Formats of one workbook, created once per distinct set of properties."""
+
+    def __init__(self, wb: Workbook) -> None:
+        self.wb = wb
+        self._cache: dict[tuple[tuple[str, Any], ...], Any] = {}
+        self.header = self.get(bold=True, bg_color="#1F4E78", font_color="#FFFFFF", border=1)
+
+    def get(self, **props: Any) -> Any:
+        key = tuple(sorted(props.items()))
+        if key not in self._cache:
+            self._cache[key] = self.wb.add_format(props)
+        return self._cache[key]
+
+    def money(self, currency: str, **extra: Any) -> Any:
+        return self.get(num_format=MONEY_FORMATS.get(currency, NUMBER_FORMAT), **extra)
+
+
+def page_setup(ws: Worksheet) -> None:
+    # One page wide, landscape: how the sheet prints, and how the render shows it.
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
