@@ -149,3 +149,17 @@ def test_korean_workbook_gets_korean_errors():
 def test_correl_bad_input():
     result = udfs.PORTFOLIO_CORREL([["Date", "SPY"], [45294.0, 1.0], [45295.0, "x"]])
     assert result[0][0].startswith("Error: ") and "row 3" in result[0][0]
+
+
+def test_an_upstream_error_in_prices_is_passed_on_not_hidden(monkeypatch):
+    """Offline with an empty cache, ETF_HISTORY's words reach the Backtest sheet's cells."""
+    monkeypatch.setenv("ETF_REBAL_OFFLINE", "1")
+    history = udfs.ETF_HISTORY([["VOO"], ["QQQ"]], "2021-01-01")
+    assert history[0][0].startswith("Error: ") and "VOO" in history[0][0]
+    weights = [["Ticker", "Weight"], ["VOO", 0.6], ["QQQ", 0.4]]
+    for function in (udfs.PORTFOLIO_BACKTEST, udfs.PORTFOLIO_EQUITY):
+        text = function(history, weights, [["rebalance", "quarterly"]])[0][0]
+        assert text.startswith("Error: prices holds an error, not prices: Error: ")
+        assert "VOO" in text
+    assert "holds an error" in udfs.PORTFOLIO_CORREL(history)[0][0]
+    assert "#N/A" in udfs.PORTFOLIO_BACKTEST([["#N/A"]], weights, None)[0][0]

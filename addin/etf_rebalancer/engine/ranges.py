@@ -408,6 +408,11 @@ def unknown_keys_error(
     )
 
 
+# How a failed formula reaches a UDF: our own cell errors, or Excel's error values
+# as xlwings passes them (text such as "#N/A" when converted).
+_UPSTREAM_ERRORS = ("Error:", "오류:", "#")
+
+
 def read_price_table(values: Any, *, name: str = "prices") -> pd.DataFrame:
     """Read a price history range: a ``Date`` column, then one column per ticker.
 
@@ -436,6 +441,14 @@ def read_price_table(values: Any, *, name: str = "prices") -> pd.DataFrame:
             f"{name} 범위가 비어 있습니다: 머리글 날짜, 그리고 티커별 열이 필요합니다",
         )
     header = rows[0]
+    filled = [c for row in rows for c in row if not is_blank(c)]
+    if len(filled) == 1 and isinstance(filled[0], str) and filled[0].startswith(_UPSTREAM_ERRORS):
+        # A price range that is one error cell is another formula's failure (ETF_HISTORY
+        # offline, #N/A): pass its words on instead of asking for a Date header.
+        raise InputError(
+            f"{name} holds an error, not prices: {filled[0]}",
+            f"{name} 범위에 가격 대신 오류가 있습니다: {filled[0]}",
+        )
     date_col = next(
         (i for i, c in enumerate(header) if _ALIAS_LOOKUP.get(normalise_header(c)) == "date"), None
     )
