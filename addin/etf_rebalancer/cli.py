@@ -512,40 +512,6 @@ def _read_price_csv(path: Path, lang: str) -> list[list[Any]]:
     return rows
 
 
-def backtest_inputs(
-    ranges: WorkbookRanges, overrides: dict[str, Any]
-) -> tuple[list[list[Any]], list[list[Any]], list[str]]:
-    """The weights and settings ranges the Backtest sheet's formulas get, and its tickers.
-
-    Weights are the Targets table's ``Ticker`` and ``Target`` columns (the
-    formulas' ``Targets[[#All],[Ticker]:[Target]]``); settings are the
-    Backtest sheet's table with ``overrides`` replacing or adding keys
-    (``rebalance`` defaults to quarterly, as in the templates); the tickers
-    are what ``BacktestTickers`` lists: the benchmark, then the targets.
-    """
-    from etf_rebalancer.engine.ranges import column_values, is_blank, normalise_header
-
-    tickers = column_values(ranges.targets, "ticker")
-    targets = column_values(ranges.targets, "target")
-    weights: list[list[Any]] = [["Ticker", "Weight"]]
-    weights += [[t, w] for t, w in zip(tickers, targets, strict=True) if not is_blank(t)]
-    table = ranges.backtest_settings or [["Setting", "Value"]]
-    settings = [list(table[0][:2])] + [list(r[:2]) for r in table[1:] if not is_blank(r[0])]
-    keys = {normalise_header(r[0]).replace(" ", "_"): i for i, r in enumerate(settings) if i}
-    for key, value in overrides.items():
-        if key in keys:
-            settings[keys[key]][1] = value
-        else:
-            settings.append([key, value])
-            keys[key] = len(settings) - 1
-    if "rebalance" not in keys:
-        settings.append(["rebalance", "quarterly"])
-    benchmark = settings[keys["benchmark"]][1] if "benchmark" in keys else None
-    history = [benchmark] if not is_blank(benchmark) else []
-    history += [t for t in tickers if not is_blank(t)]
-    return weights, settings, history
-
-
 @app.command()
 def backtest(
     workbook: Annotated[
@@ -583,7 +549,7 @@ def backtest(
     daily history for the benchmark and the targets, fetched like ETF_HISTORY
     (cache first) from the Backtest sheet's "History from" date.
     """
-    from etf_rebalancer.backtest.sheet import backtest_stats_rows
+    from etf_rebalancer.backtest.sheet import backtest_stats_rows, sheet_inputs
 
     ranges = _read(workbook, None)
     lang = ranges.lang
@@ -597,7 +563,7 @@ def backtest(
         )
         if value is not None
     }
-    weights, settings, tickers = backtest_inputs(ranges, overrides)
+    weights, settings, tickers = sheet_inputs(ranges.targets, ranges.backtest_settings, overrides)
     try:
         if prices is not None:
             price_rows = _read_price_csv(prices, lang)

@@ -163,3 +163,36 @@ def test_an_upstream_error_in_prices_is_passed_on_not_hidden(monkeypatch):
         assert "VOO" in text
     assert "holds an error" in udfs.PORTFOLIO_CORREL(history)[0][0]
     assert "#N/A" in udfs.PORTFOLIO_BACKTEST([["#N/A"]], weights, None)[0][0]
+
+
+def test_sheet_inputs_assemble_what_the_backtest_sheet_hands_its_formulas():
+    from etf_rebalancer.backtest.sheet import sheet_inputs
+
+    targets = [
+        ["티커", "목표비중", "허용범위"],
+        ["QQQ", 0.5, 0.1],
+        ["069500", 0.5, None],
+        [None, None, None],
+    ]
+    settings = [["설정", "값", "설명"], ["Fee Rate", 0.01, "x"], ["benchmark", "VOO", "y"]]
+    weights, merged, tickers = sheet_inputs(targets, settings, {"fee_rate": 0.002, "band": 0.1})
+    assert weights == [["Ticker", "Weight"], ["QQQ", 0.5], ["069500", 0.5]]
+    assert merged == [
+        ["설정", "값"],
+        ["Fee Rate", 0.002],  # the override replaces the key however it is spelled
+        ["benchmark", "VOO"],
+        ["band", 0.1],
+        ["rebalance", "quarterly"],
+    ]
+    assert tickers == ["VOO", "QQQ", "069500"]
+    # Without a settings table: quarterly, no benchmark; a misspelt key is kept for
+    # PORTFOLIO_BACKTEST to name, not mistaken for a header.
+    assert sheet_inputs(targets, None)[1:] == (
+        [["Setting", "Value"], ["rebalance", "quarterly"]],
+        ["QQQ", "069500"],
+    )
+    typo = sheet_inputs(targets, [["rebalnce", "monthly"]])[1]
+    assert (
+        "rebalnce"
+        in udfs.PORTFOLIO_BACKTEST(PRICES, [["Ticker", "Weight"], ["SPY", 1]], typo)[0][0]
+    )

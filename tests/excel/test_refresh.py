@@ -265,3 +265,121 @@ def test_values_only_plans_with_the_engine_and_leaves_the_plan_formulas_alone(bo
     assert orders[0][:3] == ["Ticker", "Action", "Shares"]
     trades = {row[0]: (row[1], row[2]) for row in orders[1:3]}
     assert trades == {"QQQ": ("SELL", 5), "SPY": ("BUY", 10)}
+
+
+def _backtest_grid(history_to):
+    """The Backtest sheet's values as the template lays them out (results not calculated)."""
+    note = "#NAME?"  # what the PORTFOLIO_* cells show where UDFs cannot run
+    return [
+        ["Backtest · mine", None, None, None, None],
+        ["Settings", None, None, None, "Results"],
+        ["Setting", "Value", "Description", None, note],
+        ["rebalance", "quarterly", "…", None, None],
+        ["fee_rate", 0.001, "…", None, None],
+        ["initial", 10_000, "…", None, None],
+        ["benchmark", "SIZE", "…", None, None],
+        [None, None, None, None, None],
+        ["History from", 44197.0, "…", None, None],  # 2021-01-01 as Excel hands it over
+        ["History to", history_to, "…", None, None],
+    ]
+
+
+def _factor_provider(tickers):
+    import pandas as pd
+
+    from etf_rebalancer.quotes.base import History, Quote
+    from etf_rebalancer.quotes.memory import MemoryProvider
+
+    frame = pd.read_csv(
+        "tests/data/us_factor_etfs_2014_2022.csv", index_col="Date", parse_dates=True
+    )
+    histories = {
+        t: History(t, "USD", pd.DataFrame({"close": frame[t], "adjclose": frame[t]}))
+        for t in tickers
+    }
+    quotes = {t: Quote(t, float(frame[t].iloc[-1]), "USD") for t in tickers}
+    return MemoryProvider(quotes, histories), frame
+
+
+def test_values_only_backtests_the_backtest_sheet_with_fetched_history(book, tmp_path):
+    """macOS: Backtest (values) gets what PORTFOLIO_BACKTEST and _EQUITY would spill."""
+    from etf_rebalancer.backtest.sheet import backtest_stats_rows
+    from etf_rebalancer.quotes.cache import QuoteCache
+    from etf_rebalancer.quotes.service import QuoteService
+
+    provider, frame = _factor_provider(["MTUM", "QUAL", "SIZE"])
+    service = QuoteService(QuoteCache(tmp_path / "q.sqlite"), provider)
+    wb = book(
+        sheet("Holdings", [["Ticker", "Shares"], ["MTUM", 10], ["QUAL", 10]]),
+        sheet("Targets", [["Ticker", "Target"], ["MTUM", 60], ["QUAL", 40]]),
+        sheet("Backtest", _backtest_grid("2022-12-28")),
+        sheet("Prices", [["Price history"], [None], [None], ["#NAME?"]]),
+    )
+    assert rf.refresh(wb, quotes=rf.ServiceQuotes(service), values_only=True, now=lambda: NOW)
+    assert not actions(wb, "alert")
+    assert ("history", ("SIZE", "MTUM", "QUAL")) in provider.calls
+    (added,) = [a for a in actions(wb, "addSheet") if a["args"][1] == "Backtest (values)"]
+    (write,) = [a for a in actions(wb, "setValues") if a["sheet_position"] == added["args"][0]]
+    rows = write["values"]
+    assert rows[0] == ["Metric", "Value", "", "Date", "Portfolio", "Benchmark"]  # None is ""
+    got = {r[0]: r[1] for r in rows[1:] if r[0]}
+    # The same numbers as the UDF's body on the same prices, weights and settings.
+    part = frame.loc["2021-01-01":"2022-12-28", ["SIZE", "MTUM", "QUAL"]].reset_index()
+    prices = [["Date", "SIZE", "MTUM", "QUAL"]] + [
+        [d.to_pydatetime(), *v] for d, *v in part.itertuples(index=False)
+    ]
+    expected = backtest_stats_rows(
+        prices,
+        [["Ticker", "Weight"], ["MTUM", 60], ["QUAL", 40]],
+        [
+            ["rebalance", "quarterly"],
+            ["fee_rate", 0.001],
+            ["initial", 10000],
+            ["benchmark", "SIZE"],
+        ],
+    )
+    for name, value in expected[1:]:
+        if isinstance(value, float):
+            assert got[name] == pytest.approx(value, rel=1e-12), name
+    size = frame.loc["2021-01-01":"2022-12-28", "SIZE"]
+    assert got["Benchmark Total Return"] == pytest.approx(size.iloc[-1] / size.iloc[0] - 1)
+    equity = [r[3:] for r in rows[1:]]
+    assert len(equity) == len(size) and equity[-1][1] == pytest.approx(got["Final Value"])
+
+
+def _backtest_values(wb) -> list[list]:
+    (added,) = [a for a in actions(wb, "addSheet") if a["args"][1] == "Backtest (values)"]
+    (write,) = [a for a in actions(wb, "setValues") if a["sheet_position"] == added["args"][0]]
+    return write["values"]
+
+
+def test_values_only_backtest_uses_a_pasted_price_table_and_reports_errors_in_place(book, tmp_path):
+    from etf_rebalancer.quotes.cache import QuoteCache
+    from etf_rebalancer.quotes.service import QuoteService
+
+    provider, frame = _factor_provider(["MTUM", "QUAL"])
+    service = QuoteService(QuoteCache(tmp_path / "q.sqlite"), provider)
+    pasted = [["Date", "MTUM", "QUAL", "SIZE"]] + [
+        [d.strftime("%Y-%m-%d"), *v]
+        for d, *v in frame[["MTUM", "QUAL", "SIZE"]].iloc[-60:].itertuples()
+    ]
+    holdings = sheet("Holdings", [["Ticker", "Shares"], ["MTUM", 10], ["QUAL", 10]])
+    targets = sheet("Targets", [["Ticker", "Target"], ["MTUM", 60], ["QUAL", 40]])
+    wb = book(
+        holdings,
+        targets,
+        sheet("Backtest", _backtest_grid(None)),
+        sheet("Prices", [["My prices"], [None], *pasted]),
+    )
+    assert rf.refresh(wb, quotes=rf.ServiceQuotes(service), values_only=True, now=lambda: NOW)
+    assert not [c for c in provider.calls if c[0] == "history"]
+    got = {r[0]: r[1] for r in _backtest_values(wb)[1:] if r[0]}
+    size = frame["SIZE"].iloc[-60:]
+    assert got["Benchmark Total Return"] == pytest.approx(size.iloc[-1] / size.iloc[0] - 1)
+
+    # No pasted table and no history for the benchmark: the error sits where results go.
+    wb = book(holdings, targets, sheet("Backtest", _backtest_grid("2022-12-28")))
+    assert rf.refresh(wb, quotes=rf.ServiceQuotes(service), values_only=True, now=lambda: NOW)
+    text = _backtest_values(wb)[0][0]
+    assert text.startswith("Error: ") and "SIZE" in text
+    assert not actions(wb, "alert")

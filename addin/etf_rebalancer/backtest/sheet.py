@@ -24,7 +24,9 @@ from etf_rebalancer.backtest.core import (
 from etf_rebalancer.engine.ranges import (
     CASH_TICKER,
     KeyValue,
+    column_values,
     is_blank,
+    is_key_header,
     normalise_ticker,
     parse_bool,
     parse_number,
@@ -32,6 +34,7 @@ from etf_rebalancer.engine.ranges import (
     read_key_values,
     read_price_table,
     read_table,
+    setting_key,
     unknown_keys_error,
     weights_to_fractions,
 )
@@ -45,6 +48,7 @@ __all__ = [
     "read_backtest_inputs",
     "read_config",
     "read_weights",
+    "sheet_inputs",
 ]
 
 SETTING_KEYS = (
@@ -304,3 +308,49 @@ def correlation_rows(prices: Any) -> list[list[Any]]:
     for ticker, line in zip(tickers, matrix.tolist(), strict=True):
         rows.append([ticker, *(_cell(v) for v in line)])
     return rows
+
+
+def sheet_inputs(
+    targets: Any, settings: Any, overrides: Mapping[str, Any] | None = None
+) -> tuple[list[list[Any]], list[list[Any]], list[Any]]:
+    """What a workbook's Backtest sheet hands its formulas, outside Excel.
+
+    Parameters
+    ----------
+    targets
+        The Targets range (header first); its ``Ticker`` and ``Target`` columns
+        are the weights, as ``Targets[[#All],[Ticker]:[Target]]`` gives them.
+    settings
+        The Backtest sheet's settings table (key, value; header first), or
+        ``None`` for a workbook without one.
+    overrides
+        Keys to set or add (the CLI's options); ``rebalance`` defaults to
+        ``quarterly`` as in the templates.
+
+    Returns
+    -------
+    tuple
+        ``(weights, settings, tickers)``: two ranges for ``PORTFOLIO_BACKTEST``
+        and the tickers ``BacktestTickers`` lists (the benchmark, then the targets).
+    """
+    tickers = column_values(targets, "ticker")
+    weights: list[list[Any]] = [["Ticker", "Weight"]]
+    weights += [
+        [t, w]
+        for t, w in zip(tickers, column_values(targets, "target"), strict=True)
+        if not is_blank(t)
+    ]
+    rows = [list(r[:2]) for r in (settings or [["Setting", "Value"]]) if r and not is_blank(r[0])]
+    header, body = (rows[:1], rows[1:]) if rows and is_key_header(rows[0][0]) else ([], rows)
+    index = {setting_key(str(r[0])): i for i, r in enumerate(body)}
+    for key, value in (overrides or {}).items():
+        if key in index:
+            body[index[key]][1] = value
+        else:
+            index[key] = len(body)
+            body.append([key, value])
+    if "rebalance" not in index:
+        body.append(["rebalance", "quarterly"])
+    benchmark = body[index["benchmark"]][1] if "benchmark" in index else None
+    history = ([] if is_blank(benchmark) else [benchmark]) + [t for t in tickers if not is_blank(t)]
+    return weights, header + body, history

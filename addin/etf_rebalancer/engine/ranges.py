@@ -369,9 +369,9 @@ def read_key_values(values: Any, *, name: str = "settings") -> dict[str, KeyValu
             continue
         label = str(row[0]).strip()
         value = row[1] if len(row) > 1 else None
-        if index == 1 and _ALIAS_LOOKUP.get(normalise_header(label)) == "key":
+        if index == 1 and is_key_header(label):
             continue  # a header row such as Key | Value or 설정 | 값
-        key = _setting_key(label)
+        key = setting_key(label)
         if key in out:
             raise InputError(
                 f"{name} has the key {label!r} twice (rows {out[key].row} and {index})",
@@ -381,7 +381,13 @@ def read_key_values(values: Any, *, name: str = "settings") -> dict[str, KeyValu
     return out
 
 
-def _setting_key(label: str) -> str:
+def is_key_header(label: Any) -> bool:
+    """True for the header of a settings range's key column (``Key``, ``Setting``, ``설정``)."""
+    return _ALIAS_LOOKUP.get(normalise_header(label)) == "key"
+
+
+def setting_key(label: str) -> str:
+    """The key a settings label is read as: ``Fee Rate`` and ``fee-rate`` are ``fee_rate``."""
     fx = re.match(r"^\s*fx[\s_\-:]+([A-Za-z]{3})\s*$", label, flags=re.IGNORECASE)
     if fx:
         return f"fx {fx.group(1).casefold()}"

@@ -241,12 +241,106 @@ def write_plan(book: xw.Book, orders: list[list[Any]], drift: list[list[Any]], l
     write_table(sheet, pad + blank + drift_rows)
 
 
+BacktestRunner = Callable[
+    [Mapping[str, Any], list[list[Any]], "list[list[Any]] | None", QuoteSource],
+    tuple[list[list[Any]], list[list[Any]]],
+]
+
+
+def engine_backtest(
+    sheets: Mapping[str, Any],
+    backtest: list[list[Any]],
+    prices: list[list[Any]] | None,
+    source: QuoteSource,
+) -> tuple[list[list[Any]], list[list[Any]]]:
+    """Results and value series, as the Backtest sheet's PORTFOLIO_BACKTEST and _EQUITY give them.
+
+    ``backtest`` is the Backtest sheet's values (settings table, history dates);
+    ``prices`` a price table pasted on the Prices sheet, else the history of the
+    benchmark and the targets comes from the quote layer, as ETF_HISTORY's would.
+    """
+    from etf_rebalancer.backtest.sheet import (
+        backtest_equity_rows,
+        backtest_stats_rows,
+        sheet_inputs,
+    )
+    from etf_rebalancer.workbook.reader import backtest_sheet_inputs
+
+    inputs = backtest_sheet_inputs(backtest)
+    weights, settings, tickers = sheet_inputs(sheets.get("targets"), inputs["backtest_settings"])
+    if prices is None:
+        from etf_rebalancer.quotes.service import history_rows
+        from etf_rebalancer.workbook.portfolios import BACKTEST_START
+
+        start = inputs["history_start"]
+        prices = history_rows(
+            source.service,  # type: ignore[attr-defined]
+            tickers,
+            BACKTEST_START if start is None else start,
+            inputs["history_end"],
+        )
+    return backtest_stats_rows(prices, weights, settings), backtest_equity_rows(
+        prices, weights, settings
+    )
+
+
+def read_backtest(book: xw.Book) -> tuple[list[list[Any]], list[list[Any]] | None] | None:
+    """The Backtest sheet's values and a price table pasted on the Prices sheet (if any).
+
+    ``None`` without a Backtest sheet. A table the Prices sheet's ETF_HISTORY
+    formula spilled is not "pasted": the history is fetched afresh instead (on
+    hosts that cannot read formulas, any table found there is used).
+    """
+    from etf_rebalancer.workbook.reader import date_header, price_table
+
+    names = [sheet.name for sheet in book.sheets]
+    name = layout.find_sheet(names, "backtest")
+    if name is None:
+        return None
+    values = book.sheets[name].used_range.options(ndim=2).value
+    grid = values if isinstance(values, list) else [[values]]
+    prices = None
+    prices_name = layout.find_sheet(names, "prices")
+    if prices_name is not None:
+        used = book.sheets[prices_name].used_range
+        cells = used.options(ndim=2).value
+        cells = cells if isinstance(cells, list) else [[cells]]
+        where = date_header(cells)
+        if where is not None:
+            prices = price_table(cells)
+            try:
+                formula = used[where[0], where[1]].formula
+            except NotImplementedError:  # engines whose payload has values only
+                formula = ""
+            if str(formula).startswith("="):
+                prices = None
+    return grid, prices
+
+
+def write_backtest(
+    book: xw.Book, stats: list[list[Any]], equity: list[list[Any]], lang: str
+) -> None:
+    """The Backtest results as values on their own sheet: the table, then the value series."""
+    sheet = _sheet(book, "backtest_values", lang)
+    height = max(len(stats), len(equity))
+    width = max(len(r) for r in equity)
+    rows = []
+    for i in range(height):
+        left = list(stats[i]) if i < len(stats) else []
+        right = list(equity[i]) if i < len(equity) else []
+        rows.append(
+            [*left, *[None] * (2 - len(left)), None, *right, *[None] * (width - len(right))]
+        )
+    write_table(sheet, rows)
+
+
 def refresh(
     book: xw.Book | None = None,
     *,
     quotes: QuoteSource | None = None,
     values_only: bool | None = None,
     planner: Planner | None = None,
+    backtester: BacktestRunner | None = None,
     now: Callable[[], dt.datetime] = dt.datetime.now,
 ) -> bool:
     """Refresh a workbook's quotes and recalculate; never raises into Excel.
@@ -258,10 +352,14 @@ def refresh(
     quotes : QuoteSource, optional
         Defaults to the process-wide quote service.
     values_only : bool, optional
-        Also write the orders and drift tables as values to the Plan (values) sheet;
-        defaults to True on macOS, where xlwings UDFs do not run.
+        Also write the orders and drift tables as values to the Plan (values)
+        sheet, and the Backtest sheet's results to Backtest (values); defaults
+        to True on macOS, where xlwings UDFs do not run.
     planner : callable, optional
         Computes ``(orders, drift)``; defaults to the engine (:func:`engine_plan`).
+    backtester : callable, optional
+        Computes the Backtest sheet's ``(stats, equity)`` for the values-only
+        path; defaults to :func:`engine_backtest`.
     now : callable
         Clock for the last-refresh time.
 
@@ -292,6 +390,17 @@ def refresh(
             _status(book, "ETF Rebalancer: computing the orders…")
             orders, drift = (planner or engine_plan)(sheets, source)
             write_plan(book, orders, drift, lang)
+            backtest = read_backtest(book)
+            if backtest is not None:
+                _status(book, "ETF Rebalancer: backtesting…")
+                try:
+                    stats, equity = (backtester or engine_backtest)(sheets, *backtest, source)
+                except RebalancerError as error:
+                    # The quotes and plan are written: report the backtest's problem
+                    # where its results would be, as the formulas would.
+                    prefix = "오류: " if lang == "ko" else "Error: "
+                    stats, equity = [[prefix + error.localized(lang)]], [[None]]
+                write_backtest(book, stats, equity, lang)
         _status(book, "ETF Rebalancer: recalculating…")
         book.app.calculate()
         return True

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 BACKTEST_TABLE = layout.TABLES["backtest"]
-BACKTEST_HEADERS = {"en": ("Setting", "Value", "Description"), "ko": ("설정", "값", "설명")}
+BACKTEST_HEADERS = layout.BACKTEST_HEADERS
 
 NAMES = layout.BACKTEST_NAMES
 
@@ -109,12 +109,12 @@ LABELS: dict[str, Text] = {
     "results": Text("Results", "결과"),
     "equity": Text("Value over time", "평가액 추이"),
     "correl": Text("Correlation of daily returns", "일간 수익률 상관계수"),
-    "history_from": Text("History from", "이력 시작일"),
+    "history_from": Text(*layout.HISTORY_LABELS["start"]),
     "history_from_help": Text(
         "The backtest starts once every ETF has a price",
         "모든 ETF에 가격이 생긴 날부터 백테스트",
     ),
-    "history_to": Text("History to", "이력 종료일"),
+    "history_to": Text(*layout.HISTORY_LABELS["end"]),
     "history_to_help": Text("Blank: up to today", "비우면 오늘까지"),
     "tickers": Text("Tickers in Prices", "가격이력 티커"),
     "tickers_help": Text(

@@ -20,6 +20,8 @@ SHEETS: dict[str, tuple[str, str]] = {
     # values, beside (never over) the Plan sheet's live formulas.
     "plan_values": ("Plan (values)", "주문(값)"),
     "backtest": ("Backtest", "백테스트"),
+    # Written by the Refresh button where UDFs cannot run (macOS), like plan_values.
+    "backtest_values": ("Backtest (values)", "백테스트(값)"),
     "prices": ("Prices", "가격이력"),
     "help": ("How to use", "사용법"),
 }
@@ -33,6 +35,17 @@ TABLES: dict[str, str] = {
     "settings": "Settings",
     "quotes": "Quotes",
     "backtest": "BacktestSettings",  # on the Backtest sheet, below its title
+}
+
+# The Backtest sheet's settings table header and the labels of its two dates (the
+# Refresh button finds them by these words where workbook names are unavailable).
+BACKTEST_HEADERS: dict[str, tuple[str, str, str]] = {
+    "en": ("Setting", "Value", "Description"),
+    "ko": ("설정", "값", "설명"),
+}
+HISTORY_LABELS: dict[str, tuple[str, str]] = {
+    "start": ("History from", "이력 시작일"),
+    "end": ("History to", "이력 종료일"),
 }
 
 # Workbook names the Backtest and Prices sheets' formulas use (so cells can move);

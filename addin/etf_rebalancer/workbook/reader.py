@@ -226,24 +226,79 @@ def _backtest_inputs(wb: Any) -> dict[str, Any]:
 
 
 def _price_table(ws: Any) -> list[list[Any]] | None:
+    rows = [[_cell_value(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    return price_table(rows)
+
+
+_DATE_HEADERS = ("date", "날짜", "일자")
+
+
+def price_table(grid: Sequence[Sequence[Any]]) -> list[list[Any]] | None:
     """A price table typed or pasted on the Prices sheet: from its ``Date`` header down.
 
-    ``None`` while the sheet holds the ``ETF_HISTORY`` formula (nothing stored).
+    ``grid`` is the sheet's values (formulas as ``None``). The table starts at
+    the first ``Date`` header among the first 20 rows and ends at the first
+    empty row; ``None`` while the sheet holds the ``ETF_HISTORY`` formula
+    (nothing stored) or an error value.
     """
-    for row in ws.iter_rows(max_row=min(ws.max_row, 20)):
-        first = next((c for c in row if not is_blank(c.value)), None)
-        if first is None or normalise_header(first.value) not in ("date", "날짜", "일자"):
-            continue
+    where = date_header(grid)
+    if where is not None:
+        r, first = where
         rows: list[list[Any]] = []
-        for values in ws.iter_rows(min_row=first.row, min_col=first.column, values_only=True):
-            cells = [_cell_value(v) for v in values]
-            while cells and cells[-1] is None:
+        for values in grid[r:]:
+            cells = list(values[first:])
+            while cells and is_blank(cells[-1]):
                 cells.pop()
             if not cells:
-                break  # the table ends at the first empty row
+                break
             rows.append(cells)
         return rows
     return None
+
+
+def date_header(grid: Sequence[Sequence[Any]]) -> tuple[int, int] | None:
+    """(row, column), 0-based, of the first ``Date`` header among a grid's first 20 rows."""
+    for r, row in enumerate(grid[:20]):
+        first = next((c for c, v in enumerate(row) if not is_blank(v)), None)
+        if first is not None and normalise_header(row[first]) in _DATE_HEADERS:
+            return r, first
+    return None
+
+
+def backtest_sheet_inputs(grid: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """The settings table and history dates of a Backtest sheet given as values.
+
+    For hosts without table objects or workbook names (the Refresh button's
+    Book): the table is found by its header (``Setting``/``설정`` beside a
+    value column) and the dates by their labels (:data:`layout.HISTORY_LABELS`),
+    each value in the cell right of its label.
+    """
+    from etf_rebalancer.engine.ranges import is_key_header
+
+    out: dict[str, Any] = {"backtest_settings": None, "history_start": None, "history_end": None}
+    labels = {
+        normalise_header(text): key for key, pair in layout.HISTORY_LABELS.items() for text in pair
+    }
+    for r, row in enumerate(grid):
+        for c, value in enumerate(row):
+            if is_blank(value):
+                continue
+            key = labels.get(normalise_header(value)) if isinstance(value, str) else None
+            if key is not None:
+                out[f"history_{key}"] = row[c + 1] if c + 1 < len(row) else None
+            elif (
+                out["backtest_settings"] is None
+                and is_key_header(value)
+                and c + 1 < len(row)
+                and not is_blank(row[c + 1])  # the Value header; a section title stands alone
+            ):
+                table = [[value, row[c + 1]]]
+                for below in grid[r + 1 :]:
+                    if c >= len(below) or is_blank(below[c]):
+                        break
+                    table.append([below[c], below[c + 1] if c + 1 < len(below) else None])
+                out["backtest_settings"] = table
+    return out
 
 
 # ---------------------------------------------------------------- Quotes sheet
