@@ -304,7 +304,13 @@ def test_cli_backtest_prints_the_sheet_s_table(built, warm_cache, tmp_path):
     # Options override the sheet's settings, like editing its table.
     monthly = runner.invoke(cli.app, [*args, "--rebalance", "monthly"])
     count = {r[0]: r[1] for r in csv.reader(io.StringIO(monthly.stdout))}["Rebalances"]
-    assert int(count) > 2 * int(dict((r[0], r[1]) for r in printed)["Rebalances"])
+    sheet = {r[0]: r[1] for r in printed}
+    assert int(count) > 2 * int(sheet["Rebalances"])
+    costly = runner.invoke(cli.app, [*args, "--fee-rate", "0.01", "--benchmark", "QQQ"])
+    assert costly.exit_code == 0, costly.output
+    costly_rows = {r[0]: r[1] for r in csv.reader(io.StringIO(costly.stdout))}
+    assert float(costly_rows["Fees"]) > 20 * float(sheet["Fees"]) > 0
+    assert costly_rows["Benchmark Total Return"] != sheet["Benchmark Total Return"]
 
 
 def test_cli_backtest_without_history_says_what_to_do(tmp_path, monkeypatch):

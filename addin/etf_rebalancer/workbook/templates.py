@@ -743,6 +743,17 @@ def _write_help(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> 
     }
     for i, (style, text) in enumerate(_help_lines(portfolio, lang)):
         ws.write_string(i, 0, text, styles[style])
+        lines = -(-_display_width(text) // 115)  # the 110-wide column holds ~115 characters
+        if style == "text" and lines > 1:
+            # Spreadsheet programs do not all grow a wrapped row when opening a file.
+            ws.set_row(i, 15 * lines)
+
+
+def _display_width(text: str) -> int:
+    """Width in narrow characters: Hangul and other wide characters count twice."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def build_template(
