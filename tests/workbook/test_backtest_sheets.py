@@ -346,3 +346,18 @@ def test_cli_backtest_uses_a_price_table_pasted_on_the_prices_sheet(tmp_path):
     qqq = frame["MTUM"]
     assert stats["Benchmark Total Return"] == pytest.approx(qqq.iloc[-1] / qqq.iloc[0] - 1)
     assert stats["Start"].startswith(str(frame.index[0].date()))
+
+
+def test_every_metric_row_gets_a_number_format():
+    """The Value column mixes %, ratios, counts, money and dates: each row is formatted by name."""
+    from etf_rebalancer.backtest.stats import BENCHMARK_METRICS, METRICS
+    from etf_rebalancer.workbook import backtest_sheets as bs
+
+    formatted = [
+        *bs._PERCENT_METRICS,
+        *bs._RATIO_METRICS,
+        *bs._MONEY_METRICS,
+        *bs._DATE_METRICS,
+        "Rebalances",
+    ]
+    assert sorted(formatted) == sorted(METRICS + BENCHMARK_METRICS)
