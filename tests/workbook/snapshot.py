@@ -25,12 +25,32 @@ def array_formula_cells(data: bytes) -> dict[str, list[str]]:
     return out
 
 
+def chart_series(data: bytes) -> dict[str, list[str]]:
+    """Chart part -> the references of its series (``<c:f>``), in order."""
+    package = zipfile.ZipFile(io.BytesIO(data))
+    return {
+        name: re.findall(r"<c:f>(.*?)</c:f>", package.read(name).decode())
+        for name in sorted(package.namelist())
+        if name.startswith("xl/charts/chart")
+    }
+
+
 def layout_snapshot(data: bytes) -> dict[str, Any]:
     """What a user would notice changing: sheets, tables, formulas, validations, formats."""
     wb = openpyxl.load_workbook(io.BytesIO(data))
     arrays = array_formula_cells(data)
     spill_sheets = set(arrays)
-    snap: dict[str, Any] = {"sheets": wb.sheetnames, "array_formulas": arrays}
+    snap: dict[str, Any] = {
+        "sheets": wb.sheetnames,
+        "array_formulas": arrays,
+        "names": sorted([name, defined.attr_text] for name, defined in wb.defined_names.items())
+        + sorted(
+            [f"{ws.title}!{name}", defined.attr_text]
+            for ws in wb.worksheets
+            for name, defined in ws.defined_names.items()
+        ),
+        "chart_series": chart_series(data),
+    }
     for ws in wb.worksheets:
         sheet: dict[str, Any] = {"freeze": ws.freeze_panes}
         sheet["tables"] = {

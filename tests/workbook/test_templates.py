@@ -172,3 +172,38 @@ def test_sample_ranges_are_what_the_reader_reads_plus_prices(tmp_path, built):
     assert ranges.targets == expected["targets"]
     assert ranges.settings == expected["settings"]
     assert ranges.cash == expected["cash"]
+
+
+@pytest.mark.parametrize(("portfolio", "lang"), CASES[:-2], ids=IDS[:-2])
+def test_charts_follow_their_spills_and_cache_what_the_plan_shows(built, portfolio, lang):
+    """Series run over OFFSET/COUNTA names, so a chart grows with the holdings or history;
+    the Plan chart also caches the cached drift rows for viewers that do not evaluate names."""
+    from tests.workbook.snapshot import chart_series
+
+    data = built[template_filename(portfolio, lang)]
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    plan = wb[layout.sheet_name("plan", lang)]
+    names = {n: d.attr_text for n, d in plan.defined_names.items()}
+    sheet = plan.title
+    assert names["PlanTickers"] == (
+        f"OFFSET({sheet}!$O$4,0,0,MAX(1,COUNTA({sheet}!$O$4:$O$1003)),1)"
+    )
+    assert names["PlanWeight"].startswith(f"OFFSET({sheet}!$Q$4,")  # Weight beside Ticker
+    assert names["PlanTarget"].startswith(f"OFFSET({sheet}!$R$4,")
+    backtest = wb[layout.sheet_name("backtest", lang)]
+    equity = {n: d.attr_text for n, d in backtest.defined_names.items()}
+    assert sorted(equity) == ["EquityBenchmark", "EquityDates", "EquityPortfolio"]
+    assert all(f"COUNTA({backtest.title}!$H$7:$H$20006)" in v for v in equity.values())
+    series = chart_series(data)
+    assert series["xl/charts/chart1.xml"] == [
+        f"{sheet}!{n}" for n in ("PlanTickers", "PlanWeight", "PlanTickers", "PlanTarget")
+    ]
+    assert series["xl/charts/chart2.xml"][1] == f"{backtest.title}!EquityPortfolio"
+    # The cached points are the cached drift rows' weights and targets.
+    xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/charts/chart1.xml").decode()
+    import re
+
+    caches = re.findall(r"<c:numCache>(.*?)</c:numCache>", xml)
+    points = [[float(v) for v in re.findall(r"<c:v>(.*?)</c:v>", c)] for c in caches]
+    drift = sample_plan(portfolio, lang)["drift"][1:]
+    assert points == [[r[2] for r in drift], [r[3] for r in drift]]

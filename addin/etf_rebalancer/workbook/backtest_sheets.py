@@ -29,7 +29,13 @@ from xlsxwriter.workbook import Workbook
 
 from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.portfolios import BACKTEST_START, Portfolio, Text
-from etf_rebalancer.workbook.styles import BOOLEAN_FORMAT, NUMBER_FORMAT, Formats, page_setup
+from etf_rebalancer.workbook.styles import (
+    BOOLEAN_FORMAT,
+    NUMBER_FORMAT,
+    Formats,
+    page_setup,
+    spill_names,
+)
 
 __all__ = [
     "BACKTEST_HEADERS",
@@ -55,7 +61,7 @@ CORREL_COL = 11  # L: PORTFOLIO_CORREL, below the chart
 CORREL_ROW = 24
 FORMULA_ROW = 5
 TICKER_ROWS = 200  # how far down BacktestTickers reaches (the targets' spill)
-CHART_ROWS = 4000  # equity rows the chart covers: 15 years of trading days
+CHART_ROWS = 20000  # how far the chart's names count equity rows: 80 years of trading days
 PRICES_ROW = 3  # Prices!A4: the ETF_HISTORY spill
 
 _PERCENT_METRICS = (
@@ -338,16 +344,25 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
     _metric_formats(ws, fmt, base)
 
     chart = wb.add_chart({"type": "line"})
-    r1, r2 = FORMULA_ROW + 1, FORMULA_ROW + CHART_ROWS
-    for offset, label, color in (
-        (1, LABELS["portfolio"].get(lang), "#4472C4"),
-        (2, f"{LABELS['benchmark'].get(lang)} ({portfolio.benchmark})", "#A5A5A5"),
+    # Series over names sized by the equity spill (OFFSET/COUNTA): as many days as
+    # the history has, never a fixed block of rows padded with blanks.
+    names = spill_names(
+        wb,
+        name,
+        FORMULA_ROW + 1,
+        EQUITY_COL,
+        {"EquityDates": 0, "EquityPortfolio": 1, "EquityBenchmark": 2},
+        rows=CHART_ROWS,
+    )
+    for series, label, color in (
+        ("EquityPortfolio", LABELS["portfolio"].get(lang), "#4472C4"),
+        ("EquityBenchmark", f"{LABELS['benchmark'].get(lang)} ({portfolio.benchmark})", "#A5A5A5"),
     ):
         chart.add_series(
             {
                 "name": label,
-                "categories": [name, r1, EQUITY_COL, r2, EQUITY_COL],
-                "values": [name, r1, EQUITY_COL + offset, r2, EQUITY_COL + offset],
+                "categories": names["EquityDates"],
+                "values": names[series],
                 "line": {"color": color, "width": 1.5},
             }
         )
@@ -355,7 +370,6 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
     chart.set_x_axis({"date_axis": True, "num_format": "yyyy", "major_unit_type": "years"})
     chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
     chart.set_legend({"position": "bottom"})
-    chart.show_blanks_as("gap")  # rows past the spill's end stay empty
     chart.set_size({"width": 640, "height": 340})
     ws.insert_chart(FORMULA_ROW, CORREL_COL, chart)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -47,3 +48,29 @@ def page_setup(ws: Worksheet) -> None:
     ws.set_paper(9)  # A4
     ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+
+
+def spill_names(
+    wb: Workbook,
+    sheet: str,
+    first_row: int,
+    key_col: int,
+    columns: dict[str, int],
+    rows: int = 1000,
+) -> dict[str, str]:
+    """Sheet-local names over the data rows of a spill, for chart series.
+
+    Each name is ``OFFSET(first cell, 0, 0, MAX(1, COUNTA(key column)), 1)`` for
+    one column (an offset from ``key_col``): as long as the spill is, whatever
+    the template held. Returns name -> the reference a chart series takes.
+    """
+    where = quote_sheetname(sheet)
+    key_first = xl_rowcol_to_cell(first_row, key_col, True, True)
+    key_last = xl_rowcol_to_cell(first_row + rows - 1, key_col, True, True)
+    count = f"MAX(1,COUNTA({where}!{key_first}:{key_last}))"
+    out = {}
+    for name, offset in columns.items():
+        cell = xl_rowcol_to_cell(first_row, key_col + offset, True, True)
+        wb.define_name(f"{where}!{name}", f"=OFFSET({where}!{cell},0,0,{count},1)")
+        out[name] = f"={where}!{name}"
+    return out

@@ -44,6 +44,7 @@ from etf_rebalancer.workbook.styles import (
     SHARES_FORMAT,
     Formats,
     page_setup,
+    spill_names,
 )
 
 # A fixed creation date keeps rebuilt files identical (docProps/core.xml).
@@ -712,14 +713,26 @@ def _write_plan(
     if n <= 0:
         return
     sheet = layout.sheet_name("plan", lang)
-    r1, r2 = PLAN_FORMULA_ROW + 1, PLAN_FORMULA_ROW + n
     chart = wb.add_chart({"type": "column"})
-    for label, offset, color in (("weight", 2, "#4472C4"), ("target", 3, "#A5A5A5")):
+    # Series over names that measure the drift spill (OFFSET/COUNTA), so the chart
+    # grows and shrinks with the holdings instead of keeping the template's rows.
+    names = spill_names(
+        wb, sheet, PLAN_FORMULA_ROW + 1, d, {"PlanTickers": 0, "PlanWeight": 2, "PlanTarget": 3}
+    )
+    # The cached points (what viewers that do not evaluate names draw) are the
+    # cached drift rows'.
+    cached = list((drift_rows or [])[1:])
+    for label, name, column, color in (
+        ("weight", names["PlanWeight"], 2, "#4472C4"),
+        ("target", names["PlanTarget"], 3, "#A5A5A5"),
+    ):
         chart.add_series(
             {
                 "name": LABELS[label].get(lang),
-                "categories": [sheet, r1, d, r2, d],
-                "values": [sheet, r1, d + offset, r2, d + offset],
+                "categories": names["PlanTickers"],
+                "values": name,
+                "categories_data": [row[0] for row in cached] or None,
+                "values_data": [row[column] for row in cached] or None,
                 "fill": {"color": color},
             }
         )
