@@ -549,7 +549,12 @@ def backtest(
     daily history for the benchmark and the targets, fetched like ETF_HISTORY
     (cache first) from the Backtest sheet's "History from" date.
     """
-    from etf_rebalancer.backtest.sheet import backtest_stats_rows, sheet_inputs
+    from etf_rebalancer.backtest.sheet import (
+        backtest_stats_rows,
+        read_config,
+        read_weights,
+        sheet_inputs,
+    )
 
     ranges = _read(workbook, None)
     lang = ranges.lang
@@ -565,6 +570,9 @@ def backtest(
     }
     weights, settings, tickers = sheet_inputs(ranges.targets, ranges.backtest_settings, overrides)
     try:
+        # Bad weights or settings are named before any history is fetched.
+        read_config(settings)
+        read_weights(weights)
         if prices is not None:
             price_rows = _read_price_csv(prices, lang)
             source = prices.name
@@ -583,7 +591,9 @@ def backtest(
     except RebalancerError as error:
         if isinstance(error, QuoteError):
             err.print(
-                "(run once online to fill the quote cache, or pass --prices FILE.csv)",
+                "(온라인에서 한 번 실행해 시세 캐시를 채우거나 --prices 파일.csv 를 주세요)"
+                if lang == "ko"
+                else "(run once online to fill the quote cache, or pass --prices FILE.csv)",
                 markup=False,
             )
         raise _fail(error, lang) from None

@@ -265,6 +265,8 @@ def test_udfs_answer_text_offline(monkeypatch):
     assert "No cached price for QQQ" in udfs.ETF_PRICE("QQQ")
     assert udfs.ETF_PRICE(69500.0, "status").startswith("error: No cached price for 069500")
     assert "USD/KRW" in udfs.ETF_FX("USD", "KRW")
-    assert "QQQ" in udfs.ETF_HISTORY("QQQ", "2025-01-01")[0][0]
+    history = udfs.ETF_HISTORY("QQQ", "2025-01-01")[0][0]
+    assert history.startswith("Error: No cached history for QQQ from 2025-01-01")
+    assert "paste prices" in history
     get_service().set_override("QQQ", 400, "USD")
     assert udfs.ETF_PRICE("QQQ") == 400.0

@@ -625,6 +625,17 @@ class QuoteService:
                 out[key] = History(symbol, cover.currency, self.cache.history(symbol, start, end))
             elif isinstance(result, Failure):
                 out[key] = Failure(symbol, result.error)
+            elif self.offline:
+                out[key] = Failure(
+                    symbol,
+                    OfflineError(
+                        f"No cached history for {key} from {start} and working offline: "
+                        "calculate once online, or paste prices (Date, then one column per "
+                        "ticker) in place of ETF_HISTORY",
+                        f"{key}: {start}부터의 저장된 가격이력이 없고 오프라인입니다; 온라인에서 "
+                        "한 번 계산하거나 ETF_HISTORY 대신 가격표(날짜, 티커별 열)를 붙여 넣으세요",
+                    ),
+                )
             else:
                 out[key] = Failure(symbol, self._missing_error(key))
         return out
