@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -152,10 +153,14 @@ def fake_quotes(monkeypatch, tmp_path):
             "XAIX.DE": Quote("XAIX.DE", 150.0, "EUR", time=when, kind="ETF"),
             "KARS": Quote("KARS", 36.0, "USD", time=when, kind="ETF"),
             "EURUSD=X": Quote("EURUSD=X", 1.2, "USD", time=when, kind="CURRENCY"),
+            **{
+                t: Quote(t, price, "USD", time=when, kind="ETF")
+                for t, price in (("QUAL", 190.0), ("MTUM", 240.0), ("VLUE", 130.0), ("USMV", 95.0))
+            },
         }
     )
     service = service_module.QuoteService(QuoteCache(tmp_path / "q.sqlite"), provider)
-    monkeypatch.setattr(service_module, "get_service", lambda: service)
+    monkeypatch.setattr(service_module, "get_service", lambda offline=None: service)
     return provider
 
 
@@ -207,6 +212,20 @@ def test_refresh_in_place_keeps_a_backup(tmp_path, fake_quotes):
     assert array_formula_cells(after) == array_formula_cells(before)
     assert openpyxl.load_workbook(path)["주문"]["A3"].value.text.startswith("=REBAL_ORDERS(")
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_written_workbooks_keep_their_permissions(tmp_path, fake_quotes):
+    """mkstemp's owner-only mode must not leak into the user's file or a new copy."""
+    path = _copy(tmp_path, "ai-value-chain_en.xlsx")
+    path.chmod(0o640)
+    assert run("refresh", path, "--in-place").exit_code == 0
+    assert path.stat().st_mode & 0o777 == 0o640
+    umask = os.umask(0o022)
+    try:
+        assert run("refresh", path, "--out", tmp_path / "copy.xlsx").exit_code == 0
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "copy.xlsx").stat().st_mode & 0o777 == 0o644
 
 
 def test_refresh_in_place_refuses_a_workbook_open_in_excel(tmp_path, fake_quotes):

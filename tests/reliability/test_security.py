@@ -185,6 +185,7 @@ FILE_IO = {
     "excel/install.py": "the add-in and myaddin.conf in fixed per-user folders",
     "quotes/cache.py": "the SQLite cache in ETF_REBAL_CACHE_DIR / the user cache folder",
     "quotes/memory.py": "a CSV of quotes passed by code (tests, bench), never from a cell",
+    "workbook/portfolios.py": "the package's own stored price history (importlib.resources)",
 }
 FILE_CALLS = {
     "open",

@@ -93,3 +93,10 @@ def layout_snapshot(data: bytes) -> dict[str, Any]:
         sheet["charts"] = len(ws._charts)
         snap[ws.title] = sheet
     return snap
+
+
+def norm(value: Any) -> Any:
+    """A cached number as XlsxWriter stores it (16 significant digits), for comparisons."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(f"{float(value):.12g}")
+    return value

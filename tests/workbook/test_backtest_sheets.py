@@ -41,7 +41,7 @@ from etf_rebalancer.workbook.portfolios import (
     template_filename,
 )
 from etf_rebalancer.workbook.templates import HEADERS, build_template
-from tests.workbook.snapshot import array_formula_cells
+from tests.workbook.snapshot import array_formula_cells, norm
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "us_factor_etfs_2014_2022.csv"
 SEEDS = [p for p in PORTFOLIOS if p is not STARTER]
@@ -92,14 +92,16 @@ def test_backtest_and_prices_sheets_hold_dynamic_array_formulas(built, portfolio
     data = built[template_filename(portfolio, lang)]
     backtest, prices = layout.sheet_name("backtest", lang), layout.sheet_name("prices", lang)
     arrays = array_formula_cells(data)
-    assert arrays[backtest] == ["E6", "H6", "A20", "L25"]
-    assert arrays[prices] == ["A4"]
+    stored = bool(portfolio.stored_history)
+    assert arrays[backtest][:2] == ["E6", "H6"] and arrays[backtest][-1] == "L25"
+    assert "A20" in arrays[backtest]
+    assert arrays.get(prices) == (None if stored else ["A4"])
     wb = openpyxl.load_workbook(io.BytesIO(data))
     ws = wb[backtest]
     ticker, target = HEADERS["targets"][lang][:2]
     key, value = ("설정", "값") if lang == "ko" else ("Setting", "Value")
     where = f"'{prices}'" if lang == "ko" else prices
-    ref = f"_xlfn.ANCHORARRAY({where}!$A$4)"
+    ref = "PriceHistory[#All]" if stored else f"_xlfn.ANCHORARRAY({where}!$A$4)"
     weights = f"Targets[[#All],[{ticker}]:[{target}]]"
     settings = f"BacktestSettings[[#All],[{key}]:[{value}]]"
     assert ws["E6"].value.text == f"=PORTFOLIO_BACKTEST({ref},{weights},{settings})"
@@ -112,17 +114,35 @@ def test_backtest_and_prices_sheets_hold_dynamic_array_formulas(built, portfolio
         f'=IFERROR(INDEX(BacktestSettings[{value}],MATCH("benchmark",'
         f'BacktestSettings[{key}],0))&"","")'
     )
-    assert wb[prices]["A4"].value.text == "=ETF_HISTORY(BacktestTickers,BacktestStart,BacktestEnd)"
-    # The names point where the sheet says: first date, blank last date, the ticker column.
-    sheet, cell = _named_cell(wb, "BacktestStart")
-    assert (sheet.title, sheet[cell].value) == (backtest, BACKTEST_START)
-    sheet, cell = _named_cell(wb, "BacktestEnd")
-    assert sheet.title == backtest and sheet[cell].value is None
+    sheet, start = _named_cell(wb, "BacktestStart")
+    _, end = _named_cell(wb, "BacktestEnd")
+    if stored:
+        # A stored table (the real closes of the package's data file) instead of the formula.
+        table = wb[prices].tables["PriceHistory"]
+        assert table.ref == "A4:F2268"
+        assert wb[prices]["A4"].value == "Date" and wb[prices]["B4"].value == "MTUM"
+        assert (sheet[start].value, sheet[end].value) == (
+            dt.datetime(2014, 1, 2),
+            dt.datetime(2022, 12, 28),
+        )
+    else:
+        history = wb[prices]["A4"].value.text
+        assert history == "=ETF_HISTORY(BacktestTickers,BacktestStart,BacktestEnd)"
+        # The names point where the sheet says: first date, blank last date.
+        assert (sheet.title, sheet[start].value, sheet[end].value) == (
+            backtest,
+            BACKTEST_START,
+            None,
+        )
     sheet, cells = _named_cell(wb, "BacktestTickers")
     assert (sheet.title, cells) == (backtest, "A19:A219")
 
 
-@pytest.mark.parametrize(("portfolio", "lang"), CASES, ids=IDS)
+LIVE = [(p, lang) for p, lang in CASES if not p.stored_history]
+STORED = [(p, lang) for p, lang in CASES if p.stored_history]
+
+
+@pytest.mark.parametrize(("portfolio", "lang"), LIVE, ids=[template_filename(*c) for c in LIVE])
 def test_cached_values_are_the_tickers_and_a_note_never_made_up_numbers(built, portfolio, lang):
     data = built[template_filename(portfolio, lang)]
     wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
@@ -163,6 +183,7 @@ def test_settings_follow_the_seed_and_read_as_portfolio_backtest_settings(built)
         "tech-core": "VOO",
         "tech-subsectors": "QQQ",
         "korean-investor": "069500",
+        "us-factor-mix": "SIZE",
     }
 
 
@@ -240,7 +261,12 @@ def _evaluate(data: bytes, lang: str) -> dict[str, list[list]]:
     }
 
 
-@pytest.mark.parametrize(("portfolio", "lang"), CASES[:-2], ids=IDS[:-2])
+SEEDS_LIVE = [c for c in LIVE if c[0] is not STARTER]
+
+
+@pytest.mark.parametrize(
+    ("portfolio", "lang"), SEEDS_LIVE, ids=[template_filename(*c) for c in SEEDS_LIVE]
+)
 def test_the_backtest_sheet_compares_the_mix_with_its_benchmark(built, warm_cache, portfolio, lang):
     warm_cache(portfolio)
     got = _evaluate(built[template_filename(portfolio, lang)], lang)
@@ -361,3 +387,51 @@ def test_every_metric_row_gets_a_number_format():
         "Rebalances",
     ]
     assert sorted(formatted) == sorted(METRICS + BENCHMARK_METRICS)
+
+
+@pytest.mark.parametrize(("portfolio", "lang"), STORED, ids=[template_filename(*c) for c in STORED])
+def test_a_stored_history_template_caches_exactly_what_its_formulas_compute(
+    built, portfolio, lang, tmp_path
+):
+    """The factor-mix template works offline: its cached results are the UDFs' own answers
+    over the PriceHistory table the formulas name, and the CLI prints the same table."""
+    data = built[template_filename(portfolio, lang)]
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ticker, target = HEADERS["targets"][lang][:2]
+    key, value = ("설정", "값") if lang == "ko" else ("Setting", "Value")
+    prices_sheet = wb[layout.sheet_name("prices", lang)]
+    table = prices_sheet.tables["PriceHistory"]
+    prices = [list(r) for r in prices_sheet[table.ref]]
+    prices = [[c.value for c in row] for row in prices]
+    raw = pd.read_csv(DATA, index_col="Date", parse_dates=True)
+    assert prices[0] == ["Date", *raw.columns] and len(prices) == len(raw) + 1
+    assert prices[-1][1:] == pytest.approx(list(raw.iloc[-1]))
+    weights = _table(wb[layout.sheet_name("targets", lang)], "Targets", ticker, target)
+    settings = _table(wb[layout.sheet_name("backtest", lang)], "BacktestSettings", key, value)
+    expected = {
+        "E6": udfs.PORTFOLIO_BACKTEST(prices, weights, settings),
+        "H6": udfs.PORTFOLIO_EQUITY(prices, weights, settings),
+        "L25": udfs.PORTFOLIO_CORREL(prices),
+    }
+    stats = {r[0]: r[1] for r in expected["E6"][1:]}
+    assert stats["Start"] == dt.datetime(2014, 1, 2) and stats["Rebalances"] == 35
+    size = raw["SIZE"]
+    assert stats["Benchmark Total Return"] == pytest.approx(size.iloc[-1] / size.iloc[0] - 1)
+    cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True)[
+        layout.sheet_name("backtest", lang)
+    ]
+    for anchor, rows in expected.items():
+        top = cached[anchor]
+        for i, row in enumerate(rows):
+            got = [cached.cell(top.row + i, top.column + j).value for j in range(len(row))]
+            assert [norm(v) for v in got] == [norm(v) for v in row], (anchor, i)
+
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(data)
+    printed = CliRunner().invoke(cli.app, ["backtest", str(path), "--format", "csv"])
+    assert printed.exit_code == 0, printed.output
+    rows = list(csv.reader(io.StringIO(printed.stdout)))
+    assert [r[0] for r in rows] == [r[0] for r in expected["E6"]]
+    for (_, text), (_, number) in zip(rows[1:], expected["E6"][1:], strict=True):
+        if isinstance(number, float):
+            assert float(text) == pytest.approx(number, rel=1e-12)

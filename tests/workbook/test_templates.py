@@ -14,7 +14,7 @@ import pytest
 from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.portfolios import PORTFOLIOS, STARTER, template_filename
 from etf_rebalancer.workbook.templates import HEADERS, build_template, sample_plan, sample_ranges
-from tests.workbook.snapshot import array_formula_cells, layout_snapshot
+from tests.workbook.snapshot import array_formula_cells, layout_snapshot, norm
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -149,13 +149,7 @@ def test_cached_plan_is_the_engine_plan_for_the_sample_prices(built, portfolio, 
     for col, rows in ((1, plan["orders"]), (12, plan["summary"]), (15, plan["drift"])):
         for i, row in enumerate(rows[1:], start=4):
             got = [ws.cell(i, col + j).value for j in range(len(row))]
-            assert [_norm(v) for v in got] == [_norm(v) for v in row]
-
-
-def _norm(value):
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(f"{float(value):.12g}")  # XlsxWriter stores 16 significant digits
-    return value
+            assert [norm(v) for v in got] == [norm(v) for v in row]
 
 
 def test_sample_ranges_are_what_the_reader_reads_plus_prices(tmp_path, built):

@@ -22,13 +22,19 @@ Excel recalculates on opening and fills everything from the quote cache
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 
 from etf_rebalancer.workbook import layout
-from etf_rebalancer.workbook.portfolios import BACKTEST_START, Portfolio, Text
+from etf_rebalancer.workbook.portfolios import (
+    BACKTEST_START,
+    Portfolio,
+    Text,
+    stored_history_rows,
+)
 from etf_rebalancer.workbook.styles import (
     BOOLEAN_FORMAT,
     NUMBER_FORMAT,
@@ -105,6 +111,14 @@ LABELS: dict[str, Text] = {
         "비중으로 =PORTFOLIO_BACKTEST, =PORTFOLIO_EQUITY, =PORTFOLIO_CORREL 을 계산합니다. "
         "아래 설정을 바꿔도 주문 계획에는 영향이 없습니다.",
     ),
+    "hint_stored": Text(
+        "Live formulas: =PORTFOLIO_BACKTEST, =PORTFOLIO_EQUITY and =PORTFOLIO_CORREL over the "
+        "price table on the Prices sheet and the Targets table's weights. Change the settings "
+        "below; the Plan is not affected.",
+        "실시간 수식: 가격이력 시트의 가격표와 목표비중 표의 비중으로 =PORTFOLIO_BACKTEST, "
+        "=PORTFOLIO_EQUITY, =PORTFOLIO_CORREL 을 계산합니다. 아래 설정을 바꿔도 주문 계획에는 "
+        "영향이 없습니다.",
+    ),
     "currency": Text(
         "Each ETF's return is in its own currency: FX moves are not included (a KRW investor "
         "holding QQQ also carries USD/KRW). Past results do not predict future ones.",
@@ -145,6 +159,22 @@ LABELS: dict[str, Text] = {
         "=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd): 시세 캐시의 일별 수정종가 "
         "(온라인일 때 한 번 받음). 직접 가진 데이터를 쓰려면 수식 대신 날짜, 티커별 열로 된 "
         "표를 붙여 넣으세요.",
+    ),
+    "stored_history": Text(
+        "Results below are computed from the price table stored on the Prices sheet "
+        "(real closes); Excel recalculates them with the add-in.",
+        "아래 결과는 가격이력 시트에 저장된 가격표(실제 종가)로 계산한 값이며, 추가 기능이 "
+        "있는 엑셀이 다시 계산합니다.",
+    ),
+    "prices_stored": Text(
+        "Stored adjusted closes (PriceHistory table): iShares factor ETFs 2014-01-02 to "
+        "2022-12-28 from skfolio's factors dataset (BSD-3-Clause). Add rows or columns to the "
+        "table, or replace it with =ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd) "
+        "in A4 and the Backtest formulas' PriceHistory[#All] with Prices!A4#.",
+        "저장된 수정종가(PriceHistory 표): skfolio factors 데이터셋(BSD-3-Clause)의 "
+        "아이셰어즈 팩터 ETF 2014-01-02~2022-12-28. 표에 행이나 열을 추가하거나, A4에 "
+        "=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd)를 넣고 백테스트 수식의 "
+        "PriceHistory[#All]을 가격이력!A4#으로 바꾸세요.",
     ),
     "prices_pending": Text(
         "Price history loads here when Excel calculates =ETF_HISTORY with the add-in.",
@@ -196,11 +226,19 @@ def _sheet_ref(name: str) -> str:
     return name if name.isascii() and name.isalnum() else "'" + name.replace("'", "''") + "'"
 
 
-def backtest_formulas(lang: str) -> dict[str, str]:
-    """The formulas of the Backtest and Prices sheets, as typed in Excel (``A4#`` spelled out)."""
+def backtest_formulas(lang: str, stored: bool = False) -> dict[str, str]:
+    """The formulas of the Backtest and Prices sheets, as typed in Excel (``A4#`` spelled out).
+
+    ``stored``: the Prices sheet holds a price table (``PriceHistory``) instead
+    of the ``ETF_HISTORY`` spill.
+    """
     from etf_rebalancer.workbook.templates import HEADERS
 
-    prices = f"ANCHORARRAY({_sheet_ref(layout.sheet_name('prices', lang))}!$A${PRICES_ROW + 1})"
+    if stored:
+        prices = f"{layout.TABLES['prices']}[#All]"
+    else:
+        sheet = _sheet_ref(layout.sheet_name("prices", lang))
+        prices = f"ANCHORARRAY({sheet}!$A${PRICES_ROW + 1})"
     ticker, target = HEADERS["targets"][lang][:2]
     weights = f"{layout.TABLES['targets']}[[#All],[{ticker}]:[{target}]]"
     key, value = BACKTEST_HEADERS[lang][:2]
@@ -219,6 +257,60 @@ def backtest_formulas(lang: str) -> dict[str, str]:
     }
 
 
+def backtest_results(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any]]] | None:
+    """What the Backtest sheet's formulas return over a stored price table (else ``None``).
+
+    The template caches these, computed by the same bodies the UDFs run, from
+    exactly the ranges the formulas name.
+    """
+    prices = stored_history_rows(portfolio)
+    if not prices:
+        return None
+    from etf_rebalancer.backtest.sheet import (
+        backtest_equity_rows,
+        backtest_stats_rows,
+        correlation_rows,
+    )
+    from etf_rebalancer.workbook.templates import HEADERS
+
+    weights: list[list[Any]] = [list(HEADERS["targets"][lang][:2])]
+    weights += [[t.ticker, t.target] for t in portfolio.targets]
+    settings: list[list[Any]] = [list(BACKTEST_HEADERS[lang][:2])]
+    settings += [[k, v] for k, v in backtest_settings(portfolio)]
+    return {
+        "prices": prices,
+        "stats": backtest_stats_rows(prices, weights, settings),
+        "equity": backtest_equity_rows(prices, weights, settings),
+        "correl": correlation_rows(prices),
+    }
+
+
+def _write_cached_spill(
+    ws: Any, row: int, col: int, formula: str, rows: list[list[Any]], fmt: Formats, base: str
+) -> None:
+    """A dynamic-array formula with its whole result cached (as Excel saves a spill)."""
+    width = max(len(r) for r in rows)
+    ws.write_dynamic_array_formula(
+        row, col, row + len(rows) - 1, col + width - 1, formula, None, rows[0][0]
+    )
+    date = fmt.get(num_format="yyyy-mm-dd")
+    for i, values in enumerate(rows):
+        for j, value in enumerate(values):
+            if i == 0 and j == 0:
+                continue
+            r, c = row + i, col + j
+            if value is None:
+                ws.write_blank(r, c, None)
+            elif isinstance(value, dt.datetime):
+                ws.write_datetime(r, c, value, date)
+            elif isinstance(value, bool):
+                ws.write_boolean(r, c, value)
+            elif isinstance(value, int | float):
+                ws.write_number(r, c, float(value))
+            else:
+                ws.write_string(r, c, str(value))
+
+
 def _name_ref(sheet: str, row: int, col: int, last_row: int | None = None) -> str:
     ref = f"={_sheet_ref(sheet)}!{xl_rowcol_to_cell(row, col, True, True)}"
     if last_row is not None:
@@ -231,7 +323,8 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
     name = layout.sheet_name("backtest", lang)
     ws = wb.add_worksheet(name)
     page_setup(ws)
-    formulas = backtest_formulas(lang)
+    results = backtest_results(portfolio, lang)
+    formulas = backtest_formulas(lang, stored=results is not None)
     base = portfolio.base_currency
     pct = fmt.get(num_format="0.0##%")
     date = fmt.get(num_format="yyyy-mm-dd", align="left")
@@ -253,9 +346,12 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
     ws.set_column(CORREL_COL, CORREL_COL + 12, 9, fmt.get(num_format="0.00"))
 
     ws.write_string(0, 0, f"{LABELS['title'].get(lang)} · {portfolio.title.get(lang)}", title)
-    ws.write_string(1, 0, LABELS["hint"].get(lang), italic)
+    ws.write_string(1, 0, LABELS["hint_stored" if results else "hint"].get(lang), italic)
     ws.write_string(2, 0, LABELS["currency"].get(lang), italic)
-    ws.write_string(3, 0, LABELS["no_history"].get(lang), italic)
+    if results is None:
+        ws.write_string(3, 0, LABELS["no_history"].get(lang), italic)
+    else:
+        ws.write_string(3, 0, LABELS["stored_history"].get(lang), italic)
     ws.write_string(4, 0, LABELS["inputs"].get(lang), section)
     ws.write_string(4, RESULTS_COL, LABELS["results"].get(lang), section)
     ws.write_string(4, EQUITY_COL, LABELS["equity"].get(lang), section)
@@ -299,13 +395,17 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
 
     # History dates and the tickers ETF_HISTORY fetches, as workbook names.
     row = SETTINGS_ROW + len(settings) + 2
+    stored = results["prices"] if results else None
     ws.write_string(row, 0, LABELS["history_from"].get(lang), fmt.get(bold=True))
-    ws.write_datetime(row, 1, BACKTEST_START, date)
+    ws.write_datetime(row, 1, stored[1][0] if stored else BACKTEST_START, date)
     ws.write_string(row, 2, LABELS["history_from_help"].get(lang))
     wb.define_name(NAMES["start"], _name_ref(name, row, 1))
     row += 1
     ws.write_string(row, 0, LABELS["history_to"].get(lang), fmt.get(bold=True))
-    ws.write_blank(row, 1, None, date)
+    if stored:
+        ws.write_datetime(row, 1, stored[-1][0], date)
+    else:
+        ws.write_blank(row, 1, None, date)
     ws.write_string(row, 2, LABELS["history_to_help"].get(lang))
     wb.define_name(NAMES["end"], _name_ref(name, row, 1))
     row += 2
@@ -331,16 +431,19 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
         ws.write_dynamic_array_formula(first + 1, 0, first + 1, 0, formulas["targets"], None, "")
     wb.define_name(NAMES["tickers"], _name_ref(name, first, 0, first + TICKER_ROWS))
 
-    # Results: three spills, cached as a note until Excel calculates them.
+    # Results: three spills, cached as what they compute over a stored table, else
+    # as a note until Excel calculates them.
     note = LABELS["pending"].get(lang)
-    for col, key in ((RESULTS_COL, "stats"), (EQUITY_COL, "equity")):
-        ws.write_dynamic_array_formula(
-            FORMULA_ROW, col, FORMULA_ROW, col, formulas[key], pending, note
-        )
     ws.write_string(CORREL_ROW - 1, CORREL_COL, LABELS["correl"].get(lang), section)
-    ws.write_dynamic_array_formula(
-        CORREL_ROW, CORREL_COL, CORREL_ROW, CORREL_COL, formulas["correl"], pending, note
-    )
+    for row, col, key in (
+        (FORMULA_ROW, RESULTS_COL, "stats"),
+        (FORMULA_ROW, EQUITY_COL, "equity"),
+        (CORREL_ROW, CORREL_COL, "correl"),
+    ):
+        if results is None:
+            ws.write_dynamic_array_formula(row, col, row, col, formulas[key], pending, note)
+        else:
+            _write_cached_spill(ws, row, col, formulas[key], results[key], fmt, base)
     _metric_formats(ws, fmt, base)
 
     chart = wb.add_chart({"type": "line"})
@@ -354,15 +457,24 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
         {"EquityDates": 0, "EquityPortfolio": 1, "EquityBenchmark": 2},
         rows=CHART_ROWS,
     )
-    for series, label, color in (
-        ("EquityPortfolio", LABELS["portfolio"].get(lang), "#4472C4"),
-        ("EquityBenchmark", f"{LABELS['benchmark'].get(lang)} ({portfolio.benchmark})", "#A5A5A5"),
+    equity = results["equity"][1:] if results else []
+    for series, column, label, color in (
+        ("EquityPortfolio", 1, LABELS["portfolio"].get(lang), "#4472C4"),
+        (
+            "EquityBenchmark",
+            2,
+            f"{LABELS['benchmark'].get(lang)} ({portfolio.benchmark})",
+            "#A5A5A5",
+        ),
     ):
         chart.add_series(
             {
                 "name": label,
                 "categories": names["EquityDates"],
                 "values": names[series],
+                # Cached points for viewers that do not evaluate names.
+                "categories_data": [f"{r[0]:%Y-%m-%d}" for r in equity] or None,
+                "values_data": [r[column] for r in equity] or None,
                 "line": {"color": color, "width": 1.5},
             }
         )
@@ -396,15 +508,35 @@ def _metric_formats(ws: Any, fmt: Formats, base: str) -> None:
 
 
 def write_prices(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
-    """Add the Prices sheet: the ETF_HISTORY spill the Backtest sheet reads."""
+    """Add the Prices sheet: the ETF_HISTORY spill the Backtest sheet reads, or a stored table."""
     ws = wb.add_worksheet(layout.sheet_name("prices", lang))
     page_setup(ws)
     ws.set_column(0, 0, 11, fmt.get(num_format="yyyy-mm-dd"))
     ws.set_column(1, 30, 11, fmt.get(num_format=NUMBER_FORMAT))
     ws.write_string(0, 0, LABELS["prices_title"].get(lang), fmt.get(bold=True, font_size=13))
-    hint = fmt.get(italic=True, font_color="#595959")
-    ws.write_string(1, 0, LABELS["prices_hint"].get(lang), hint)
+    stored = stored_history_rows(portfolio)
+    hint = LABELS["prices_stored" if stored else "prices_hint"].get(lang)
+    ws.write_string(1, 0, hint, fmt.get(italic=True, font_color="#595959"))
     ws.freeze_panes(PRICES_ROW + 1, 1)
+    if stored:
+        ws.add_table(
+            PRICES_ROW,
+            0,
+            PRICES_ROW + len(stored) - 1,
+            len(stored[0]) - 1,
+            {
+                "name": layout.TABLES["prices"],
+                "style": "Table Style Light 1",
+                "columns": [{"header": str(h), "header_format": fmt.header} for h in stored[0]],
+            },
+        )
+        date = fmt.get(num_format="yyyy-mm-dd")
+        for i, values in enumerate(stored[1:], start=PRICES_ROW + 1):
+            ws.write_datetime(i, 0, values[0], date)
+            for j, value in enumerate(values[1:], start=1):
+                if value is not None:
+                    ws.write_number(i, j, value)
+        return
     ws.set_row(PRICES_ROW, None, fmt.get(bold=True, bottom=1, bg_color="#DDEBF7"))
     ws.write_dynamic_array_formula(
         PRICES_ROW,

@@ -35,6 +35,7 @@ TABLES: dict[str, str] = {
     "settings": "Settings",
     "quotes": "Quotes",
     "backtest": "BacktestSettings",  # on the Backtest sheet, below its title
+    "prices": "PriceHistory",  # a price table stored on the Prices sheet (no ETF_HISTORY)
 }
 
 # The Backtest sheet's settings table header and the labels of its two dates (the

@@ -88,6 +88,9 @@ class Portfolio:
     fx_currencies: tuple[str, ...] = field(default=())
     # The single ETF the Backtest sheet compares the target mix with.
     benchmark: str = "VOO"
+    # A CSV in etf_rebalancer/data stored on the Prices sheet instead of the live
+    # ETF_HISTORY formula, so the Backtest sheet shows real results offline.
+    stored_history: str = ""
 
     @property
     def base_currency(self) -> str:
@@ -146,6 +149,33 @@ INSTRUMENTS: dict[str, Instrument] = {
         ),
         Instrument(
             "SCHD", "USD", Text("Schwab US Dividend Equity ETF", "슈왑 미국 배당주 ETF"), 27.40
+        ),
+        Instrument(
+            "QUAL",
+            "USD",
+            Text("iShares MSCI USA Quality Factor ETF", "아이셰어즈 퀄리티 팩터"),
+            195.40,
+        ),
+        Instrument(
+            "MTUM",
+            "USD",
+            Text("iShares MSCI USA Momentum Factor ETF", "아이셰어즈 모멘텀 팩터"),
+            248.10,
+        ),
+        Instrument(
+            "VLUE", "USD", Text("iShares MSCI USA Value Factor ETF", "아이셰어즈 가치 팩터"), 131.70
+        ),
+        Instrument(
+            "USMV",
+            "USD",
+            Text("iShares MSCI USA Min Vol Factor ETF", "아이셰어즈 최소변동성 팩터"),
+            95.30,
+        ),
+        Instrument(
+            "SIZE",
+            "USD",
+            Text("iShares MSCI USA Size Factor ETF", "아이셰어즈 사이즈 팩터"),
+            158.20,
         ),
         Instrument("069500", "KRW", Text("KODEX 200", "KODEX 200"), 56_350.0),
         Instrument("360750", "KRW", Text("TIGER US S&P500", "TIGER 미국S&P500"), 24_185.0),
@@ -372,6 +402,58 @@ KOREAN_INVESTOR = Portfolio(
     benchmark="069500",  # KODEX 200: what a Korean investor's mix is measured against
 )
 
+FACTOR_MIX = Portfolio(
+    slug="us-factor-mix",
+    title=Text("US factor mix", "미국 팩터 믹스"),
+    description=Text(
+        "QUAL / MTUM / VLUE / USMV 25% each, 15% relative bands; the Backtest sheet compares "
+        "the mix with SIZE on stored 2014-2022 closes, so it works offline.",
+        "QUAL / MTUM / VLUE / USMV 각 25%, 상대 허용범위 15%; 백테스트 시트는 저장된 "
+        "2014~2022년 종가로 SIZE와 비교하므로 오프라인에서도 동작합니다.",
+    ),
+    holdings=(
+        Holding("QUAL", 12, "Brokerage"),
+        Holding("MTUM", 8, "Brokerage"),
+        Holding("VLUE", 16, "Brokerage"),
+        Holding("USMV", 20, "Brokerage"),
+    ),
+    targets=(
+        Target("QUAL", 0.25, group="factor"),
+        Target("MTUM", 0.25, group="factor"),
+        Target("VLUE", 0.25, group="factor"),
+        Target("USMV", 0.25, group="factor"),
+    ),
+    cash=(("USD", 1_500.0),),
+    settings=(
+        ("base_currency", "USD"),
+        ("mode", "band"),
+        ("buy_only", False),
+        ("band_type", "relative"),
+        ("band", 0.15),
+        ("whole_shares", True),
+        ("min_trade", 50.0),
+        ("fee_rate", 0.0),
+        ("fee_min", 0.0),
+        ("fx_spread", 0.0),
+    ),
+    notes=(
+        Text(
+            "Four iShares MSCI USA factor funds in equal parts: quality, momentum, value and "
+            "minimum volatility. SIZE (the same universe, risk-weighted) is the benchmark.",
+            "아이셰어즈 MSCI USA 팩터 펀드 네 개를 같은 비중으로: 퀄리티, 모멘텀, 가치, "
+            "최소변동성. 같은 종목군을 위험가중한 SIZE가 벤치마크입니다.",
+        ),
+        Text(
+            "The Prices sheet stores real adjusted closes from 2014-01-02 to 2022-12-28 "
+            "(skfolio's factors dataset, BSD-3-Clause) instead of a live ETF_HISTORY formula.",
+            "가격이력 시트에는 실시간 ETF_HISTORY 수식 대신 2014-01-02~2022-12-28의 실제 "
+            "수정종가(skfolio factors 데이터셋, BSD-3-Clause)가 저장되어 있습니다.",
+        ),
+    ),
+    benchmark="SIZE",
+    stored_history="us_factor_etfs_2014_2022.csv",
+)
+
 STARTER = Portfolio(
     slug="starter",
     title=Text("Blank starter", "빈 템플릿"),
@@ -401,8 +483,26 @@ PORTFOLIOS: tuple[Portfolio, ...] = (
     TECH_CORE,
     TECH_SUBSECTORS,
     KOREAN_INVESTOR,
+    FACTOR_MIX,
     STARTER,
 )
+
+
+def stored_history_rows(portfolio: Portfolio) -> list[list[object]]:
+    """The stored price table of a portfolio (``Date``, then its CSV's columns); [] if none."""
+    if not portfolio.stored_history:
+        return []
+    import csv
+    from importlib import resources
+
+    text = resources.files("etf_rebalancer").joinpath("data", portfolio.stored_history)
+    with text.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        rows: list[list[object]] = [next(reader)]
+        for line in reader:
+            day = dt.datetime.strptime(line[0], "%Y-%m-%d")
+            rows.append([day, *(float(v) if v else None for v in line[1:])])
+    return rows
 
 
 def template_filename(portfolio: Portfolio, lang: str) -> str:
