@@ -35,6 +35,7 @@ from etf_rebalancer.workbook.portfolios import (
     SAMPLE_STATUS,
     Portfolio,
     Text,
+    stored_history_rows,
 )
 from etf_rebalancer.workbook.styles import (
     BOOLEAN_FORMAT,
@@ -146,6 +147,10 @@ def _help_lines(portfolio: Portfolio, lang: str) -> list[tuple[str, str]]:
     """The How-to sheet as (style, text) lines; style is title, heading or text."""
     s = layout.sheet_name
     base = portfolio.base_currency
+    history_en = history_ko = "ETF_HISTORY"
+    if stored := stored_history_rows(portfolio):
+        first, last = stored[1][0].year, stored[-1][0].year  # type: ignore[attr-defined]
+        history_en, history_ko = f"stored closes, {first}-{last}", f"저장된 {first}~{last}년 종가"
     en = [
         ("title", f"{portfolio.title.en}: how to use this workbook"),
         ("text", portfolio.description.en),
@@ -176,7 +181,7 @@ def _help_lines(portfolio: Portfolio, lang: str) -> list[tuple[str, str]]:
         (
             "text",
             f"7. {s('backtest')}: the target mix against one ETF ({portfolio.benchmark} here) "
-            f"over daily history on the {s('prices')} sheet (ETF_HISTORY): return, CAGR, "
+            f"over daily history on the {s('prices')} sheet ({history_en}): return, CAGR, "
             "volatility, drawdown, correlation and a chart. Change its calendar, band, fees "
             "and benchmark in its own settings table.",
         ),
@@ -226,7 +231,7 @@ def _help_lines(portfolio: Portfolio, lang: str) -> list[tuple[str, str]]:
         (
             "text",
             f"7. {s('backtest', 'ko')}: 목표 비중을 ETF 하나(여기서는 {portfolio.benchmark})와 "
-            f"{s('prices', 'ko')} 시트의 일별 가격이력(ETF_HISTORY)으로 비교: 수익률, CAGR, "
+            f"{s('prices', 'ko')} 시트의 일별 가격이력({history_ko})으로 비교: 수익률, CAGR, "
             "변동성, 낙폭, 상관계수와 차트. 달력, 허용범위, 수수료, 벤치마크는 그 시트의 "
             "설정 표에서 바꿉니다.",
         ),
