@@ -95,3 +95,63 @@ def test_market_from_quotes_reports_what_is_missing_and_sample_prices():
 def test_a_bad_price_on_the_quotes_sheet_names_its_row():
     with pytest.raises(InputError, match=r"Quotes row 2, QQQ"):
         market_from_quotes([HEADER, ["QQQ", "n/a", "USD"]], QuoteNeeds(("QQQ",), (), "USD"))
+
+
+def test_backtest_inputs_are_read_from_a_template_and_from_a_grid_of_values():
+    from pathlib import Path
+
+    from etf_rebalancer.workbook.reader import backtest_sheet_inputs
+
+    root = Path(__file__).resolve().parents[2] / "workbook_templates"
+    live = read_workbook(root / "korean-investor_ko.xlsx")
+    assert live.backtest_settings[0] == ["설정", "값"]
+    assert dict(live.backtest_settings[1:])["benchmark"] == "069500"  # text, zero kept
+    assert (live.history_start, live.history_end) == (dt.datetime(2021, 1, 1), None)
+    assert live.prices is None  # the ETF_HISTORY formula: nothing stored
+    stored = read_workbook(root / "us-factor-mix_en.xlsx")
+    assert stored.prices[0] == ["Date", "MTUM", "QUAL", "SIZE", "USMV", "VLUE"]
+    assert len(stored.prices) == 2265 and stored.prices[1][0] == dt.datetime(2014, 1, 2)
+    assert stored.history_end == dt.datetime(2022, 12, 28)
+
+    # The Refresh button's view: values only, the table found by its header and the dates
+    # by their labels; a lone section title "설정" is not the table's header.
+    grid = [
+        ["백테스트", None, None],
+        ["설정", None, None],
+        ["설정", "값", "설명"],
+        ["rebalance", "monthly", "..."],
+        ["benchmark", "QQQ", None],
+        [None, None, None],
+        ["이력 시작일", 44197.0, None],
+        ["이력 종료일", None, None],
+    ]
+    assert backtest_sheet_inputs(grid) == {
+        "backtest_settings": [["설정", "값"], ["rebalance", "monthly"], ["benchmark", "QQQ"]],
+        "history_start": 44197.0,
+        "history_end": None,
+    }
+    assert backtest_sheet_inputs([["nothing here"]]) == {
+        "backtest_settings": None,
+        "history_start": None,
+        "history_end": None,
+    }
+
+
+def test_a_price_table_is_found_below_titles_and_ends_at_the_first_empty_row():
+    from etf_rebalancer.workbook.reader import price_table
+
+    grid = [
+        ["My prices", None, None],
+        [None, None, None],
+        [None, "날짜", "QQQ"],
+        [None, dt.datetime(2024, 1, 2), 400.0],
+        [None, dt.datetime(2024, 1, 3), None],
+        [None, None, None],
+        [None, "notes below the table", None],
+    ]
+    assert price_table(grid) == [
+        ["날짜", "QQQ"],
+        [dt.datetime(2024, 1, 2), 400.0],
+        [dt.datetime(2024, 1, 3)],
+    ]
+    assert price_table([["Error: VOO: no history"]]) is None
