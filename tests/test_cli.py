@@ -184,7 +184,7 @@ def test_refresh_writes_a_copy_keeping_every_formula(tmp_path, fake_quotes):
         == array_formula_cells(before)
         == {
             "Plan": ["A3", "L3", "O3"],
-            "Backtest": ["E6", "H6", "A20", "L25"],
+            "Backtest": ["E6", "H6", "A21", "L25"],
             "Prices": ["A4"],
         }
     )

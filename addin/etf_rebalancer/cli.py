@@ -550,6 +550,10 @@ def backtest(
         str | None, typer.Option(help="First date of fetched history (YYYY-MM-DD).")
     ] = None,
     end: Annotated[str | None, typer.Option(help="Last date of fetched history.")] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(help="Convert fetched prices into this currency (default: the sheet's)."),
+    ] = None,
     output: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="table (readable), csv or json.")
     ] = OutputFormat.table,
@@ -596,7 +600,9 @@ def backtest(
 
             first = start or ranges.history_start or BACKTEST_START
             last = end or ranges.history_end
-            price_rows = history_rows(get_service(offline=offline or None), tickers, first, last)
+            currency = currency or ranges.history_currency
+            service = get_service(offline=offline or None)
+            price_rows = history_rows(service, tickers, first, last, currency)
             source = "ETF_HISTORY"
         rows = backtest_stats_rows(price_rows, weights, settings)
     except RebalancerError as error:

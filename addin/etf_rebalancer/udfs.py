@@ -107,7 +107,11 @@ def ETF_FX(from_currency, to_currency):
 @xw.arg("tickers", ndim=2, doc="One or more tickers (a cell or a range) / 티커 (셀 또는 범위)")
 @xw.arg("start", doc="First date / 시작일")
 @xw.arg("end", doc="Last date (default: today) / 종료일 (기본: 오늘)")
-@xw.arg("field", doc="adjclose (default) or close / adjclose(기본) 또는 close")
+@xw.arg(
+    "field",
+    doc="adjclose (default) or close, and/or a currency to convert into (KRW, close USD) / "
+    "adjclose(기본) 또는 close, 환산할 통화 (KRW 등)",
+)
 def ETF_HISTORY(tickers, start, end=None, field="adjclose"):
     """Daily history table: Date, then one column per ticker / 일별 가격 표."""
     from etf_rebalancer.quotes.service import get_service, history_rows

@@ -281,6 +281,7 @@ def _backtest_grid(history_to):
         [None, None, None, None, None],
         ["History from", 44197.0, "…", None, None],  # 2021-01-01 as Excel hands it over
         ["History to", history_to, "…", None, None],
+        ["Prices in", "USD", "…", None, None],
     ]
 
 

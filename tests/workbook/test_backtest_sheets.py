@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
 import zipfile
 from pathlib import Path
@@ -30,7 +31,8 @@ from etf_rebalancer.quotes import service as service_module
 from etf_rebalancer.quotes.base import History, Quote
 from etf_rebalancer.quotes.cache import QuoteCache
 from etf_rebalancer.quotes.memory import MemoryProvider
-from etf_rebalancer.quotes.service import QuoteService
+from etf_rebalancer.quotes.service import QuoteService, history_rows
+from etf_rebalancer.quotes.symbols import fx_symbol
 from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.backtest_sheets import backtest_settings, backtest_tickers
 from etf_rebalancer.workbook.portfolios import (
@@ -94,7 +96,7 @@ def test_backtest_and_prices_sheets_hold_dynamic_array_formulas(built, portfolio
     arrays = array_formula_cells(data)
     stored = bool(portfolio.stored_history)
     assert arrays[backtest][:2] == ["E6", "H6"] and arrays[backtest][-1] == "L25"
-    assert "A20" in arrays[backtest]
+    assert "A21" in arrays[backtest]
     assert arrays.get(prices) == (None if stored else ["A4"])
     wb = openpyxl.load_workbook(io.BytesIO(data))
     ws = wb[backtest]
@@ -107,10 +109,10 @@ def test_backtest_and_prices_sheets_hold_dynamic_array_formulas(built, portfolio
     assert ws["E6"].value.text == f"=PORTFOLIO_BACKTEST({ref},{weights},{settings})"
     assert ws["H6"].value.text == f"=PORTFOLIO_EQUITY({ref},{weights},{settings})"
     assert ws["L25"].value.text == f"=PORTFOLIO_CORREL({ref})"
-    assert ws["A20"].value.text == (
+    assert ws["A21"].value.text == (
         f'=_xlfn._xlws.FILTER(Targets[{ticker}],Targets[{ticker}]<>"","")'
     )
-    assert ws["A19"].value == (
+    assert ws["A20"].value == (
         f'=IFERROR(INDEX(BacktestSettings[{value}],MATCH("benchmark",'
         f'BacktestSettings[{key}],0))&"","")'
     )
@@ -127,7 +129,9 @@ def test_backtest_and_prices_sheets_hold_dynamic_array_formulas(built, portfolio
         )
     else:
         history = wb[prices]["A4"].value.text
-        assert history == "=ETF_HISTORY(BacktestTickers,BacktestStart,BacktestEnd)"
+        assert history == (
+            "=ETF_HISTORY(BacktestTickers,BacktestStart,BacktestEnd,BacktestCurrency)"
+        )
         # The names point where the sheet says: first date, blank last date.
         assert (sheet.title, sheet[start].value, sheet[end].value) == (
             backtest,
@@ -135,7 +139,7 @@ def test_backtest_and_prices_sheets_hold_dynamic_array_formulas(built, portfolio
             None,
         )
     sheet, cells = _named_cell(wb, "BacktestTickers")
-    assert (sheet.title, cells) == (backtest, "A19:A219")
+    assert (sheet.title, cells) == (backtest, "A20:A220")
 
 
 LIVE = [(p, lang) for p, lang in CASES if not p.stored_history]
@@ -147,7 +151,7 @@ def test_cached_values_are_the_tickers_and_a_note_never_made_up_numbers(built, p
     data = built[template_filename(portfolio, lang)]
     wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     ws = wb[layout.sheet_name("backtest", lang)]
-    tickers = [ws.cell(19 + i, 1).value for i in range(len(portfolio.targets) + 1)]
+    tickers = [ws.cell(20 + i, 1).value for i in range(len(portfolio.targets) + 1)]
     assert tickers == backtest_tickers(portfolio)
     note = "추가 기능" if lang == "ko" else "add-in"
     for cell in ("E6", "H6", "L25"):
@@ -160,7 +164,7 @@ def test_cached_values_are_the_tickers_and_a_note_never_made_up_numbers(built, p
     assert isinstance(prices["A4"].value, str) and prices.max_row == 4
     # A code such as 069500 stays text in the spill's cached value.
     xml = _sheet_xml(data, layout.sheet_name("backtest", lang))
-    assert re.search(r'<c r="A20" cm="1" t="str">', xml)
+    assert re.search(r'<c r="A21" cm="1" t="str">', xml)
 
 
 def test_settings_follow_the_seed_and_read_as_portfolio_backtest_settings(built):
@@ -190,12 +194,20 @@ def test_settings_follow_the_seed_and_read_as_portfolio_backtest_settings(built)
 # ---------------------------------------------------------------- evaluated
 
 
-def _factor_history(tickers: list[str]) -> MemoryProvider:
+def _fx_rate(day: pd.Timestamp, pair: str) -> float:
+    """A made-up but moving daily rate (no FX history is recorded here): the wiring is
+    under test, and a rate that changes shows whether each day got its own."""
+    level = {"KRW=X": 1300.0, "EURUSD=X": 1.1}[pair]
+    return level * (1 + 0.1 * math.sin(day.toordinal() / 90))
+
+
+def _factor_history(tickers: list[str], base: str = "USD") -> MemoryProvider:
     """Real daily closes (iShares factor ETFs, 2014-2022) standing in for the seeds' ETFs.
 
     Only the wiring is under test, so each distinct ticker gets one real
     series; Korean listings lose every 13th day to give them a calendar of
-    their own (KRX holidays), which the backtest must align.
+    their own (KRX holidays), which the backtest must align. FX pairs into
+    ``base`` get :func:`_fx_rate` on every weekday.
     """
     frame = pd.read_csv(DATA, index_col="Date", parse_dates=True)
     histories, quotes = {}, {}
@@ -212,6 +224,11 @@ def _factor_history(tickers: list[str]) -> MemoryProvider:
             symbol, currency, pd.DataFrame({"close": series, "adjclose": series})
         )
         quotes[symbol] = Quote(symbol, float(series.iloc[-1]), currency, 1_700_000_000.0)
+    weekdays = pd.bdate_range("2013-12-02", "2022-12-30")
+    for currency in {INSTRUMENTS[t].currency for t in unique} - {base}:
+        pair = fx_symbol(currency, base)
+        rates = pd.Series([_fx_rate(d, pair) for d in weekdays], index=weekdays)
+        histories[pair] = History(pair, base, pd.DataFrame({"close": rates, "adjclose": rates}))
     return MemoryProvider(quotes, histories)
 
 
@@ -221,14 +238,16 @@ def warm_cache(monkeypatch):
 
     def warm(portfolio):
         tickers = backtest_tickers(portfolio)
-        provider = _factor_history(tickers)
+        provider = _factor_history(tickers, portfolio.base_currency)
         folder = service_module.cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
         online = QuoteService(QuoteCache(folder / "quotes.sqlite"), provider)
         keys = list(dict.fromkeys(tickers))
         online.ensure([k for k in keys if is_krx_code(k)])
-        results = online.history(keys, dt.date(2014, 1, 2), HISTORY_END.date())
-        assert all(isinstance(r, History) for r in results.values()), results
+        # The way ETF_HISTORY fetches: the tickers, then the FX pairs to convert them.
+        base = portfolio.base_currency
+        rows = history_rows(online, [[k] for k in keys], "2014-01-02", HISTORY_END, base)
+        assert len(rows) > 2000
         online.cache.close()
         service_module.reset_services()
         monkeypatch.setenv("ETF_REBAL_OFFLINE", "1")
@@ -250,7 +269,9 @@ def _evaluate(data: bytes, lang: str) -> dict[str, list[list]]:
     benchmark = next(v for k, v in settings[1:] if k == "benchmark")
     tickers = [[benchmark]] + [[r[0]] for r in weights[1:] if r[0]]
     sheet, cell = _named_cell(wb, "BacktestStart")
-    prices = udfs.ETF_HISTORY(tickers, sheet[cell].value, HISTORY_END)
+    currency_sheet, currency_cell = _named_cell(wb, "BacktestCurrency")
+    currency = currency_sheet[currency_cell].value
+    prices = udfs.ETF_HISTORY(tickers, sheet[cell].value, HISTORY_END, currency)
     return {
         "prices": prices,
         "weights": weights,
@@ -268,9 +289,18 @@ SEEDS_LIVE = [c for c in LIVE if c[0] is not STARTER]
     ("portfolio", "lang"), SEEDS_LIVE, ids=[template_filename(*c) for c in SEEDS_LIVE]
 )
 def test_the_backtest_sheet_compares_the_mix_with_its_benchmark(built, warm_cache, portfolio, lang):
-    warm_cache(portfolio)
+    provider = warm_cache(portfolio)
     got = _evaluate(built[template_filename(portfolio, lang)], lang)
     prices = got["prices"]
+    # Prices in the base currency: a foreign listing's close times that day's rate.
+    base = portfolio.base_currency
+    for column, ticker in enumerate(prices[0][1:], start=1):
+        currency = INSTRUMENTS[ticker].currency
+        if currency != base:
+            pair = fx_symbol(currency, base)
+            day, value = prices[-1][0], prices[-1][column]
+            local = provider.histories[ticker].frame["adjclose"][pd.Timestamp(day)]
+            assert value == pytest.approx(local * _fx_rate(pd.Timestamp(day), pair))
     assert prices[0] == ["Date", *dict.fromkeys(backtest_tickers(portfolio))], prices[:1]
     stats = {row[0]: row[1] for row in got["stats"][1:]}
     assert "Notice" not in stats, got["stats"]

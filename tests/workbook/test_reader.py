@@ -107,6 +107,7 @@ def test_backtest_inputs_are_read_from_a_template_and_from_a_grid_of_values():
     assert live.backtest_settings[0] == ["설정", "값"]
     assert dict(live.backtest_settings[1:])["benchmark"] == "069500"  # text, zero kept
     assert (live.history_start, live.history_end) == (dt.datetime(2021, 1, 1), None)
+    assert live.history_currency == "KRW"
     assert live.prices is None  # the ETF_HISTORY formula: nothing stored
     stored = read_workbook(root / "us-factor-mix_en.xlsx")
     assert stored.prices[0] == ["Date", "MTUM", "QUAL", "SIZE", "USMV", "VLUE"]
@@ -124,16 +125,19 @@ def test_backtest_inputs_are_read_from_a_template_and_from_a_grid_of_values():
         [None, None, None],
         ["이력 시작일", 44197.0, None],
         ["이력 종료일", None, None],
+        ["가격 통화", "KRW", None],
     ]
     assert backtest_sheet_inputs(grid) == {
         "backtest_settings": [["설정", "값"], ["rebalance", "monthly"], ["benchmark", "QQQ"]],
         "history_start": 44197.0,
         "history_end": None,
+        "history_currency": "KRW",
     }
     assert backtest_sheet_inputs([["nothing here"]]) == {
         "backtest_settings": None,
         "history_start": None,
         "history_end": None,
+        "history_currency": None,
     }
 
 

@@ -278,6 +278,7 @@ def engine_backtest(
             tickers,
             BACKTEST_START if start is None else start,
             inputs["history_end"],
+            inputs["history_currency"],
         )
     return backtest_stats_rows(prices, weights, settings), backtest_equity_rows(
         prices, weights, settings

@@ -715,7 +715,11 @@ def history_rows(
     """Body of ``ETF_HISTORY``: ``Date`` then one column per ticker, oldest first.
 
     Days on which only some tickers traded (different exchanges' holidays) keep
-    a blank (``None``) for the others.
+    a blank (``None``) for the others. ``field`` is ``adjclose`` (default) or
+    ``close``, optionally with a currency (``"KRW"``, ``"close USD"``): every
+    price is then converted into it at that day's FX close (the pair's history,
+    fetched in the same way), so a backtest of a mixed-currency mix carries the
+    currency moves its investor does.
     """
     keys: list[str] = []
     for row_index, row in enumerate(as_rows(tickers), start=1):
@@ -738,7 +742,7 @@ def history_rows(
             f"end must not be before start, got start {first} and end {last}",
             f"종료일이 시작일보다 앞설 수 없습니다: 시작 {first}, 종료 {last}",
         )
-    column = _history_field(field)
+    column, target = _history_field(field)
     results = service.history(keys, first, last)
     failed = [(k, r) for k, r in results.items() if isinstance(r, Failure)]
     if failed:
@@ -749,6 +753,11 @@ def history_rows(
             raise error
         raise type(error)(f"{key}: {error.message}", f"{key}: {error.localized('ko')}")
     series = {k: r.frame[column] for k, r in results.items() if isinstance(r, History)}
+    if target is not None:
+        currencies = {
+            k: major_currency(r.currency)[0] for k, r in results.items() if isinstance(r, History)
+        }
+        series = _convert(service, series, currencies, target, first, last)
     table = pd.DataFrame(series).sort_index()
     if table.empty:
         raise QuoteError(
@@ -969,17 +978,71 @@ def _price_field_name(field: Any) -> str:
     )
 
 
-def _history_field(field: Any) -> str:
+def _history_field(field: Any) -> tuple[str, str | None]:
+    """``(column, currency)`` of ETF_HISTORY's ``field``: ``adjclose`` (default) or
+    ``close``, optionally followed or replaced by a currency to convert into
+    (``KRW``, ``close USD``)."""
     if is_blank(field):
-        return "adjclose"
-    if isinstance(field, str):
-        name = _HISTORY_FIELDS.get(normalise_header(field))
-        if name:
-            return name
-    raise InputError(
-        f"field must be adjclose or close, got {field!r}",
-        f"field는 adjclose 또는 close여야 합니다: {field!r}",
-    )
+        return "adjclose", None
+    if isinstance(field, str) and normalise_header(field) in _HISTORY_FIELDS:
+        return _HISTORY_FIELDS[normalise_header(field)], None  # "Adjusted Close"
+    words = field.split() if isinstance(field, str) else []
+    column: str | None = None
+    currency: str | None = None
+    valid = bool(words)
+    for word in words:
+        name = _HISTORY_FIELDS.get(normalise_header(word))
+        if name and column is None:
+            column = name
+        elif currency is None and is_currency(word.upper()):
+            currency = word.upper()
+        else:
+            valid = False
+    if not valid:
+        raise InputError(
+            "field must be adjclose or close, and/or a currency to convert into "
+            f"(such as KRW or close USD), got {field!r}",
+            "field는 adjclose 또는 close, 그리고/또는 환산할 통화(예: KRW, close USD)여야 "
+            f"합니다: {field!r}",
+        )
+    return column or "adjclose", currency
+
+
+def _convert(
+    service: QuoteService,
+    series: dict[str, pd.Series],
+    currencies: dict[str, str],
+    target: str,
+    first: dt.date,
+    last: dt.date,
+) -> dict[str, pd.Series]:
+    """Each series times its currency's daily rate into ``target`` (the last rate known
+    on that day: FX trades through other exchanges' holidays, not always the reverse)."""
+    pairs = {c: fx_ticker(c, target) for c in set(currencies.values()) if c != target}
+    if not pairs:
+        return series
+    # A week's lead, so a listing's first close has a rate even after an FX holiday.
+    fx = service.history(list(pairs.values()), first - dt.timedelta(days=7), last)
+    rates: dict[str, pd.Series] = {}
+    for currency, pair in pairs.items():
+        result = fx[pair]
+        if isinstance(result, Failure):
+            error = result.error
+            raise type(error)(
+                f"{pair} (to convert prices into {target}): {error.message}",
+                f"{pair} ({target} 환산용): {error.localized('ko')}",
+            )
+        rates[currency] = result.frame["close"].dropna()
+    out = {}
+    for key, values in series.items():
+        currency = currencies[key]
+        if currency == target:
+            out[key] = values
+            continue
+        rate = rates[currency]
+        on_days = rate.reindex(rate.index.union(values.index)).ffill().reindex(values.index)
+        out[key] = values * on_days
+    return out
 
 
 def _currency_argument(value: Any, what: str) -> str:

@@ -120,10 +120,10 @@ LABELS: dict[str, Text] = {
         "영향이 없습니다.",
     ),
     "currency": Text(
-        "Each ETF's return is in its own currency: FX moves are not included (a KRW investor "
-        "holding QQQ also carries USD/KRW). Past results do not predict future ones.",
-        "각 ETF의 수익률은 자기 통화 기준이며 환율 변동은 포함하지 않습니다(원화 투자자의 "
-        "QQQ는 USD/KRW 변동도 받습니다). 과거 성과가 미래를 보장하지 않습니다.",
+        'Prices are converted into the "Prices in" currency at each day\'s FX close, so a KRW '
+        "investor's QQQ carries the USD/KRW moves too. Past results do not predict future ones.",
+        "가격은 '가격 통화'로 매일의 환율 종가를 적용해 환산하므로 원화 투자자의 QQQ에는 "
+        "USD/KRW 변동도 반영됩니다. 과거 성과가 미래를 보장하지 않습니다.",
     ),
     "inputs": Text("Settings", "설정"),
     "results": Text("Results", "결과"),
@@ -136,6 +136,11 @@ LABELS: dict[str, Text] = {
     ),
     "history_to": Text(*layout.HISTORY_LABELS["end"]),
     "history_to_help": Text("Blank: up to today", "비우면 오늘까지"),
+    "currency_label": Text(*layout.HISTORY_LABELS["currency"]),
+    "currency_help": Text(
+        "Prices converted into this currency at each day's FX close (blank: each ETF's own)",
+        "이 통화로 매일의 환율 종가를 적용해 환산 (비우면 각 ETF 자기 통화)",
+    ),
     "tickers": Text("Tickers in Prices", "가격이력 티커"),
     "tickers_help": Text(
         "The benchmark, then the Targets table (formulas)",
@@ -153,12 +158,13 @@ LABELS: dict[str, Text] = {
     ),
     "prices_title": Text("Price history for the Backtest sheet", "백테스트 시트용 가격이력"),
     "prices_hint": Text(
-        "=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd): daily adjusted closes from "
-        "the quote cache (fetched once when online). To backtest your own data, replace the "
-        "formula with a pasted table: Date, then one column per ticker.",
-        "=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd): 시세 캐시의 일별 수정종가 "
-        "(온라인일 때 한 번 받음). 직접 가진 데이터를 쓰려면 수식 대신 날짜, 티커별 열로 된 "
-        "표를 붙여 넣으세요.",
+        "=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd, BacktestCurrency): daily "
+        "adjusted closes from the quote cache (fetched once when online), converted into the "
+        "Backtest sheet's currency. To backtest your own data, replace the formula with a "
+        "pasted table: Date, then one column per ticker.",
+        "=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd, BacktestCurrency): 시세 "
+        "캐시의 일별 수정종가(온라인일 때 한 번 받음)를 백테스트 시트의 통화로 환산. 직접 가진 "
+        "데이터를 쓰려면 수식 대신 날짜, 티커별 열로 된 표를 붙여 넣으세요.",
     ),
     "stored_history": Text(
         "Results below are computed from the price table stored on the Prices sheet "
@@ -169,11 +175,13 @@ LABELS: dict[str, Text] = {
     "prices_stored": Text(
         "Stored adjusted closes (PriceHistory table): iShares factor ETFs 2014-01-02 to "
         "2022-12-28 from skfolio's factors dataset (BSD-3-Clause). Add rows or columns to the "
-        "table, or replace it with =ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd) "
+        "table, or replace it with =ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd, "
+        "BacktestCurrency) "
         "in A4 and the Backtest formulas' PriceHistory[#All] with Prices!A4#.",
         "저장된 수정종가(PriceHistory 표): skfolio factors 데이터셋(BSD-3-Clause)의 "
         "아이셰어즈 팩터 ETF 2014-01-02~2022-12-28. 표에 행이나 열을 추가하거나, A4에 "
-        "=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd)를 넣고 백테스트 수식의 "
+        "=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd, BacktestCurrency)를 넣고 "
+        "백테스트 수식의 "
         "PriceHistory[#All]을 가격이력!A4#으로 바꾸세요.",
     ),
     "prices_pending": Text(
@@ -245,7 +253,9 @@ def backtest_formulas(lang: str, stored: bool = False) -> dict[str, str]:
     settings = f"{BACKTEST_TABLE}[[#All],[{key}]:[{value}]]"
     targets = f"{layout.TABLES['targets']}[{ticker}]"
     return {
-        "history": f"=ETF_HISTORY({NAMES['tickers']},{NAMES['start']},{NAMES['end']})",
+        "history": (
+            f"=ETF_HISTORY({NAMES['tickers']},{NAMES['start']},{NAMES['end']},{NAMES['currency']})"
+        ),
         "stats": f"=PORTFOLIO_BACKTEST({prices},{weights},{settings})",
         "equity": f"=PORTFOLIO_EQUITY({prices},{weights},{settings})",
         "correl": f"=PORTFOLIO_CORREL({prices})",
@@ -408,6 +418,14 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
         ws.write_blank(row, 1, None, date)
     ws.write_string(row, 2, LABELS["history_to_help"].get(lang))
     wb.define_name(NAMES["end"], _name_ref(name, row, 1))
+    row += 1
+    ws.write_string(row, 0, LABELS["currency_label"].get(lang), fmt.get(bold=True))
+    ws.write_string(row, 1, portfolio.base_currency, fmt.get(align="right"))
+    ws.write_string(row, 2, LABELS["currency_help"].get(lang))
+    ws.data_validation(
+        row, 1, row, 1, {"validate": "list", "source": ["USD", "KRW", "EUR", "JPY", "GBP"]}
+    )
+    wb.define_name(NAMES["currency"], _name_ref(name, row, 1))
     row += 2
     ws.write_string(row, 0, LABELS["tickers"].get(lang), fmt.get(bold=True, bottom=1))
     ws.write_string(row, 2, LABELS["tickers_help"].get(lang))

@@ -47,6 +47,7 @@ BACKTEST_HEADERS: dict[str, tuple[str, str, str]] = {
 HISTORY_LABELS: dict[str, tuple[str, str]] = {
     "start": ("History from", "이력 시작일"),
     "end": ("History to", "이력 종료일"),
+    "currency": ("Prices in", "가격 통화"),
 }
 
 # Workbook names the Backtest and Prices sheets' formulas use (so cells can move);
@@ -54,6 +55,7 @@ HISTORY_LABELS: dict[str, tuple[str, str]] = {
 BACKTEST_NAMES: dict[str, str] = {
     "start": "BacktestStart",
     "end": "BacktestEnd",
+    "currency": "BacktestCurrency",
     "tickers": "BacktestTickers",
 }
 

@@ -65,6 +65,7 @@ class WorkbookRanges:
     backtest_settings: list[list[Any]] | None = None
     history_start: Any = None
     history_end: Any = None
+    history_currency: Any = None
     prices: list[list[Any]] | None = None
 
     def request_args(self) -> tuple[Any, ...]:
@@ -213,6 +214,7 @@ def _backtest_inputs(wb: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "history_start": _named_value(wb, layout.BACKTEST_NAMES["start"]),
         "history_end": _named_value(wb, layout.BACKTEST_NAMES["end"]),
+        "history_currency": _named_value(wb, layout.BACKTEST_NAMES["currency"]),
     }
     for ws in wb.worksheets:
         if layout.TABLES["backtest"] in ws.tables:
@@ -275,7 +277,12 @@ def backtest_sheet_inputs(grid: Sequence[Sequence[Any]]) -> dict[str, Any]:
     """
     from etf_rebalancer.engine.ranges import is_key_header
 
-    out: dict[str, Any] = {"backtest_settings": None, "history_start": None, "history_end": None}
+    out: dict[str, Any] = {
+        "backtest_settings": None,
+        "history_start": None,
+        "history_end": None,
+        "history_currency": None,
+    }
     labels = {
         normalise_header(text): key for key, pair in layout.HISTORY_LABELS.items() for text in pair
     }
