@@ -1,9 +1,10 @@
 """The templates' Backtest and Prices sheets: the target mix against a single-ETF benchmark.
 
 The Prices sheet holds one live formula,
-``=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd)``: daily closes of
-the benchmark and of every ticker in the Targets table, from the first date on
-the Backtest sheet. The Backtest sheet runs the contract's functions over it::
+``=ETF_HISTORY(BacktestTickers, BacktestStart, BacktestEnd, BacktestCurrency)``:
+daily closes of the benchmark and of every ticker in the Targets table, from
+the first date on the Backtest sheet, converted into its "Prices in" currency.
+The Backtest sheet runs the contract's functions over it::
 
     =PORTFOLIO_BACKTEST(Prices!A4#, Targets[[#All],[Ticker]:[Target]], BacktestSettings[...])
     =PORTFOLIO_EQUITY(...same...)      value series, charted beside it
@@ -13,11 +14,13 @@ so the backtest follows the Targets table: add a row there and the history and
 results follow. Only the Backtest sheet's own settings (calendar, band, fees,
 benchmark) differ from the Plan's.
 
-What a template shows before Excel recalculates (the formulas' cached values)
-is a note, not numbers: no price history of these ETFs is stored in the
-repository, and inventing one would show made-up returns. With the add-in,
-Excel recalculates on opening and fills everything from the quote cache
-(fetching once when online); ``etf-rebal backtest FILE`` prints the same table.
+What a template shows before Excel recalculates (the formulas' cached values):
+for the seeds, a note, not numbers, because no price history of their ETFs is
+stored and inventing one would show made-up returns (with the add-in, Excel
+recalculates on opening and fills everything from the quote cache). A
+portfolio with ``stored_history`` gets a ``PriceHistory`` table of real closes
+on its Prices sheet instead of the formula, and its results cached exactly as
+the formulas compute them. ``etf-rebal backtest FILE`` prints the same table.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ __all__ = [
     "BACKTEST_TABLE",
     "NAMES",
     "backtest_formulas",
+    "backtest_results",
     "backtest_settings",
     "backtest_tickers",
     "write_backtest",
@@ -296,7 +300,7 @@ def backtest_results(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any
 
 
 def _write_cached_spill(
-    ws: Any, row: int, col: int, formula: str, rows: list[list[Any]], fmt: Formats, base: str
+    ws: Any, row: int, col: int, formula: str, rows: list[list[Any]], fmt: Formats
 ) -> None:
     """A dynamic-array formula with its whole result cached (as Excel saves a spill)."""
     width = max(len(r) for r in rows)
@@ -461,7 +465,7 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
         if results is None:
             ws.write_dynamic_array_formula(row, col, row, col, formulas[key], pending, note)
         else:
-            _write_cached_spill(ws, row, col, formulas[key], results[key], fmt, base)
+            _write_cached_spill(ws, row, col, formulas[key], results[key], fmt)
     _metric_formats(ws, fmt, base)
 
     chart = wb.add_chart({"type": "line"})
