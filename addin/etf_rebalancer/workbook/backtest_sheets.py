@@ -25,7 +25,6 @@ the formulas compute them. ``etf-rebal backtest FILE`` prints the same table.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
@@ -44,10 +43,10 @@ from etf_rebalancer.workbook.styles import (
     Formats,
     page_setup,
     spill_names,
+    write_spill,
 )
 
 __all__ = [
-    "BACKTEST_HEADERS",
     "BACKTEST_TABLE",
     "NAMES",
     "backtest_formulas",
@@ -59,7 +58,6 @@ __all__ = [
 ]
 
 BACKTEST_TABLE = layout.TABLES["backtest"]
-BACKTEST_HEADERS = layout.BACKTEST_HEADERS
 
 NAMES = layout.BACKTEST_NAMES
 
@@ -220,20 +218,6 @@ def backtest_tickers(portfolio: Portfolio) -> list[str]:
     return [portfolio.benchmark] + [t.ticker for t in portfolio.targets]
 
 
-class _CachedText(str):
-    """A cached formula result that stays text however numeric it looks ("069500").
-
-    XlsxWriter types an array formula's cached value by trying ``float(value)``;
-    refusing the conversion keeps ``t="str"``, so a viewer that does not
-    recalculate shows 069500, not 69500 (tests check the XML).
-    """
-
-    __slots__ = ()
-
-    def __float__(self) -> float:
-        raise ValueError("cached text")
-
-
 def _sheet_ref(name: str) -> str:
     return name if name.isascii() and name.isalnum() else "'" + name.replace("'", "''") + "'"
 
@@ -253,7 +237,7 @@ def backtest_formulas(lang: str, stored: bool = False) -> dict[str, str]:
         prices = f"ANCHORARRAY({sheet}!$A${PRICES_ROW + 1})"
     ticker, target = HEADERS["targets"][lang][:2]
     weights = f"{layout.TABLES['targets']}[[#All],[{ticker}]:[{target}]]"
-    key, value = BACKTEST_HEADERS[lang][:2]
+    key, value = layout.SETTINGS_HEADERS[lang][:2]
     settings = f"{BACKTEST_TABLE}[[#All],[{key}]:[{value}]]"
     targets = f"{layout.TABLES['targets']}[{ticker}]"
     return {
@@ -289,7 +273,7 @@ def backtest_results(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any
 
     weights: list[list[Any]] = [list(HEADERS["targets"][lang][:2])]
     weights += [[t.ticker, t.target] for t in portfolio.targets]
-    settings: list[list[Any]] = [list(BACKTEST_HEADERS[lang][:2])]
+    settings: list[list[Any]] = [list(layout.SETTINGS_HEADERS[lang][:2])]
     settings += [[k, v] for k, v in backtest_settings(portfolio)]
     return {
         "prices": prices,
@@ -297,32 +281,6 @@ def backtest_results(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any
         "equity": backtest_equity_rows(prices, weights, settings),
         "correl": correlation_rows(prices),
     }
-
-
-def _write_cached_spill(
-    ws: Any, row: int, col: int, formula: str, rows: list[list[Any]], fmt: Formats
-) -> None:
-    """A dynamic-array formula with its whole result cached (as Excel saves a spill)."""
-    width = max(len(r) for r in rows)
-    ws.write_dynamic_array_formula(
-        row, col, row + len(rows) - 1, col + width - 1, formula, None, rows[0][0]
-    )
-    date = fmt.get(num_format="yyyy-mm-dd")
-    for i, values in enumerate(rows):
-        for j, value in enumerate(values):
-            if i == 0 and j == 0:
-                continue
-            r, c = row + i, col + j
-            if value is None:
-                ws.write_blank(r, c, None)
-            elif isinstance(value, dt.datetime):
-                ws.write_datetime(r, c, value, date)
-            elif isinstance(value, bool):
-                ws.write_boolean(r, c, value)
-            elif isinstance(value, int | float):
-                ws.write_number(r, c, float(value))
-            else:
-                ws.write_string(r, c, str(value))
 
 
 def _name_ref(sheet: str, row: int, col: int, last_row: int | None = None) -> str:
@@ -342,6 +300,7 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
     base = portfolio.base_currency
     pct = fmt.get(num_format="0.0##%")
     date = fmt.get(num_format="yyyy-mm-dd", align="left")
+    date_only = fmt.get(num_format="yyyy-mm-dd")
     italic = fmt.get(italic=True, font_color="#595959")
     pending = fmt.get(italic=True, font_color="#9C5700", bg_color="#FFF2CC")
     title = fmt.get(bold=True, font_size=13)
@@ -373,7 +332,7 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
 
     # Settings: a table (its own name, so the formulas survive moving it).
     settings = backtest_settings(portfolio)
-    headers = BACKTEST_HEADERS[lang]
+    headers = layout.SETTINGS_HEADERS[lang]
     ws.add_table(
         SETTINGS_ROW,
         0,
@@ -435,22 +394,9 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
     ws.write_string(row, 2, LABELS["tickers_help"].get(lang))
     first = row + 1
     ws.write_formula(first, 0, formulas["benchmark"], None, portfolio.benchmark)
-    tickers = [t.ticker for t in portfolio.targets]
-    if tickers:
-        ws.write_dynamic_array_formula(
-            first + 1,
-            0,
-            first + len(tickers),
-            0,
-            formulas["targets"],
-            None,
-            _CachedText(tickers[0]),
-        )
-        for i, ticker in enumerate(tickers[1:], start=first + 2):
-            ws.write_string(i, 0, ticker)
-    else:
-        # FILTER of an empty table returns its "if empty" argument: "".
-        ws.write_dynamic_array_formula(first + 1, 0, first + 1, 0, formulas["targets"], None, "")
+    # FILTER of an empty table returns its "if empty" argument: "".
+    tickers = [[t.ticker] for t in portfolio.targets] or [[""]]
+    write_spill(ws, first + 1, 0, formulas["targets"], tickers)
     wb.define_name(NAMES["tickers"], _name_ref(name, first, 0, first + TICKER_ROWS))
 
     # Results: three spills, cached as what they compute over a stored table, else
@@ -465,7 +411,7 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
         if results is None:
             ws.write_dynamic_array_formula(row, col, row, col, formulas[key], pending, note)
         else:
-            _write_cached_spill(ws, row, col, formulas[key], results[key], fmt)
+            write_spill(ws, row, col, formulas[key], results[key], date_format=date_only)
     _metric_formats(ws, fmt, base)
 
     chart = wb.add_chart({"type": "line"})

@@ -38,12 +38,14 @@ TABLES: dict[str, str] = {
     "prices": "PriceHistory",  # a price table stored on the Prices sheet (no ETF_HISTORY)
 }
 
-# The Backtest sheet's settings table header and the labels of its two dates (the
-# Refresh button finds them by these words where workbook names are unavailable).
-BACKTEST_HEADERS: dict[str, tuple[str, str, str]] = {
+# The header of a key/value settings table: the Settings sheet and the Backtest
+# sheet's own table.
+SETTINGS_HEADERS: dict[str, tuple[str, ...]] = {
     "en": ("Setting", "Value", "Description"),
     "ko": ("설정", "값", "설명"),
 }
+# The labels of the Backtest sheet's history inputs (the Refresh button finds them
+# by these words where workbook names are unavailable).
 HISTORY_LABELS: dict[str, tuple[str, str]] = {
     "start": ("History from", "이력 시작일"),
     "end": ("History to", "이력 종료일"),

@@ -1,7 +1,9 @@
-"""Cell formats shared by the template sheets (XlsxWriter): one cached Format per look."""
+"""Cell formats and writers shared by the template sheets (XlsxWriter)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
@@ -74,3 +76,62 @@ def spill_names(
         wb.define_name(f"{where}!{name}", f"=OFFSET({where}!{cell},0,0,{count},1)")
         out[name] = f"={where}!{name}"
     return out
+
+
+class CachedText(str):
+    """A cached formula result that stays text however numeric it looks ("069500").
+
+    XlsxWriter types an array formula's cached value by trying ``float(value)``;
+    refusing the conversion keeps ``t="str"``, so a viewer that does not
+    recalculate shows 069500, not 69500 (tests check the XML).
+    """
+
+    __slots__ = ()
+
+    def __float__(self) -> float:
+        raise ValueError("cached text")
+
+
+def write_spill(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    formula: str,
+    rows: Sequence[Sequence[Any]],
+    row_format: Callable[[Sequence[Any]], Any] | None = None,
+    date_format: Any = None,
+) -> None:
+    """A dynamic-array formula at ``(row, col)`` with ``rows`` as its cached result.
+
+    Excel saves a spill as the formula in its anchor (with the first value)
+    and plain values in the other cells; so does this. ``row_format(values)``
+    formats a whole data row (not the header), ``date_format`` the datetimes.
+    """
+    width = max(len(r) for r in rows)
+    first = rows[0][0] if rows[0] else ""
+    ws.write_dynamic_array_formula(
+        row,
+        col,
+        row + len(rows) - 1,
+        col + width - 1,
+        formula,
+        None,
+        CachedText(first) if isinstance(first, str) else first,
+    )
+    # Written over the zeros XlsxWriter pads the range with (keeping column formats).
+    for i, values in enumerate(rows):
+        cell_format = row_format(values) if row_format and i else None
+        for j, value in enumerate(values):
+            if i == 0 and j == 0:
+                continue
+            r, c = row + i, col + j
+            if value is None:
+                ws.write_blank(r, c, None, cell_format)
+            elif isinstance(value, dt.datetime):
+                ws.write_datetime(r, c, value, date_format or cell_format)
+            elif isinstance(value, bool):
+                ws.write_boolean(r, c, value, cell_format)
+            elif isinstance(value, int | float):
+                ws.write_number(r, c, float(value), cell_format)
+            else:
+                ws.write_string(r, c, str(value), cell_format)

@@ -24,7 +24,9 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from etf_rebalancer.engine.plan import DRIFT_HEADER as ENGINE_DRIFT_HEADER
 from etf_rebalancer.engine.plan import ORDER_HEADER
+from etf_rebalancer.engine.plan import SUMMARY_HEADER as ENGINE_SUMMARY_HEADER
 from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.backtest_sheets import write_backtest, write_prices
 from etf_rebalancer.workbook.portfolios import (
@@ -46,14 +48,16 @@ from etf_rebalancer.workbook.styles import (
     Formats,
     page_setup,
     spill_names,
+    write_spill,
 )
 
 # A fixed creation date keeps rebuilt files identical (docProps/core.xml).
 BUILD_DATE = dt.datetime(2026, 1, 1)
 
-ORDERS_HEADER = tuple(ORDER_HEADER)  # the contract header, from the engine that fills it
-SUMMARY_HEADER = ("Item", "Value")
-DRIFT_HEADER = ("Ticker", "Value", "Weight", "Target", "Drift", "Band", "Status")
+# The contract headers, from the engine that fills them.
+ORDERS_HEADER = tuple(ORDER_HEADER)
+SUMMARY_HEADER = tuple(ENGINE_SUMMARY_HEADER)
+DRIFT_HEADER = tuple(ENGINE_DRIFT_HEADER)
 
 # Columns (0-based) of the three spills on the Plan sheet; side by side so that
 # each can grow downwards without running into another (#SPILL!).
@@ -73,7 +77,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "groups": {"en": ("Group", "Max", "Min"), "ko": ("그룹", "최대", "최소")},
     "cash": {"en": ("Currency", "Amount"), "ko": ("통화", "금액")},
-    "settings": {"en": ("Setting", "Value", "Description"), "ko": ("설정", "값", "설명")},
+    "settings": layout.SETTINGS_HEADERS,
     "quotes": {"en": layout.QUOTES_HEADER, "ko": layout.QUOTES_HEADER_KO},
 }
 
@@ -575,11 +579,6 @@ def _write_quotes(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -
     )
 
 
-def _spill_size(rows: list[list[Any]] | None, header: Sequence[str], expected_rows: int) -> int:
-    """Number of rows (header included) the spill range is declared with."""
-    return len(rows) if rows else 1 + expected_rows
-
-
 def _write_spill(
     ws: Worksheet,
     col: int,
@@ -593,32 +592,9 @@ def _write_spill(
     ``row_format(row) -> format | None`` formats a whole cached row (the summary
     mixes money and fractions in one column).
     """
-    r0 = PLAN_FORMULA_ROW
-    if not rows:
-        ws.write_dynamic_array_formula(r0, col, r0, col, _rebal_formula(function), None, header[0])
-        return
-    width = max(len(r) for r in rows)
-    last_row = r0 + len(rows) - 1
-    first = rows[0][0] if rows[0] else ""
-    ws.write_dynamic_array_formula(
-        r0, col, last_row, col + width - 1, _rebal_formula(function), None, first
+    write_spill(
+        ws, PLAN_FORMULA_ROW, col, _rebal_formula(function), rows or [[header[0]]], row_format
     )
-    # Excel stores a spill's other cells as plain values; write them over the zeros
-    # XlsxWriter pads the range with (keeping each column's format).
-    for i, row in enumerate(rows):
-        cell_format = row_format(row) if row_format and i else None
-        for j, value in enumerate(row):
-            if i == 0 and j == 0:
-                continue
-            r, c = r0 + i, col + j
-            if value is None:
-                ws.write_blank(r, c, None, cell_format)
-            elif isinstance(value, bool):
-                ws.write_boolean(r, c, value, cell_format)
-            elif isinstance(value, int | float):
-                ws.write_number(r, c, float(value), cell_format)
-            else:
-                ws.write_string(r, c, str(value), cell_format)
 
 
 def _write_plan(
