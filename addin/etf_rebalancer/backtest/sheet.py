@@ -43,6 +43,7 @@ from etf_rebalancer.errors import InputError
 __all__ = [
     "SETTING_KEYS",
     "backtest_equity_rows",
+    "backtest_rows",
     "backtest_stats_rows",
     "correlation_rows",
     "read_backtest_inputs",
@@ -268,16 +269,31 @@ def _run(prices: Any, weights: Any, settings: Any) -> BacktestResult:
 
 def backtest_stats_rows(prices: Any, weights: Any, settings: Any = None) -> list[list[Any]]:
     """Rows ``Metric``, ``Value`` of PORTFOLIO_BACKTEST (order: ``stats.METRICS``)."""
+    return _stats_rows(_run(prices, weights, settings))
+
+
+def backtest_equity_rows(prices: Any, weights: Any, settings: Any = None) -> list[list[Any]]:
+    """Rows ``Date``, ``Portfolio`` [, ``Benchmark``] of PORTFOLIO_EQUITY."""
+    return _equity_rows(_run(prices, weights, settings))
+
+
+def backtest_rows(
+    prices: Any, weights: Any, settings: Any = None
+) -> tuple[list[list[Any]], list[list[Any]]]:
+    """PORTFOLIO_BACKTEST's and PORTFOLIO_EQUITY's rows from one simulation (outside Excel,
+    where both are wanted at once)."""
     result = _run(prices, weights, settings)
+    return _stats_rows(result), _equity_rows(result)
+
+
+def _stats_rows(result: BacktestResult) -> list[list[Any]]:
     rows: list[list[Any]] = [["Metric", "Value"]]
     rows += [[name, _cell(value)] for name, value in result.stats.items()]
     rows += [["Notice", notice.message] for notice in result.notices]
     return rows
 
 
-def backtest_equity_rows(prices: Any, weights: Any, settings: Any = None) -> list[list[Any]]:
-    """Rows ``Date``, ``Portfolio`` [, ``Benchmark``] of PORTFOLIO_EQUITY."""
-    result = _run(prices, weights, settings)
+def _equity_rows(result: BacktestResult) -> list[list[Any]]:
     frame = result.equity.to_frame()
     if result.benchmark is not None:
         frame["Benchmark"] = result.benchmark

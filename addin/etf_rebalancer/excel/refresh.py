@@ -259,11 +259,7 @@ def engine_backtest(
     ``prices`` a price table pasted on the Prices sheet, else the history of the
     benchmark and the targets comes from the quote layer, as ETF_HISTORY's would.
     """
-    from etf_rebalancer.backtest.sheet import (
-        backtest_equity_rows,
-        backtest_stats_rows,
-        sheet_inputs,
-    )
+    from etf_rebalancer.backtest.sheet import backtest_rows, sheet_inputs
     from etf_rebalancer.workbook.reader import backtest_sheet_inputs
 
     inputs = backtest_sheet_inputs(backtest)
@@ -280,9 +276,7 @@ def engine_backtest(
             inputs["history_end"],
             inputs["history_currency"],
         )
-    return backtest_stats_rows(prices, weights, settings), backtest_equity_rows(
-        prices, weights, settings
-    )
+    return backtest_rows(prices, weights, settings)
 
 
 def read_backtest(book: xw.Book) -> tuple[list[list[Any]], list[list[Any]] | None] | None:

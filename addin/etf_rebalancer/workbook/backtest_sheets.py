@@ -265,8 +265,7 @@ def backtest_results(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any
     if not prices:
         return None
     from etf_rebalancer.backtest.sheet import (
-        backtest_equity_rows,
-        backtest_stats_rows,
+        backtest_rows,
         correlation_rows,
     )
     from etf_rebalancer.workbook.templates import HEADERS
@@ -275,12 +274,8 @@ def backtest_results(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any
     weights += [[t.ticker, t.target] for t in portfolio.targets]
     settings: list[list[Any]] = [list(layout.SETTINGS_HEADERS[lang][:2])]
     settings += [[k, v] for k, v in backtest_settings(portfolio)]
-    return {
-        "prices": prices,
-        "stats": backtest_stats_rows(prices, weights, settings),
-        "equity": backtest_equity_rows(prices, weights, settings),
-        "correl": correlation_rows(prices),
-    }
+    stats, equity = backtest_rows(prices, weights, settings)
+    return {"prices": prices, "stats": stats, "equity": equity, "correl": correlation_rows(prices)}
 
 
 def _name_ref(sheet: str, row: int, col: int, last_row: int | None = None) -> str:
