@@ -69,6 +69,16 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("ETF_REBAL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_services():
+    """No test sees another's process-wide quote service (or its open cache)."""
+    from etf_rebalancer.quotes import service as service_module
+
+    service_module.reset_services()
+    yield
+    service_module.reset_services()
+
+
 @pytest.fixture
 def clock():
     """A fake clock for the quote service (quotes and reliability tests)."""

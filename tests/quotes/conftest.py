@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from etf_rebalancer.quotes import service as service_module
 from etf_rebalancer.quotes.cache import QuoteCache
 from etf_rebalancer.quotes.service import QuoteService
 from etf_rebalancer.quotes.yahoo import YahooProvider
@@ -35,10 +34,3 @@ def service(yahoo, tmp_path, clock) -> QuoteService:
     svc = QuoteService(QuoteCache(tmp_path / "quotes.sqlite"), yahoo, clock=clock, cold_timeout=3)
     yield svc
     svc.cache.close()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_services():
-    service_module.reset_services()
-    yield
-    service_module.reset_services()

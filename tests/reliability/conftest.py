@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from etf_rebalancer.quotes import service as service_module
 from etf_rebalancer.quotes.cache import QuoteCache
 from etf_rebalancer.quotes.service import QuoteService
 from etf_rebalancer.quotes.yahoo import YahooProvider
@@ -23,10 +22,3 @@ def service(adapter, tmp_path, clock):
     svc = QuoteService(QuoteCache(tmp_path / "quotes.sqlite"), provider, clock=clock)
     yield svc
     svc.cache.close()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_services():
-    service_module.reset_services()
-    yield
-    service_module.reset_services()

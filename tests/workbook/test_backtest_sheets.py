@@ -101,7 +101,7 @@ def test_backtest_and_prices_sheets_hold_dynamic_array_formulas(built, portfolio
     wb = openpyxl.load_workbook(io.BytesIO(data))
     ws = wb[backtest]
     ticker, target = HEADERS["targets"][lang][:2]
-    key, value = ("설정", "값") if lang == "ko" else ("Setting", "Value")
+    key, value = layout.SETTINGS_HEADERS[lang][:2]
     where = f"'{prices}'" if lang == "ko" else prices
     ref = "PriceHistory[#All]" if stored else f"_xlfn.ANCHORARRAY({where}!$A$4)"
     weights = f"Targets[[#All],[{ticker}]:[{target}]]"
@@ -253,8 +253,7 @@ def warm_cache(monkeypatch):
         monkeypatch.setenv("ETF_REBAL_OFFLINE", "1")
         return provider
 
-    yield warm
-    service_module.reset_services()
+    return warm
 
 
 def _evaluate(data: bytes, lang: str) -> dict[str, list[list]]:
@@ -262,7 +261,7 @@ def _evaluate(data: bytes, lang: str) -> dict[str, list[list]]:
     wb = openpyxl.load_workbook(io.BytesIO(data))
     ws = wb[layout.sheet_name("backtest", lang)]
     ticker, target = HEADERS["targets"][lang][:2]
-    key, value = ("설정", "값") if lang == "ko" else ("Setting", "Value")
+    key, value = layout.SETTINGS_HEADERS[lang][:2]
     settings = _table(ws, "BacktestSettings", key, value)
     weights = _table(wb[layout.sheet_name("targets", lang)], "Targets", ticker, target)
     # BacktestTickers: the benchmark formula, then FILTER(Targets[Ticker], ...).
@@ -371,13 +370,11 @@ def test_cli_backtest_prints_the_sheet_s_table(built, warm_cache, tmp_path):
 
 def test_cli_backtest_without_history_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("ETF_REBAL_OFFLINE", "1")
-    service_module.reset_services()
     path = tmp_path / "t.xlsx"
     path.write_bytes(build_template(PORTFOLIOS[1], "en"))
     result = CliRunner().invoke(cli.app, ["backtest", str(path), "--offline"])
     assert result.exit_code == cli.EXIT_QUOTES
     assert "VOO" in result.stderr and "--prices" in result.stderr
-    service_module.reset_services()
 
 
 def test_cli_backtest_uses_a_price_table_pasted_on_the_prices_sheet(tmp_path):
@@ -428,7 +425,7 @@ def test_a_stored_history_template_caches_exactly_what_its_formulas_compute(
     data = built[template_filename(portfolio, lang)]
     wb = openpyxl.load_workbook(io.BytesIO(data))
     ticker, target = HEADERS["targets"][lang][:2]
-    key, value = ("설정", "값") if lang == "ko" else ("Setting", "Value")
+    key, value = layout.SETTINGS_HEADERS[lang][:2]
     prices_sheet = wb[layout.sheet_name("prices", lang)]
     table = prices_sheet.tables["PriceHistory"]
     prices = [list(r) for r in prices_sheet[table.ref]]
