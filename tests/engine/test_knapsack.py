@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -11,6 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from etf_rebalancer.engine import knapsack, milp
+from tests.engine.brute_force import best_objective
 
 PROFILE = settings(
     max_examples=100,
@@ -94,16 +94,7 @@ def test_fast_path_scores_as_well_as_the_milp(problem):
 @given(one_pool_problems(tiny=True, max_held=5))
 def test_fast_path_is_optimal_against_brute_force(problem):
     exact = knapsack.solve(problem, time_limit=10.0)
-    best = math.inf
-    ranges = []
-    for i in range(problem.n):
-        options = [(b, 0.0) for b in range(int(problem.buy_max[i]) + 1)]
-        options += [(0.0, s) for s in range(1, int(problem.sell_max[i]) + 1)]
-        ranges.append(options)
-    for combo in itertools.product(*ranges):
-        buy = np.array([float(c[0]) for c in combo])
-        sell = np.array([float(c[1]) for c in combo])
-        best = min(best, milp.objective(problem, buy, sell))
+    best = best_objective(problem)
     if not math.isfinite(best):
         assert exact is None
         return
