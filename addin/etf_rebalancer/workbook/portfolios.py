@@ -188,6 +188,32 @@ SAMPLE_FX: dict[tuple[str, str], float] = {
     ("EUR", "USD"): 1.1630,
 }
 
+
+def _settings(
+    *,
+    base_currency: str = "USD",
+    mode: str = "full",
+    band: float = 0.10,
+    min_trade: float = 50.0,
+    fee_rate: float = 0.0,
+    fx_spread: float = 0.0,
+) -> tuple[tuple[str, object], ...]:
+    """A seed's Settings rows in the order the sheet lists them: relative bands, whole
+    shares, selling allowed and no minimum fee in every seed; the rest varies."""
+    return (
+        ("base_currency", base_currency),
+        ("mode", mode),
+        ("buy_only", False),
+        ("band_type", "relative"),
+        ("band", band),
+        ("whole_shares", True),
+        ("min_trade", min_trade),
+        ("fee_rate", fee_rate),
+        ("fee_min", 0.0),
+        ("fx_spread", fx_spread),
+    )
+
+
 _QUARTERLY = Text(
     "Rebalance once a quarter (Jan/Apr/Jul/Oct), or whenever an asset leaves its band.",
     "분기마다(1·4·7·10월) 또는 종목이 허용범위를 벗어날 때 리밸런싱합니다.",
@@ -211,18 +237,7 @@ AI_VALUE_CHAIN = Portfolio(
         Target("KARS", 0.25, group="ai"),
     ),
     cash=(("USD", 2_500.0),),
-    settings=(
-        ("base_currency", "USD"),
-        ("mode", "band"),
-        ("buy_only", False),
-        ("band_type", "relative"),
-        ("band", 0.10),
-        ("whole_shares", True),
-        ("min_trade", 50.0),
-        ("fee_rate", 0.0),
-        ("fee_min", 0.0),
-        ("fx_spread", 0.0),
-    ),
+    settings=_settings(mode="band"),
     notes=(
         _QUARTERLY,
         Text(
@@ -267,18 +282,7 @@ TECH_CORE = Portfolio(
         GroupCap("tech", max=0.25, min=0.15),
         GroupCap("leveraged", max=0.05),
     ),
-    settings=(
-        ("base_currency", "USD"),
-        ("mode", "full"),
-        ("buy_only", False),
-        ("band_type", "relative"),
-        ("band", 0.20),
-        ("whole_shares", True),
-        ("min_trade", 100.0),
-        ("fee_rate", 0.0),
-        ("fee_min", 0.0),
-        ("fx_spread", 0.0),
-    ),
+    settings=_settings(band=0.20, min_trade=100.0),
     notes=(
         Text(
             "The tech sleeve is 20% of the portfolio: QQQ 12% + XLK 8% (60/40 inside the "
@@ -321,18 +325,7 @@ TECH_SUBSECTORS = Portfolio(
     ),
     cash=(("USD", 1_000.0),),
     groups=(GroupCap("leveraged", max=0.10),),
-    settings=(
-        ("base_currency", "USD"),
-        ("mode", "full"),
-        ("buy_only", False),
-        ("band_type", "relative"),
-        ("band", 0.10),
-        ("whole_shares", True),
-        ("min_trade", 50.0),
-        ("fee_rate", 0.0),
-        ("fee_min", 0.0),
-        ("fx_spread", 0.0),
-    ),
+    settings=_settings(),
     notes=(
         Text(
             "SOXL (3x semiconductors) is an old position with a 0% target: the plan winds it "
@@ -373,18 +366,7 @@ KOREAN_INVESTOR = Portfolio(
     ),
     cash=(("KRW", 3_000_000.0), ("USD", 1_200.0)),
     groups=(GroupCap("us", max=0.80),),
-    settings=(
-        ("base_currency", "KRW"),
-        ("mode", "full"),
-        ("buy_only", False),
-        ("band_type", "relative"),
-        ("band", 0.10),
-        ("whole_shares", True),
-        ("min_trade", 100_000.0),
-        ("fee_rate", 0.00015),
-        ("fee_min", 0.0),
-        ("fx_spread", 0.001),
-    ),
+    settings=_settings(base_currency="KRW", min_trade=100_000.0, fee_rate=0.00015, fx_spread=0.001),
     notes=(
         Text(
             "Korean codes (069500, 360750) are typed as text so their leading zero stays; "
@@ -424,18 +406,7 @@ FACTOR_MIX = Portfolio(
         Target("USMV", 0.25, group="factor"),
     ),
     cash=(("USD", 1_500.0),),
-    settings=(
-        ("base_currency", "USD"),
-        ("mode", "band"),
-        ("buy_only", False),
-        ("band_type", "relative"),
-        ("band", 0.15),
-        ("whole_shares", True),
-        ("min_trade", 50.0),
-        ("fee_rate", 0.0),
-        ("fee_min", 0.0),
-        ("fx_spread", 0.0),
-    ),
+    settings=_settings(mode="band", band=0.15),
     notes=(
         Text(
             "Four iShares MSCI USA factor funds in equal parts: quality, momentum, value and "
@@ -464,18 +435,7 @@ STARTER = Portfolio(
     holdings=(),
     targets=(),
     cash=(("USD", 0.0),),
-    settings=(
-        ("base_currency", "USD"),
-        ("mode", "full"),
-        ("buy_only", False),
-        ("band_type", "relative"),
-        ("band", 0.10),
-        ("whole_shares", True),
-        ("min_trade", 0.0),
-        ("fee_rate", 0.0),
-        ("fee_min", 0.0),
-        ("fx_spread", 0.0),
-    ),
+    settings=_settings(min_trade=0.0),
 )
 
 PORTFOLIOS: tuple[Portfolio, ...] = (
