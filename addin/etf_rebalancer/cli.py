@@ -142,10 +142,10 @@ def _format_cell(header: str, value: Any, item: str = "") -> str:
         return ""
     if isinstance(value, bool):
         return str(value).upper()
-    if isinstance(value, dt.datetime) and value.time() == dt.time():
-        return value.date().isoformat()
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
