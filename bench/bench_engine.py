@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 from pypfopt import DiscreteAllocation
 
-from etf_rebalancer.engine.inputs import read_request
 from etf_rebalancer.engine.plan import _PLAN_CACHE, plan_rebalance
+from etf_rebalancer.planning.inputs import read_request
 
 REPEATS = 5
 

@@ -12,7 +12,7 @@ import datetime as dt
 
 from hypothesis import strategies as st
 
-from etf_rebalancer.engine.ranges import ALIASES
+from etf_rebalancer.cells import ALIASES
 
 TICKERS = ["QQQ", "XLK", "SOXX", "TQQQ", "069500", "360750", "0030R0", "VWCE.DE", "CASH", "현금"]
 

@@ -1,7 +1,7 @@
 """The ``etf-rebal`` command line: plan a workbook, refresh its quotes, build the templates.
 
 ``plan`` runs the same code the workbook's ``REBAL_*`` formulas run
-(``engine.inputs.read_request`` -> ``engine.plan.plan_rebalance``) on the
+(``planning.plan_ranges``) on the
 workbook's own tables. Errors become one message in the workbook's language
 and a distinct exit code (:data:`EXIT_CODES`); nothing here prints a traceback
 for bad input.
@@ -182,8 +182,7 @@ def _rich_table(title: str, rows: Sequence[Sequence[Any]]) -> Table:
 
 def compute_plan(ranges: WorkbookRanges, offline: bool) -> Any:
     """Plan a workbook's tables; quotes from its Quotes sheet (offline) or the quote layer."""
-    from etf_rebalancer.engine.inputs import read_request
-    from etf_rebalancer.engine.plan import plan_rebalance
+    from etf_rebalancer.planning import LiveQuotes, SheetQuotes, plan_ranges
 
     if not any(any(c is not None for c in row) for row in ranges.targets[1:]):
         raise InputError(
@@ -193,20 +192,8 @@ def compute_plan(ranges: WorkbookRanges, offline: bool) -> Any:
             "채운 뒤 다시 실행하세요",
         )
     # The engine has no clock: the edge dates the plan (Korea's transaction tax table).
-    request = read_request(*ranges.request_args(), as_of=dt.date.today())
-    needs = request.quote_needs()
-    market = None
-    if needs:
-        if offline:
-            from etf_rebalancer.workbook.reader import market_from_quotes
-
-            market = market_from_quotes(ranges.quotes, needs)
-        else:
-            from etf_rebalancer.pricing import market_data_for
-            from etf_rebalancer.quotes.service import get_service
-
-            market = market_data_for(needs, get_service())
-    return plan_rebalance(request, market)
+    market = SheetQuotes(ranges.quotes) if offline else LiveQuotes()
+    return plan_ranges(*ranges.request_args(), market=market, as_of=dt.date.today())
 
 
 @app.command()
@@ -344,7 +331,7 @@ def refresh(
     """
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-    from etf_rebalancer.engine.ranges import refresh_symbols
+    from etf_rebalancer.planning.symbols import refresh_symbols
     from etf_rebalancer.quotes.service import get_service
     from etf_rebalancer.workbook.quotes_sheet import replace_quotes
 
@@ -373,9 +360,8 @@ def refresh(
             ),
             lang,
         )
-    tickers, currencies, base = refresh_symbols(
-        ranges.holdings, ranges.targets, ranges.cash, ranges.settings
-    )
+    needs = refresh_symbols(ranges.holdings, ranges.targets, ranges.cash, ranges.settings)
+    tickers, currencies, base = needs.tickers, needs.currencies, needs.base_currency
     service = get_service()
     total = len(tickers) + len(currencies)
     with Progress(

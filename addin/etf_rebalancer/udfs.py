@@ -20,7 +20,7 @@ from typing import Any
 
 import xlwings as xw
 
-from etf_rebalancer.engine.ranges import detect_language, is_krx_code
+from etf_rebalancer.cells import detect_language, is_krx_code
 from etf_rebalancer.errors import RebalancerError
 
 log = logging.getLogger(__name__)
@@ -123,19 +123,12 @@ def ETF_HISTORY(tickers, start, end=None, field="adjclose"):
 
 
 def _rebalance_plan(holdings, targets, cash, settings, groups):
-    from etf_rebalancer.engine.inputs import read_request
-    from etf_rebalancer.engine.plan import plan_rebalance
+    from etf_rebalancer.planning import LiveQuotes, plan_ranges
 
     # The engine has no clock: the edge dates the plan (Korea's transaction tax table).
-    request = read_request(holdings, targets, cash, settings, groups, as_of=dt.date.today())
-    needs = request.quote_needs()
-    market = None
-    if needs:
-        from etf_rebalancer.pricing import market_data_for
-        from etf_rebalancer.quotes.service import get_service
-
-        market = market_data_for(needs, get_service())
-    return plan_rebalance(request, market)
+    return plan_ranges(
+        holdings, targets, cash, settings, groups, market=LiveQuotes(), as_of=dt.date.today()
+    )
 
 
 def _rebalance_language(holdings, targets, settings):

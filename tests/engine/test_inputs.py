@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from etf_rebalancer.engine.inputs import read_request
 from etf_rebalancer.errors import InputError
+from etf_rebalancer.planning.inputs import read_request
 
 HOLDINGS = [["Ticker", "Shares", "Price", "Currency"], ["QQQ", 10.0, 500.0, "USD"]]
 TARGETS = [["Ticker", "Target"], ["QQQ", 60.0], ["SPY", 40.0]]

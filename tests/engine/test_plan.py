@@ -7,12 +7,13 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from etf_rebalancer.cells.labels import ORDER_HEADER
 from etf_rebalancer.engine import knapsack, milp
 from etf_rebalancer.engine import plan as plan_module
-from etf_rebalancer.engine.inputs import read_request
 from etf_rebalancer.engine.market import MarketData
-from etf_rebalancer.engine.plan import ORDER_HEADER, plan_rebalance
+from etf_rebalancer.engine.plan import plan_rebalance
 from etf_rebalancer.errors import InputError, Notice
+from etf_rebalancer.planning.inputs import read_request
 
 H = ["Ticker", "Shares", "Price", "Currency"]
 

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etf_rebalancer.engine import knapsack, milp
-from etf_rebalancer.engine.inputs import read_request
 from etf_rebalancer.engine.market import MarketData
 from etf_rebalancer.engine.plan import _PLAN_CACHE, plan_rebalance
 from etf_rebalancer.errors import RebalancerError
+from etf_rebalancer.planning.inputs import read_request
 from tests.engine.brute_force import best_objective
 from tests.excel_values import cells, holdings_ranges, ranges, settings_ranges, targets_ranges
 from tests.strategies import Portfolio, portfolios

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from etf_rebalancer.engine.ranges import (
+from etf_rebalancer.cells import (
     detect_language,
     normalise_ticker,
     parse_bool,

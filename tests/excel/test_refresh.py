@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 import xlwings as xw
 
+from etf_rebalancer.engine.market import QuoteNeeds
 from etf_rebalancer.errors import QuoteError
 from etf_rebalancer.excel import refresh as rf
 from etf_rebalancer.workbook import layout
@@ -97,7 +98,7 @@ def test_collect_needs_reads_tickers_and_currencies():
 
 
 def test_quote_rows_name_failures_in_the_status_column():
-    needs = rf.Needs(("QQQ", "TLT"), ("USD",), "KRW")
+    needs = QuoteNeeds(("QQQ", "TLT"), ("USD",), "KRW")
     rows = rf.quote_rows(QUOTES, needs)
     assert rows[0] == list(layout.QUOTES_HEADER)
     assert rows[1] == ["QQQ", 480.25, "USD", dt.datetime(2025, 3, 13, 21, 0), "OK", "memory"]
@@ -175,7 +176,7 @@ def test_values_only_writes_orders_and_drift_to_their_own_sheet(book):
     drift = [["Ticker", "Value", "Weight", "Target"], ["QQQ", 4802.5, 0.5, 0.4]]
     seen = {}
 
-    def planner(sheets, source):
+    def planner(sheets, source, as_of):
         seen["holdings"] = sheets["holdings"]
         seen["source"] = source
         return orders, drift

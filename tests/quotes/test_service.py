@@ -12,7 +12,7 @@ import pytest
 from etf_rebalancer import udfs
 from etf_rebalancer.engine.market import QuoteNeeds
 from etf_rebalancer.errors import InputError, QuoteError
-from etf_rebalancer.pricing import market_data_for
+from etf_rebalancer.planning.market import market_data_for
 from etf_rebalancer.quotes import service as service_module
 from etf_rebalancer.quotes.base import NetworkError, NotFoundError, RateLimitedError
 from etf_rebalancer.quotes.cache import QuoteCache

@@ -25,7 +25,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from etf_rebalancer import udfs
-from etf_rebalancer.engine.plan import DRIFT_HEADER, ORDER_HEADER
+from etf_rebalancer.cells.labels import DRIFT_HEADER, ORDER_HEADER
 
 US = ["QQQ", "SPY", "TLT", "GLD", "XLK", "TQQQ"]
 KRX = ["069500", "360750", "0030R0"]

@@ -15,7 +15,7 @@ import pytest
 
 from etf_rebalancer import udfs
 from etf_rebalancer.engine.market import QuoteNeeds
-from etf_rebalancer.pricing import market_data_for
+from etf_rebalancer.planning.market import market_data_for
 from etf_rebalancer.quotes import service as service_module
 from etf_rebalancer.quotes.base import BadDataError, NetworkError, NotFoundError, RateLimitedError
 from etf_rebalancer.quotes.service import price_field

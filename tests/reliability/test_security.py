@@ -21,9 +21,9 @@ import pytest
 import xlwings as xw
 
 from etf_rebalancer import udfs
-from etf_rebalancer.engine.inputs import read_request
 from etf_rebalancer.errors import InputError
 from etf_rebalancer.excel import refresh as rf
+from etf_rebalancer.planning.inputs import read_request
 from etf_rebalancer.quotes.service import get_service, history_rows
 from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.quotes_sheet import replace_quotes
@@ -130,7 +130,7 @@ def test_refresh_macro_never_writes_a_formula(remote_engine):  # noqa: F811
         )
     )
 
-    def planner(sheets, source):  # the plan as values (macOS) carries tickers from cells
+    def planner(sheets, source, as_of):  # the plan as values (macOS) carries tickers from cells
         orders = [["Ticker", "Action"], ["=1+1", "BUY"], ["@EVIL", "SELL"]]
         return orders, [["Ticker", "Status"], ["-2+3", "OK"]]
 

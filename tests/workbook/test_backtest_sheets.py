@@ -26,7 +26,7 @@ from openpyxl.utils.cell import range_boundaries
 from typer.testing import CliRunner
 
 from etf_rebalancer import cli, udfs
-from etf_rebalancer.engine.ranges import is_krx_code
+from etf_rebalancer.cells import is_krx_code
 from etf_rebalancer.quotes import service as service_module
 from etf_rebalancer.quotes.base import History, Quote
 from etf_rebalancer.quotes.cache import QuoteCache

@@ -9,11 +9,11 @@ import pytest
 
 from etf_rebalancer.engine.market import QuoteNeeds
 from etf_rebalancer.errors import InputError, WorkbookError
+from etf_rebalancer.planning.market import market_from_quotes
 from etf_rebalancer.workbook.reader import (
     MissingSheetsError,
     NotAWorkbookError,
     WorkbookNotFoundError,
-    market_from_quotes,
     read_workbook,
 )
 

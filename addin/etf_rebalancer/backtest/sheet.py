@@ -1,6 +1,6 @@
 """Raw Excel ranges in, rows out: the bodies of PORTFOLIO_BACKTEST, _EQUITY and _CORREL.
 
-Ranges are read with :mod:`etf_rebalancer.engine.ranges`; the simulation is
+Ranges are read with :mod:`etf_rebalancer.cells`; the simulation is
 :mod:`etf_rebalancer.backtest.core` (its docstring states the conventions and
 the mixed-calendar policy). Errors are raised as ``InputError`` naming the
 range, row, ticker or setting; ``udfs.py`` turns them into cell text.
@@ -21,7 +21,7 @@ from etf_rebalancer.backtest.core import (
     BacktestResult,
     run_backtest,
 )
-from etf_rebalancer.engine.ranges import (
+from etf_rebalancer.cells import (
     CASH_TICKER,
     KeyValue,
     column_values,

@@ -2,7 +2,7 @@
 
 The engine never fetches anything: a request says which quotes it lacks
 (:class:`QuoteNeeds`) and the caller (``udfs.py``, the CLI) answers with a
-:class:`MarketData` built by the quote layer (``etf_rebalancer.pricing``).
+:class:`MarketData` built by the quote layer (``etf_rebalancer.planning.market``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Plan a rebalance: resolve quotes, solve, settle cash per currency, and lay out the result rows.
 
-:func:`plan_rebalance` turns a :class:`~etf_rebalancer.engine.inputs.RebalanceRequest`
+:func:`plan_rebalance` turns a :class:`~etf_rebalancer.engine.request.RebalanceRequest`
 and the quotes it lacked (:class:`~etf_rebalancer.engine.market.MarketData`)
 into a :class:`Plan`, whose ``order_rows``, ``summary_rows`` and ``drift_rows``
 are the tables of ``REBAL_ORDERS``, ``REBAL_SUMMARY`` and ``REBAL_DRIFT``.
@@ -25,29 +25,21 @@ from typing import Any
 
 import numpy as np
 
+from etf_rebalancer.cells import CASH_TICKER
+from etf_rebalancer.cells.labels import (
+    DRIFT_HEADER,
+    ORDER_HEADER,
+    SOLVER_LABELS,
+    SUMMARY_HEADER,
+    SUMMARY_HEADER_KO,
+    SUMMARY_LABELS,
+)
 from etf_rebalancer.engine import milp, tax
-from etf_rebalancer.engine.inputs import RebalanceRequest
 from etf_rebalancer.engine.market import MarketData
-from etf_rebalancer.engine.ranges import CASH_TICKER
+from etf_rebalancer.engine.request import RebalanceRequest
 from etf_rebalancer.errors import InputError, Notice, SolverError
 
-__all__ = ["DRIFT_HEADER", "ORDER_HEADER", "SUMMARY_HEADER", "Plan", "plan_rebalance"]
-
-ORDER_HEADER = [
-    "Ticker",
-    "Action",
-    "Shares",
-    "Price",
-    "Currency",
-    "Amount",
-    "Amount (base)",
-    "Weight Before",
-    "Weight After",
-    "Target",
-]
-SUMMARY_HEADER = ["Item", "Value"]
-SUMMARY_HEADER_KO = ["항목", "값"]
-DRIFT_HEADER = ["Ticker", "Value", "Weight", "Target", "Drift", "Band", "Status"]
+__all__ = ["Plan", "plan_rebalance"]
 
 #: Weight tolerance when judging bands and caps after trading (a rounding hair).
 _WEIGHT_TOL = 1e-9
@@ -59,36 +51,6 @@ _PLAN_CACHE_SIZE = 8
 #: *prove*, so a sheet still recalculates in under a second and the summary says the
 #: plan is the best found, with its proven distance from the least drift.
 DEFAULT_TIME_LIMIT = 0.8
-
-_LABELS: dict[str, tuple[str, str]] = {
-    "base": ("Base currency", "기준 통화"),
-    "mode": ("Mode", "방식"),
-    "value_before": ("Portfolio value before", "리밸런싱 전 평가액"),
-    "value_after": ("Portfolio value after", "리밸런싱 후 평가액"),
-    "cash_before": ("Cash before", "리밸런싱 전 현금"),
-    "cash_after": ("Cash after", "리밸런싱 후 현금"),
-    "raise": ("Cash raised (to withdraw)", "인출할 현금"),
-    "bought": ("Bought", "매수 금액"),
-    "sold": ("Sold", "매도 금액"),
-    "fees": ("Fees", "수수료"),
-    "tax": ("Transaction tax", "증권거래세"),
-    "fx_cost": ("FX spread cost", "환전 비용"),
-    "convert": ("Convert", "환전"),
-    "orders": ("Orders", "주문 수"),
-    "turnover": ("Turnover", "회전율"),
-    "drift_before": ("Drift before", "리밸런싱 전 이탈도"),
-    "drift_after": ("Drift after", "리밸런싱 후 이탈도"),
-    "max_before": ("Largest drift before", "리밸런싱 전 최대 이탈"),
-    "max_after": ("Largest drift after", "리밸런싱 후 최대 이탈"),
-    "solver": ("Solver", "계산 방식"),
-    "warning": ("Warning", "경고"),
-}
-_METHODS = {
-    "milp": ("optimal (MILP)", "최적해 (MILP)"),
-    "milp-time-limit": ("best found within the time limit (MILP)", "시간 제한 내 최선 (MILP)"),
-    "greedy": ("greedy fallback", "그리디 대체 계산"),
-    "none": ("nothing to trade", "거래 없음"),
-}
 
 
 @dataclass
@@ -220,7 +182,7 @@ class Plan:
         k = 1 if lang == "ko" else 0
 
         def label(key: str, suffix: str = "") -> str:
-            return _LABELS[key][k] + suffix
+            return SUMMARY_LABELS[key][k] + suffix
 
         bought = float((self.buy * self.price_value).sum())
         sold = float((self.sell * self.price_value).sum())
@@ -265,7 +227,7 @@ class Plan:
             [label("drift_after"), _num(drift_after)],
             [label("max_before"), _num(max_before)],
             [label("max_after"), _num(max_after)],
-            [label("solver"), _METHODS[self.method][k]],
+            [label("solver"), SOLVER_LABELS[self.method][k]],
         ]
         rows += [[label("warning"), notice.localized(lang)] for notice in self.notices]
         return rows
@@ -356,7 +318,7 @@ def plan_rebalance(
     Parameters
     ----------
     request
-        What :func:`~etf_rebalancer.engine.inputs.read_request` read.
+        What :func:`~etf_rebalancer.planning.inputs.read_request` read.
     market
         Quotes for what ``request.quote_needs()`` listed, or ``None`` when nothing was needed.
     as_of

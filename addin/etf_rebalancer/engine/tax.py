@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_right
 
-from etf_rebalancer.engine.ranges import is_krx_code
+from etf_rebalancer.cells import is_krx_code
 
 __all__ = [
     "KRX_ETF_BRANDS",

@@ -14,13 +14,14 @@ import contextlib
 import datetime as dt
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import xlwings as xw
 
-from etf_rebalancer.engine.ranges import detect_language, refresh_symbols
+from etf_rebalancer.cells import detect_language
+from etf_rebalancer.engine.market import QuoteNeeds
 from etf_rebalancer.errors import RebalancerError, WorkbookError
+from etf_rebalancer.planning.symbols import refresh_symbols
 from etf_rebalancer.workbook import layout
 
 TITLE = "ETF Rebalancer"
@@ -76,31 +77,21 @@ class ServiceQuotes:
 # ---------------------------------------------------------------- pure parts
 
 
-@dataclass(frozen=True)
-class Needs:
-    """Tickers and currencies a workbook's formulas will ask the quote cache for."""
-
-    tickers: tuple[str, ...]
-    currencies: tuple[str, ...]
-    base_currency: str
-
-
-def collect_needs(sheets: Mapping[str, Any]) -> Needs:
+def collect_needs(sheets: Mapping[str, Any]) -> QuoteNeeds:
     """Tickers (holdings and targets) and currencies (holdings, cash) to fetch.
 
     Cells that are not tickers are skipped here: the UDFs report them, naming the row.
     """
-    tickers, currencies, base = refresh_symbols(
+    return refresh_symbols(
         sheets.get("holdings"), sheets.get("targets"), sheets.get("cash"), sheets.get("settings")
     )
-    return Needs(tickers, currencies, base)
 
 
 def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def quote_rows(source: QuoteSource, needs: Needs, lang: str = "en") -> list[list[Any]]:
+def quote_rows(source: QuoteSource, needs: QuoteNeeds, lang: str = "en") -> list[list[Any]]:
     """The Quotes table: header, one row per ticker, then one ``CCY/BASE`` row per FX rate."""
     header = list(layout.QUOTES_HEADER_KO if lang == "ko" else layout.QUOTES_HEADER)
     rows: list[list[Any]] = [header]
@@ -195,36 +186,23 @@ def write_quotes(book: xw.Book, rows: list[list[Any]], now: dt.datetime, lang: s
     sheet.range((1, label_column)).value = [[label, now]]
 
 
-Planner = Callable[[Mapping[str, Any], QuoteSource], tuple[list[list[Any]], list[list[Any]]]]
+Planner = Callable[
+    [Mapping[str, Any], QuoteSource, dt.date], tuple[list[list[Any]], list[list[Any]]]
+]
 
 
-def engine_plan(sheets: Mapping[str, Any], source: QuoteSource) -> tuple[list, list]:
-    """Orders and drift tables, as REBAL_ORDERS and REBAL_DRIFT compute them."""
-    from etf_rebalancer.engine.inputs import read_request
-    from etf_rebalancer.engine.plan import plan_rebalance
+def engine_plan(
+    sheets: Mapping[str, Any], source: QuoteSource, as_of: dt.date
+) -> tuple[list, list]:
+    """Orders and drift tables, as REBAL_ORDERS and REBAL_DRIFT compute them on ``as_of``."""
+    from etf_rebalancer.planning import LiveQuotes, plan_ranges
 
-    request = read_request(
-        sheets.get("holdings"),
-        sheets.get("targets"),
-        _cash_value(sheets.get("cash")),
-        sheets.get("settings"),
-        sheets.get("groups"),
+    plan = plan_ranges(
+        *(sheets.get(name) for name in INPUT_SHEETS),
+        market=LiveQuotes(source.service),  # type: ignore[attr-defined]
+        as_of=as_of,
     )
-    needs = request.quote_needs()
-    market = None
-    if needs:
-        from etf_rebalancer.pricing import market_data_for
-
-        market = market_data_for(needs, source.service)  # type: ignore[attr-defined]
-    plan = plan_rebalance(request, market)
     return plan.order_rows(), plan.drift_rows()
-
-
-def _cash_value(rows: Any) -> Any:
-    # A Cash sheet holding one number (with or without a label) is the cash amount.
-    if rows and len(rows) == 1 and len(rows[0]) == 1:
-        return rows[0][0]
-    return rows
 
 
 def write_plan(book: xw.Book, orders: list[list[Any]], drift: list[list[Any]], lang: str) -> None:
@@ -383,7 +361,7 @@ def refresh(
         write_quotes(book, quote_rows(source, needs, lang), now(), lang)
         if values_only:
             _status(book, "ETF Rebalancer: computing the orders…")
-            orders, drift = (planner or engine_plan)(sheets, source)
+            orders, drift = (planner or engine_plan)(sheets, source, now().date())
             write_plan(book, orders, drift, lang)
             backtest = read_backtest(book)
             if backtest is not None:

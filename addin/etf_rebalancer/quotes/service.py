@@ -38,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-from etf_rebalancer.engine.ranges import (
+from etf_rebalancer.cells import (
     CASH_TICKER,
     as_rows,
     is_blank,

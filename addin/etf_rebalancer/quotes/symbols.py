@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from etf_rebalancer.engine.ranges import is_krx_code
+from etf_rebalancer.cells import is_krx_code
 
 __all__ = [
     "KRX_SUFFIXES",

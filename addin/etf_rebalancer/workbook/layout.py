@@ -7,6 +7,9 @@ the sheet's first non-empty row.
 
 from __future__ import annotations
 
+from etf_rebalancer.cells.labels import QUOTES_HEADER as QUOTES_HEADER
+from etf_rebalancer.cells.labels import QUOTES_HEADER_KO as QUOTES_HEADER_KO
+
 # canonical sheet -> (English name, Korean name); the reader accepts either.
 SHEETS: dict[str, tuple[str, str]] = {
     "holdings": ("Holdings", "보유종목"),
@@ -64,8 +67,6 @@ BACKTEST_NAMES: dict[str, str] = {
 # The Quotes sheet, written by the templates (dated sample prices) and by the
 # Refresh button / `etf-rebal refresh` (live prices). FX rows use the ticker
 # "USD/KRW" (price = KRW for one USD).
-QUOTES_HEADER: tuple[str, ...] = ("Ticker", "Price", "Currency", "Time", "Status", "Source")
-QUOTES_HEADER_KO: tuple[str, ...] = ("티커", "현재가", "통화", "시각", "상태", "출처")
 LAST_REFRESH_LABEL = ("Last refresh", "마지막 갱신")
 
 

@@ -453,12 +453,13 @@ def stored_history_rows(portfolio: Portfolio) -> list[list[object]]:
     if not portfolio.stored_history:
         return []
     import csv
+    import io
     from importlib import resources
 
-    text = resources.files("etf_rebalancer").joinpath("data", portfolio.stored_history)
-    with text.open(encoding="utf-8", newline="") as handle:
+    source = resources.files("etf_rebalancer").joinpath("data", portfolio.stored_history)
+    with io.StringIO(source.read_text(encoding="utf-8"), newline="") as handle:
         reader = csv.reader(handle)
-        rows: list[list[object]] = [next(reader)]
+        rows: list[list[object]] = [list(next(reader))]
         for line in reader:
             day = dt.datetime.strptime(line[0], "%Y-%m-%d")
             rows.append([day, *(float(v) if v else None for v in line[1:])])

@@ -242,31 +242,33 @@ def replace_quotes(
         if 1 in cells:
             price_styles.setdefault(("/" in ticker_text, ccy or ""), _attr(cells[1].group(1), "s"))
 
-    def ref(row: int, col: int) -> str:
+    def cell_ref(row: int, col: int) -> str:
         return f"{_col_name(first_col + col)}{row}"
 
     out_rows = []
     label_col = width + 1
-    header_cells = "".join(_cell(ref(1, c), h, header_styles.get(c)) for c, h in enumerate(header))
+    header_cells = "".join(
+        _cell(cell_ref(1, c), h, header_styles.get(c)) for c, h in enumerate(header)
+    )
     label = layout.LAST_REFRESH_LABEL[1 if any(re.search("[가-힣]", h) for h in header) else 0]
     label_style = label_styles[0] if label_styles else None
     stamp_style = label_styles[1] if len(label_styles) > 1 else column_styles.get(3)
-    header_cells += _cell(ref(1, label_col), label, label_style)
-    header_cells += _cell(ref(1, label_col + 1), refreshed_at, stamp_style)
+    header_cells += _cell(cell_ref(1, label_col), label, label_style)
+    header_cells += _cell(cell_ref(1, label_col + 1), refreshed_at, stamp_style)
     last_col = first_col + label_col + 1
     out_rows.append(f'<row r="1" spans="{first_col + 1}:{last_col + 1}">{header_cells}</row>')
     for index, values in enumerate(rows, start=2):
         values = list(values)[:width] + [None] * (width - len(values))
-        cells = []
+        row_cells = []
         for col, value in enumerate(values):
             style = column_styles.get(col)
             if col == 1:
                 key = ("/" in str(values[0] or ""), str(values[2] or ""))
                 style = price_styles.get(key, style)
-            cells.append(_cell(ref(index, col), value, style))
-        out_rows.append(f'<row r="{index}">{"".join(cells)}</row>')
+            row_cells.append(_cell(cell_ref(index, col), value, style))
+        out_rows.append(f'<row r="{index}">{"".join(row_cells)}</row>')
     last_row = max(2, len(rows) + 1)
-    table_ref = f"{ref(1, 0)}:{ref(last_row, width - 1)}"
+    table_ref = f"{cell_ref(1, 0)}:{cell_ref(last_row, width - 1)}"
 
     new_data = "<sheetData>" + "".join(out_rows) + "</sheetData>"
     sheet, count = re.subn(
@@ -276,7 +278,7 @@ def replace_quotes(
         raise WorkbookError(
             "The Quotes sheet has no cell data part", "시세 시트에 셀 데이터가 없습니다"
         )
-    dimension = f'<dimension ref="{ref(1, 0)}:{_col_name(last_col)}{last_row}"/>'
+    dimension = f'<dimension ref="{cell_ref(1, 0)}:{_col_name(last_col)}{last_row}"/>'
     sheet = re.sub(r"<dimension\b[^>]*/>", dimension, sheet, count=1)
     parts[sheet_path] = sheet.encode("utf-8")
 

@@ -3,7 +3,7 @@
 The result is what Excel would hand ``REBAL_ORDERS``: lists of rows, header
 first, except that a cell holding a formula (the ``=ETF_PRICE`` price column)
 counts as empty, so its value comes from the quote layer or, offline, from the
-workbook's Quotes sheet (:func:`market_from_quotes`).
+workbook's Quotes sheet (:class:`etf_rebalancer.planning.SheetQuotes`).
 """
 
 from __future__ import annotations
@@ -15,16 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from etf_rebalancer.engine.market import MarketData, QuoteNeeds
-from etf_rebalancer.engine.ranges import (
+from etf_rebalancer.cells import (
     is_blank,
-    is_krx_code,
     normalise_header,
-    normalise_ticker,
-    parse_date,
-    parse_number,
 )
-from etf_rebalancer.errors import InputError, Notice, WorkbookError
+from etf_rebalancer.errors import WorkbookError
 from etf_rebalancer.workbook import layout
 
 REQUIRED_SHEETS = ("holdings", "targets")
@@ -69,7 +64,7 @@ class WorkbookRanges:
     prices: list[list[Any]] | None = None
 
     def request_args(self) -> tuple[Any, ...]:
-        """Arguments for ``engine.inputs.read_request`` in the contract's order."""
+        """Arguments for ``planning.plan_ranges`` in the contract's order."""
         return (self.holdings, self.targets, self.cash, self.settings, self.groups)
 
 
@@ -275,7 +270,7 @@ def backtest_sheet_inputs(grid: Sequence[Sequence[Any]]) -> dict[str, Any]:
     value column) and the dates by their labels (:data:`layout.HISTORY_LABELS`),
     each value in the cell right of its label.
     """
-    from etf_rebalancer.engine.ranges import is_key_header
+    from etf_rebalancer.cells import is_key_header
 
     out: dict[str, Any] = {
         "backtest_settings": None,
@@ -306,196 +301,3 @@ def backtest_sheet_inputs(grid: Sequence[Sequence[Any]]) -> dict[str, Any]:
                     table.append([below[c], below[c + 1] if c + 1 < len(below) else None])
                 out["backtest_settings"] = table
     return out
-
-
-# ---------------------------------------------------------------- Quotes sheet
-
-
-@dataclass(frozen=True)
-class QuoteRow:
-    """One row of the Quotes sheet."""
-
-    ticker: str
-    price: float | None
-    currency: str
-    time: dt.datetime | None
-    status: str
-    source: str
-    row: int
-
-
-def _quote_columns(header: Sequence[Any]) -> dict[str, int]:
-    keys = ("ticker", "price", "currency", "time", "status", "source")
-    spellings: dict[str, str] = {}
-    for key, en, ko in zip(keys, layout.QUOTES_HEADER, layout.QUOTES_HEADER_KO, strict=True):
-        spellings[normalise_header(en)] = key
-        spellings[normalise_header(ko)] = key
-    spellings.update({"symbol": "ticker", "date": "time", "ccy": "currency"})
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        key = spellings.get(normalise_header(cell))
-        if key and key not in columns:
-            columns[key] = index
-    return columns
-
-
-def quote_table(rows: Sequence[Sequence[Any]] | None) -> list[QuoteRow]:
-    """Parse the Quotes sheet's rows (header first) into :class:`QuoteRow` items.
-
-    Raises
-    ------
-    InputError
-        When the header lacks Ticker or Price, or a price is not a number.
-    """
-    if not rows:
-        return []
-    columns = _quote_columns(rows[0])
-    missing = [k for k in ("ticker", "price") if k not in columns]
-    if missing:
-        raise InputError(
-            f"Quotes sheet needs the columns {', '.join(layout.QUOTES_HEADER[:3])} "
-            f"(header row has {', '.join(str(c) for c in rows[0] if not is_blank(c))})",
-            f"시세 시트에 {', '.join(layout.QUOTES_HEADER_KO[:3])} 열이 필요합니다",
-        )
-
-    def cell(row: Sequence[Any], key: str) -> Any:
-        index = columns.get(key)
-        return row[index] if index is not None and index < len(row) else None
-
-    out = []
-    for number, row in enumerate(rows[1:], start=2):
-        ticker = cell(row, "ticker")
-        if is_blank(ticker):
-            continue
-        where = f" (Quotes row {number}, {ticker})"
-        text = str(ticker).strip().upper()
-        if "/" not in text:
-            text = normalise_ticker(ticker, where=where)
-        when = cell(row, "time")
-        try:
-            time = None if is_blank(when) else parse_date(when, what="Time", where=where)
-        except InputError:
-            time = None
-        out.append(
-            QuoteRow(
-                ticker=text,
-                price=parse_number(cell(row, "price"), what="Price", where=where),
-                currency=str(cell(row, "currency") or "").strip().upper(),
-                time=None if time is None else time.to_pydatetime(),
-                status=str(cell(row, "status") or "").strip(),
-                source=str(cell(row, "source") or "").strip(),
-                row=number,
-            )
-        )
-    return out
-
-
-def _ticker_forms(ticker: str) -> list[str]:
-    """The spellings one listing may have: ``069500``, ``069500.KS``, ``069500.KQ``."""
-    forms = [ticker]
-    stem, _, suffix = ticker.partition(".")
-    if suffix in ("KS", "KQ") and is_krx_code(stem):
-        forms.append(stem)
-    elif is_krx_code(ticker):
-        forms += [f"{ticker}.KS", f"{ticker}.KQ"]
-    return forms
-
-
-def _direct_rate(pairs: dict[tuple[str, str], float], ccy: str, base: str) -> float | None:
-    if ccy == base:
-        return 1.0
-    if pairs.get((ccy, base)):
-        return pairs[(ccy, base)]
-    if pairs.get((base, ccy)):
-        return 1.0 / pairs[(base, ccy)]
-    return None
-
-
-def _fx_rate(pairs: dict[tuple[str, str], float], ccy: str, base: str) -> float | None:
-    """Value of one ``ccy`` in ``base``: direct, inverse, or crossed through one currency."""
-    rate = _direct_rate(pairs, ccy, base)
-    if rate is not None:
-        return rate
-    for via in sorted({c for pair in pairs for c in pair} - {ccy, base}):
-        first, second = _direct_rate(pairs, ccy, via), _direct_rate(pairs, via, base)
-        if first is not None and second is not None:
-            return first * second
-    return None
-
-
-def market_from_quotes(rows: Sequence[Sequence[Any]] | None, needs: QuoteNeeds) -> MarketData:
-    """Answer a request's :class:`QuoteNeeds` from the Quotes sheet (the offline path).
-
-    FX rows are named ``CCY/BASE`` with the value of one ``CCY`` in ``BASE``;
-    the inverse pair and one cross through a third currency also work. A ticker
-    or currency the sheet lacks becomes a failure naming it; sample or old
-    prices add a notice saying so.
-    """
-    quotes = quote_table(rows)
-    by_ticker: dict[str, QuoteRow] = {}
-    pairs: dict[tuple[str, str], float] = {}
-    for q in quotes:
-        if "/" in q.ticker:
-            a, _, b = q.ticker.partition("/")
-            if q.price:
-                pairs[(a.strip(), b.strip())] = q.price
-        else:
-            by_ticker.setdefault(q.ticker, q)
-    prices: dict[str, float] = {}
-    currencies: dict[str, str] = {}
-    failures: dict[str, Notice] = {}
-    used: list[QuoteRow] = []
-    for ticker in needs.tickers:
-        q = next((by_ticker[f] for f in _ticker_forms(ticker) if f in by_ticker), None)
-        if q is None or q.price is None:
-            failures[ticker] = Notice(
-                f"No price for {ticker} on the Quotes sheet (run without --offline, "
-                "or add a row for it)",
-                f"시세 시트에 {ticker} 가격이 없습니다 (--offline 없이 실행하거나 행을 추가하세요)",
-            )
-            continue
-        used.append(q)
-        prices[ticker] = q.price
-        if q.currency:
-            currencies[ticker] = q.currency
-    fx: dict[str, float] = {}
-    base = needs.base_currency.upper()
-    for ccy in needs.currencies:
-        rate = _fx_rate(pairs, ccy.upper(), base)
-        if rate is None:
-            failures[ccy] = Notice(
-                f"No FX rate {ccy}/{base} on the Quotes sheet (add a row {ccy}/{base})",
-                f"시세 시트에 {ccy}/{base} 환율이 없습니다 ({ccy}/{base} 행을 추가하세요)",
-            )
-        else:
-            fx[ccy] = rate
-    notices: list[Notice] = []
-    samples = [q for q in used if q.status.casefold() == "sample" or "sample" in q.source]
-    if samples:
-        dates = sorted({q.time.date().isoformat() for q in samples if q.time})
-        when = f" written on {dates[-1]}" if dates else ""
-        when_ko = f" ({dates[-1]} 작성)" if dates else ""
-        notices.append(
-            Notice(
-                f"Prices are SAMPLE values from the Quotes sheet{when}, not live quotes: "
-                "run `etf-rebal refresh` or drop --offline",
-                f"가격은 시세 시트의 샘플 값{when_ko}이며 실시간이 아닙니다: "
-                "`etf-rebal refresh` 를 실행하거나 --offline 을 빼세요",
-            )
-        )
-    elif used:
-        times = [q.time for q in used if q.time]
-        if times:
-            notices.append(
-                Notice(
-                    f"Prices from the Quotes sheet as of {min(times):%Y-%m-%d %H:%M}",
-                    f"시세 시트 가격 기준 시각: {min(times):%Y-%m-%d %H:%M}",
-                )
-            )
-    return MarketData(
-        prices=prices,
-        currencies=currencies,
-        fx=fx,
-        notices=tuple(notices),
-        failures=failures,
-    )

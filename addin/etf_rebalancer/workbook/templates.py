@@ -24,9 +24,9 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from etf_rebalancer.engine.plan import DRIFT_HEADER as ENGINE_DRIFT_HEADER
-from etf_rebalancer.engine.plan import ORDER_HEADER
-from etf_rebalancer.engine.plan import SUMMARY_HEADER as ENGINE_SUMMARY_HEADER
+from etf_rebalancer.cells.labels import DRIFT_HEADER as ENGINE_DRIFT_HEADER
+from etf_rebalancer.cells.labels import ORDER_HEADER
+from etf_rebalancer.cells.labels import SUMMARY_HEADER as ENGINE_SUMMARY_HEADER
 from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.backtest_sheets import write_backtest, write_prices
 from etf_rebalancer.workbook.portfolios import (
@@ -326,25 +326,19 @@ def sample_plan(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any]]] |
     """
     if not portfolio.holdings and not portfolio.targets:
         return None
-    try:
-        from etf_rebalancer.engine.inputs import read_request
-        from etf_rebalancer.engine.plan import plan_rebalance
-    except ImportError:
-        return None
-    from etf_rebalancer.workbook.reader import market_from_quotes
+    from etf_rebalancer.planning import SheetQuotes, plan_ranges
 
     ranges = sample_ranges(portfolio, lang)
-    request = read_request(
+    quotes = [list(HEADERS["quotes"][lang]), *quote_rows(portfolio)]
+    plan = plan_ranges(
         ranges["holdings"],
         ranges["targets"],
         ranges["cash"],
         ranges["settings"],
         ranges["groups"],
+        market=SheetQuotes(quotes),
         as_of=SAMPLE_DATE.date(),
     )
-    quotes = [list(HEADERS["quotes"][lang]), *quote_rows(portfolio)]
-    market = market_from_quotes(quotes, request.quote_needs())
-    plan = plan_rebalance(request, market)
     return {
         "orders": plan.order_rows(),
         "summary": plan.summary_rows(lang),

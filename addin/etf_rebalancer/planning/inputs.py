@@ -9,28 +9,19 @@ naming the range, row, ticker or setting key.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from etf_rebalancer.engine import ranges
-from etf_rebalancer.engine.market import QuoteNeeds
-from etf_rebalancer.engine.ranges import CASH_TICKER, KeyValue, is_blank
+from etf_rebalancer import cells as xl
+from etf_rebalancer.cells import CASH_TICKER, KeyValue, is_blank
+from etf_rebalancer.cells.tickers import listing_currency_from_suffix
+from etf_rebalancer.engine.request import Asset, GroupCap, RebalanceRequest, Settings
 from etf_rebalancer.errors import InputError
 
-__all__ = [
-    "SETTING_KEYS",
-    "Asset",
-    "GroupCap",
-    "RebalanceRequest",
-    "Settings",
-    "listing_currency_from_suffix",
-    "read_request",
-]
+__all__ = ["SETTING_KEYS", "read_request"]
 
 #: Setting keys the contract defines (``fx *`` stands for every ``FX <CCY>`` key).
 SETTING_KEYS = (
@@ -64,159 +55,8 @@ _KINDS = {
     "주식": "STOCK",
     "개별주": "STOCK",
 }
-# Listing suffixes whose currency is unambiguous (London is left out: pence vs pounds).
-_SUFFIX_CURRENCY = {
-    "KS": "KRW",
-    "KQ": "KRW",
-    "T": "JPY",
-    "DE": "EUR",
-    "F": "EUR",
-    "PA": "EUR",
-    "AS": "EUR",
-    "MI": "EUR",
-    "MC": "EUR",
-    "BR": "EUR",
-    "VI": "EUR",
-    "HE": "EUR",
-    "IR": "EUR",
-    "LS": "EUR",
-    "TO": "CAD",
-    "AX": "AUD",
-    "HK": "HKD",
-    "SW": "CHF",
-}
 # Tolerance on targets summing to 100%: a sheet of percents rounded to 0.01 each passes.
 _SUM_TOLERANCE = 0.001
-
-
-@dataclass(frozen=True)
-class Asset:
-    """One ticker of the portfolio (held, targeted, or both).
-
-    Attributes
-    ----------
-    ticker
-        Upper-case ticker; Korean codes as six characters (``069500``).
-    shares
-        Shares held, summed over accounts (0 for a target not yet held).
-    price, currency
-        From the holdings range when given; ``None`` means the quote layer supplies it.
-    target
-        Target weight (fraction of the whole portfolio, cash included).
-    band
-        Band from the targets' Band column (as written: relative or absolute per
-        ``band_type``); ``None`` means the ``band`` setting.
-    min_weight, max_weight
-        Per-asset bounds on the weight after trading (soft: a breach is reported).
-    group
-        Group name (case-folded) for the ``groups`` caps, or ``None``.
-    kind
-        ``"ETF"``/``"STOCK"`` from the holdings' Type column, else ``None``.
-    name
-        Display name from the holdings' Name column, else ``None``.
-    held, targeted
-        Whether the ticker appears in holdings / targets.
-    rows
-        Row numbers (header = row 1) where it appears, for messages.
-    """
-
-    ticker: str
-    shares: float
-    price: float | None
-    currency: str | None
-    target: float
-    band: float | None = None
-    min_weight: float | None = None
-    max_weight: float | None = None
-    group: str | None = None
-    kind: str | None = None
-    name: str | None = None
-    held: bool = True
-    targeted: bool = True
-    rows: str = ""
-
-
-@dataclass(frozen=True)
-class GroupCap:
-    """Bounds on the summed weight of a group's assets; ``label`` keeps the user's spelling."""
-
-    label: str
-    max_weight: float | None
-    min_weight: float | None
-    row: int
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Validated settings with the contract's defaults.
-
-    ``fee_rate`` and ``fx_spread`` are fractions (``0.001`` or ``"0.1%"``);
-    ``min_trade`` and ``fee_min`` are amounts in the base currency; ``band`` is a
-    fraction (relative to the target, or weight points when ``band_type`` is
-    ``absolute``); ``fx`` maps a currency to the value of one unit in the base currency.
-    """
-
-    base_currency: str = "USD"
-    mode: str = "full"
-    buy_only: bool = False
-    band_type: str = "relative"
-    band: float = 0.0
-    whole_shares: bool = True
-    min_trade: float = 0.0
-    fee_rate: float = 0.0
-    fee_min: float = 0.0
-    fx_spread: float = 0.0
-    fx: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RebalanceRequest:
-    """Everything a plan needs except quotes the caller still has to fetch.
-
-    Attributes
-    ----------
-    assets
-        One :class:`Asset` per ticker, sorted by ticker (so nothing depends on row order).
-    cash
-        Currency -> amount in that currency; negative means money to raise.
-    cash_target
-        Target weight of cash (the ``CASH`` target row; 0 when absent).
-    cash_band
-        Band of the cash row, or ``None`` for the default band.
-    settings
-        The validated :class:`Settings`.
-    groups
-        Case-folded group name -> :class:`GroupCap`.
-    as_of
-        Date the plan is for; picks the rate from dated tables such as Korea's
-        transaction tax. The engine has no clock: the edge (``udfs.py``, the CLI)
-        passes today's date; ``None`` means the latest rate in each table.
-    """
-
-    assets: tuple[Asset, ...]
-    cash: Mapping[str, float]
-    cash_target: float
-    cash_band: float | None
-    settings: Settings
-    groups: Mapping[str, GroupCap]
-    as_of: dt.date | None = None
-
-    def quote_needs(self) -> QuoteNeeds:
-        """Tickers lacking a price or currency, and currencies lacking an ``FX`` setting."""
-        base = self.settings.base_currency
-        tickers = tuple(a.ticker for a in self.assets if a.price is None or a.currency is None)
-        known = {a.currency for a in self.assets if a.currency} | set(self.cash)
-        currencies = tuple(sorted(c for c in known if c != base and c not in self.settings.fx))
-        return QuoteNeeds(tickers=tickers, currencies=currencies, base_currency=base)
-
-
-def listing_currency_from_suffix(ticker: str) -> str | None:
-    """Currency implied by a Korean code or an unambiguous exchange suffix (``.T``, ``.DE``)."""
-    if ranges.is_krx_code(ticker):
-        return "KRW"
-    if "." in ticker:
-        return _SUFFIX_CURRENCY.get(ticker.rsplit(".", 1)[1])
-    return None
 
 
 def read_request(
@@ -311,7 +151,7 @@ def read_request(
         cash_band=cash_band,
         settings=config,
         groups=group_caps,
-        as_of=None if as_of is None else ranges.parse_date(as_of, what="as_of").date(),
+        as_of=None if as_of is None else xl.parse_date(as_of, what="as_of").date(),
     )
 
 
@@ -319,8 +159,8 @@ def read_request(
 
 
 def _read_settings(values: Any) -> Settings:
-    table = ranges.read_key_values(values, name="settings")
-    error = ranges.unknown_keys_error(table, SETTING_KEYS, name="settings")
+    table = xl.read_key_values(values, name="settings")
+    error = xl.unknown_keys_error(table, SETTING_KEYS, name="settings")
     if error:
         raise error
     kw: dict[str, Any] = {}
@@ -340,7 +180,7 @@ def _read_settings(values: Any) -> Settings:
             kw[key] = _choice(kv, _BAND_TYPES, where)
         elif key in ("buy_only", "whole_shares"):
             if not is_blank(kv.value):
-                kw[key] = ranges.parse_bool(kv.value, what=kv.label, where=where)
+                kw[key] = xl.parse_bool(kv.value, what=kv.label, where=where)
         elif key == "band":
             band = _weight_setting(kv, where)
             if band is not None:
@@ -371,7 +211,7 @@ def _choice(kv: KeyValue, choices: Mapping[str, str], where: str) -> str:
 
 
 def _positive(kv: KeyValue, where: str, *, allow_zero: bool) -> float | None:
-    number = ranges.parse_number(kv.value, what=kv.label, where=where)
+    number = xl.parse_number(kv.value, what=kv.label, where=where)
     if number is None:
         return None
     if number < 0 or (number == 0 and not allow_zero):
@@ -385,10 +225,10 @@ def _positive(kv: KeyValue, where: str, *, allow_zero: bool) -> float | None:
 
 
 def _weight_setting(kv: KeyValue, where: str) -> float | None:
-    number, explicit = ranges.parse_weight(kv.value, what=kv.label, where=where)
+    number, explicit = xl.parse_weight(kv.value, what=kv.label, where=where)
     if number is None:
         return None
-    fraction = ranges.weights_to_fractions([(number, explicit)])[0]
+    fraction = xl.weights_to_fractions([(number, explicit)])[0]
     assert fraction is not None
     if fraction < 0:
         raise InputError(
@@ -400,7 +240,7 @@ def _weight_setting(kv: KeyValue, where: str) -> float | None:
 
 def _rate_setting(kv: KeyValue, where: str) -> float | None:
     """A cost rate: a fraction (``0.001``) or percent text (``"0.1%"``), below 10%."""
-    number = ranges.parse_number(kv.value, what=kv.label, where=where)
+    number = xl.parse_number(kv.value, what=kv.label, where=where)
     if number is None:
         return None
     if not 0 <= number < 0.1:
@@ -427,7 +267,7 @@ def _currency(value: Any, where: str) -> str:
 
 
 def _read_holdings(values: Any, base: str) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
-    table = ranges.read_table(
+    table = xl.read_table(
         values,
         name="holdings",
         required=["ticker", "shares"],
@@ -443,7 +283,7 @@ def _read_holdings(values: Any, base: str) -> tuple[dict[str, dict[str, Any]], d
             raise InputError(
                 f"Ticker is missing (holdings row {row})", f"티커가 없습니다 (보유종목 {row}행)"
             )
-        ticker = ranges.normalise_ticker(raw_ticker, where=f" (holdings row {row})")
+        ticker = xl.normalise_ticker(raw_ticker, where=f" (holdings row {row})")
         where = f" (holdings row {row}, {ticker})"
         where_ko = f" (보유종목 {row}행, {ticker})"
         shares = _shares(record["shares"], where, where_ko)
@@ -495,7 +335,7 @@ def _shares(value: Any, where: str, where_ko: str) -> float:
     if is_blank(value):
         return 0.0
     try:
-        number = ranges.parse_number(value, what="Shares", where=where)
+        number = xl.parse_number(value, what="Shares", where=where)
     except InputError:
         raise InputError(
             f"Shares must be a number, got {value!r}{where}",
@@ -514,7 +354,7 @@ def _price(value: Any, where: str, where_ko: str) -> float | None:
     if is_blank(value):
         return None
     try:
-        number = ranges.parse_number(value, what="Price", where=where)
+        number = xl.parse_number(value, what="Price", where=where)
     except InputError:
         raise InputError(
             f"Price must be a number, got {value!r}{where}",
@@ -545,7 +385,7 @@ def _kind(value: Any, where: str, where_ko: str) -> str | None:
 
 
 def _read_targets(values: Any) -> tuple[dict[str, dict[str, Any]], float, float | None]:
-    table = ranges.read_table(
+    table = xl.read_table(
         values,
         name="targets",
         required=["ticker", "target"],
@@ -560,7 +400,7 @@ def _read_targets(values: Any) -> tuple[dict[str, dict[str, Any]], float, float 
             raise InputError(
                 f"Ticker is missing (targets row {row})", f"티커가 없습니다 (목표비중 {row}행)"
             )
-        ticker = ranges.normalise_ticker(record["ticker"], where=f" (targets row {row})")
+        ticker = xl.normalise_ticker(record["ticker"], where=f" (targets row {row})")
         if ticker in seen:
             raise InputError(
                 f"Ticker {ticker} appears twice in targets (rows {seen[ticker]} and {row})",
@@ -573,12 +413,12 @@ def _read_targets(values: Any) -> tuple[dict[str, dict[str, Any]], float, float 
         if name not in table.columns:
             return [None] * len(records)
         cells = [
-            ranges.parse_weight(
+            xl.parse_weight(
                 r[name], what=name.capitalize(), where=f" (targets row {r['row']}, {t})"
             )
             for r, t in zip(records, tickers, strict=True)
         ]
-        return ranges.weights_to_fractions(cells, sums_to_one=sums_to_one)
+        return xl.weights_to_fractions(cells, sums_to_one=sums_to_one)
 
     weights = column("target", sums_to_one=True)
     bands = column("band")
@@ -634,7 +474,7 @@ def _read_targets(values: Any) -> tuple[dict[str, dict[str, Any]], float, float 
 def _read_groups(values: Any) -> dict[str, GroupCap]:
     if values is None or (not isinstance(values, list | tuple | pd.DataFrame) and is_blank(values)):
         return {}
-    table = ranges.read_table(values, name="groups", required=["group", "max"], optional=["min"])
+    table = xl.read_table(values, name="groups", required=["group", "max"], optional=["min"])
     out: dict[str, GroupCap] = {}
     for record in table.to_dict("records"):
         row = record["row"]
@@ -652,10 +492,10 @@ def _read_groups(values: Any) -> dict[str, GroupCap]:
             )
         bounds: list[float | None] = []
         for name in ("max", "min"):
-            number, explicit = ranges.parse_weight(
+            number, explicit = xl.parse_weight(
                 record.get(name), what=name.capitalize(), where=where
             )
-            value = ranges.weights_to_fractions([(number, explicit)])[0]
+            value = xl.weights_to_fractions([(number, explicit)])[0]
             if value is not None and not 0 <= value <= 1:
                 raise InputError(
                     f"{name.capitalize()} must be a weight from 0% to 100%, "
@@ -675,26 +515,24 @@ def _read_cash(values: Any, base: str) -> dict[str, float]:
     if values is None:
         return {}
     if not isinstance(values, list | tuple | pd.DataFrame):
-        amount = ranges.parse_number(values, what="cash", where=" (cash argument)")
+        amount = xl.parse_number(values, what="cash", where=" (cash argument)")
         return {} if amount is None else {base: amount}
-    rows = ranges.as_rows(values)
+    rows = xl.as_rows(values)
     cells = [c for r in rows for c in r if not is_blank(c)]
     if len(cells) <= 1:
-        amount = ranges.parse_number(
-            cells[0] if cells else None, what="cash", where=" (cash argument)"
-        )
+        amount = xl.parse_number(cells[0] if cells else None, what="cash", where=" (cash argument)")
         return {} if amount is None else {base: amount}
-    header = [ranges.normalise_header(c) for c in rows[0]]
+    header = [xl.normalise_header(c) for c in rows[0]]
     if not any(h in ("currency", "ccy", "통화") for h in header):
         rows = [["Currency", "Amount"], *rows]  # a headerless two-column range
-    table = ranges.read_table(rows, name="cash", required=["currency", "amount"])
+    table = xl.read_table(rows, name="cash", required=["currency", "amount"])
     pools: dict[str, float] = {}
     seen: dict[str, int] = {}
     for record in table.to_dict("records"):
         row = record["row"]
         where = f" (cash row {row})"
         currency = _currency(record["currency"], where)
-        amount = ranges.parse_number(record["amount"], what="Amount", where=where)
+        amount = xl.parse_number(record["amount"], what="Amount", where=where)
         if amount is None:
             continue
         if currency in seen:
