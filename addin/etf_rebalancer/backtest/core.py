@@ -313,7 +313,8 @@ def _first_breach(
         stop = min(start + block, len(candidates))
         held = prices[candidates[start:stop]] * ledger.shares
         weights = held / (held.sum(axis=1) + ledger.cash)[:, None]
-        hit = np.flatnonzero((np.abs(weights - ledger.target) > limits).any(axis=1))
+        # 1e-12: rounding after a rebalance is not drift (a band of 0 would see it every day).
+        hit = np.flatnonzero((np.abs(weights - ledger.target) > limits + 1e-12).any(axis=1))
         if hit.size:
             return start + int(hit[0])
         start = stop
