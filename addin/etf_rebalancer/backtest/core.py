@@ -29,7 +29,8 @@ union of the dates given; a blank cell (that exchange's holiday) takes the
 asset's last close, so the asset shows no return that day and its move lands
 on its next trading day. Rows before every held asset has its first price are
 dropped (the backtest starts when the whole mix can be bought), and so are
-rows where no asset has a price.
+rows where no asset has a price. An asset without a price on that first date
+(its exchange closed) takes its last close from the rows dropped before it.
 
 The loop runs over rebalance events, not days: between events holdings are
 constant, so the value series is one matrix product, and a band is found by
@@ -46,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from etf_rebalancer.backtest import stats as _stats
+from etf_rebalancer.cells.values import check_band
 from etf_rebalancer.errors import InputError, Notice
 
 __all__ = [
@@ -74,7 +76,8 @@ class BacktestConfig:
     rebalance
         ``"none"``, ``"monthly"``, ``"quarterly"`` or ``"annual"``.
     band
-        Default band (a fraction); ``None`` for no band trigger.
+        Default band (a fraction, 0 or more; 0 rebalances at every check);
+        ``None`` for no band trigger.
     band_type
         ``"relative"`` (0.2 on a 0.25 target is 0.20-0.30) or ``"absolute"``.
     fee_rate
@@ -111,11 +114,7 @@ class BacktestConfig:
                 f"band_type 값은 relative 또는 absolute여야 합니다: {self.band_type!r}",
             )
         for where, band in [("band", self.band), *self.bands.items()]:
-            if band is not None and not (math.isfinite(band) and band > 0):
-                raise InputError(
-                    f"band must be a positive number, got {band!r} ({where})",
-                    f"band 값은 0보다 커야 합니다: {band!r} ({where})",
-                )
+            check_band(band, band, what="band", where=f" ({where})")
         if not (math.isfinite(self.fee_rate) and 0 <= self.fee_rate < _MAX_FEE_RATE):
             raise InputError(
                 f"fee_rate must be a fraction from 0 to 0.1 (e.g. 0.001 or 0.1%), "
@@ -198,7 +197,9 @@ def align_prices(prices: pd.DataFrame, tickers: list[str]) -> tuple[pd.DataFrame
                 f"백테스트는 {late}의 첫 가격일 {start.date()}부터 시작합니다",
             )
         )
-    frame = frame.loc[start:].ffill()
+    # Fill before cutting: an asset whose exchange is closed on the start date still has
+    # its last close from the dropped rows (a KRX holiday beside the US start).
+    frame = frame.ffill().loc[start:]
     if len(frame) < 2:
         raise InputError(
             "prices needs at least two dates on which every asset has a price",
@@ -255,7 +256,8 @@ def _band_limits(
 ) -> np.ndarray | None:
     if config.band is None and not config.bands:
         return None
-    bands = np.array([config.bands.get(t, config.band or math.inf) for t in tickers], dtype=float)
+    default = math.inf if config.band is None else config.band  # a band of 0 is a band
+    bands = np.array([config.bands.get(t, default) for t in tickers], dtype=float)
     return bands * target if config.band_type == "relative" else bands
 
 
@@ -311,7 +313,8 @@ def _first_breach(
         stop = min(start + block, len(candidates))
         held = prices[candidates[start:stop]] * ledger.shares
         weights = held / (held.sum(axis=1) + ledger.cash)[:, None]
-        hit = np.flatnonzero((np.abs(weights - ledger.target) > limits).any(axis=1))
+        # 1e-12: rounding after a rebalance is not drift (a band of 0 would see it every day).
+        hit = np.flatnonzero((np.abs(weights - ledger.target) > limits + 1e-12).any(axis=1))
         if hit.size:
             return start + int(hit[0])
         start = stop

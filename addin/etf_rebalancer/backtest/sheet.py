@@ -24,6 +24,7 @@ from etf_rebalancer.backtest.core import (
 from etf_rebalancer.cells import (
     CASH_TICKER,
     KeyValue,
+    check_band,
     column_values,
     is_blank,
     is_key_header,
@@ -35,6 +36,7 @@ from etf_rebalancer.cells import (
     read_price_table,
     read_table,
     setting_key,
+    sums_to_100,
     unknown_keys_error,
     weights_to_fractions,
 )
@@ -167,13 +169,16 @@ def read_config(settings: Any, bands: Mapping[str, float] | None = None) -> Back
 
 
 def _read_band(value: Any, where: str) -> float:
+    # The planner's rule (cells.check_band): a weight of 0 or more, percents above 1.
     number, explicit = parse_weight(value, what="band", where=where)
-    if number is None or number <= 0:
+    if number is None:
         raise InputError(
-            f"band must be a positive number such as 0.2 or 20%, got {value!r}{where}",
-            f"band 값은 0.2 또는 20% 같은 양수여야 합니다: {value!r}{where}",
+            f"band must be a number such as 0.2 or 20%, got {value!r}{where}",
+            f"band 값은 0.2 또는 20% 같은 숫자여야 합니다: {value!r}{where}",
         )
-    return number / 100.0 if number > 1 and not explicit else number
+    fraction = number / 100.0 if number > 1 and not explicit else number
+    check_band(fraction, value, what="band", where=where)
+    return fraction
 
 
 def read_weights(weights: Any) -> tuple[dict[str, float], dict[str, float]]:
@@ -219,7 +224,7 @@ def read_weights(weights: Any) -> tuple[dict[str, float], dict[str, float]]:
     fractions = weights_to_fractions(cells, sums_to_one=True)
     mix = {t: float(w or 0.0) for t, w in zip(tickers, fractions, strict=True)}
     total = sum(mix.values())
-    if abs(total - 1.0) > 0.005:
+    if not sums_to_100(total):  # the planner's tolerance: one Targets table, one rule
         raise InputError(
             f"Weights must add up to 100% (a CASH row holds cash), got {total:.2%}",
             f"비중 합계는 100%여야 합니다 (현금은 CASH 행으로): {total:.2%}",

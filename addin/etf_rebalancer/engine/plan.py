@@ -371,14 +371,15 @@ def _plan_uncached(
                 continue  # a price-only row with nothing to hold: irrelevant
             failure = market.failures.get(asset.ticker)
             what = "price" if quoted is None else "currency"
+            # One sentence and the reason: the reason already says what to do.
             reason = f": {failure.message}" if failure else ""
             reason_ko = f": {failure.localized('ko')}" if failure else ""
             raise InputError(
-                f"No {what} for {asset.ticker} ({asset.rows}){reason}; "
-                "add Price and Currency columns to holdings or refresh quotes",
+                f"No {what} for {asset.ticker} ({asset.rows})"
+                + (reason or f": add a {what.capitalize()} column or refresh quotes"),
                 f"{asset.ticker}의 {'가격' if quoted is None else '통화'}이(가) 없습니다 "
-                f"({asset.rows}){reason_ko}; "
-                "보유종목에 현재가·통화 열을 추가하거나 시세를 새로 고치세요",
+                f"({asset.rows})"
+                + (reason_ko or ": 보유종목에 현재가·통화 열을 추가하거나 시세를 새로 고치세요"),
             )
         if not (isinstance(quoted, int | float) and math.isfinite(quoted) and quoted > 0):
             raise InputError(

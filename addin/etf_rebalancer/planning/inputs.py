@@ -55,8 +55,6 @@ _KINDS = {
     "주식": "STOCK",
     "개별주": "STOCK",
 }
-# Tolerance on targets summing to 100%: a sheet of percents rounded to 0.01 each passes.
-_SUM_TOLERANCE = 0.001
 
 
 def read_request(
@@ -228,13 +226,8 @@ def _weight_setting(kv: KeyValue, where: str) -> float | None:
     number, explicit = xl.parse_weight(kv.value, what=kv.label, where=where)
     if number is None:
         return None
-    fraction = xl.weights_to_fractions([(number, explicit)])[0]
-    assert fraction is not None
-    if fraction < 0:
-        raise InputError(
-            f"{kv.label} must be 0 or more, got {kv.value!r}{where}",
-            f"{kv.label} 값은 0 이상이어야 합니다: {kv.value!r}{where}",
-        )
+    fraction = number / 100.0 if abs(number) > 1 and not explicit else number
+    xl.check_band(fraction, kv.value, what=kv.label, where=where)
     return fraction
 
 
@@ -431,13 +424,12 @@ def _read_targets(values: Any) -> tuple[dict[str, dict[str, Any]], float, float 
     for i, record in enumerate(records):
         ticker, row = tickers[i], record["row"]
         weight: float = weights[i] or 0.0
-        for label, value in (("Target", weight), ("Band", bands[i])):
-            if value is not None and value < 0:
-                raise InputError(
-                    f"{label} must be 0 or more, got {record[label.lower()]!r} "
-                    f"(targets row {row}, {ticker})",
-                    f"{label} 값은 0 이상이어야 합니다 (목표비중 {row}행, {ticker})",
-                )
+        if weight < 0:
+            raise InputError(
+                f"Target must be 0 or more, got {record['target']!r} (targets row {row}, {ticker})",
+                f"Target 값은 0 이상이어야 합니다 (목표비중 {row}행, {ticker})",
+            )
+        xl.check_band(bands[i], record.get("band"), where=f" (targets row {row}, {ticker})")
         lo, hi = mins[i], maxs[i]
         if (lo is not None and not 0 <= lo <= 1) or (hi is not None and not 0 <= hi <= 1):
             raise InputError(
@@ -463,7 +455,7 @@ def _read_targets(values: Any) -> tuple[dict[str, dict[str, Any]], float, float 
             "group": None if is_blank(group) else str(group).strip().casefold(),
             "row": row,
         }
-    if abs(total - 1.0) > _SUM_TOLERANCE:
+    if not xl.sums_to_100(total):  # one tolerance with the backtest reading the same table
         raise InputError(
             f"Targets must sum to 100%, got {total:.2%} (targets rows 2-{len(records) + 1})",
             f"목표비중의 합은 100%여야 합니다: {total:.2%}",
@@ -503,6 +495,13 @@ def _read_groups(values: Any) -> dict[str, GroupCap]:
                     f"그룹 {name} 비중은 0%~100% 사이여야 합니다: {record.get(name)!r}{where}",
                 )
             bounds.append(value)
+        hi, lo = bounds
+        if lo is not None and hi is not None and lo > hi:
+            # The per-asset rule (targets Min/Max) for groups too.
+            raise InputError(
+                f"Min must not exceed Max, got {lo:.2%} > {hi:.2%}{where}",
+                f"최소 비중이 최대 비중보다 큽니다: {lo:.2%} > {hi:.2%}{where}",
+            )
         out[key] = GroupCap(label=label, max_weight=bounds[0], min_weight=bounds[1], row=row)
     return out
 

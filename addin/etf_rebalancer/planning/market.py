@@ -303,9 +303,8 @@ def market_from_quotes(rows: Sequence[Sequence[Any]] | None, needs: QuoteNeeds) 
         q = next((by_ticker[f] for f in _ticker_forms(ticker) if f in by_ticker), None)
         if q is None or q.price is None:
             failures[ticker] = Notice(
-                f"No price for {ticker} on the Quotes sheet (run without --offline, "
-                "or add a row for it)",
-                f"시세 시트에 {ticker} 가격이 없습니다 (--offline 없이 실행하거나 행을 추가하세요)",
+                f"{ticker} is not on the Quotes sheet (add a row, or run without --offline)",
+                f"시세 시트에 {ticker}이(가) 없습니다 (행을 추가하거나 --offline 없이 실행하세요)",
             )
             continue
         used.append(q)
