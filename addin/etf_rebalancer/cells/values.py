@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from etf_rebalancer.cells.labels import ko
 from etf_rebalancer.errors import InputError
 
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
@@ -79,7 +80,7 @@ def parse_number(value: Any, *, what: str = "value", where: str = "") -> float |
 def _bad_number(what: str, value: Any, where: str) -> InputError:
     return InputError(
         f"{what} must be a number, got {value!r}{where}",
-        f"{what} 값은 숫자여야 합니다: {value!r}{where}",
+        f"{ko(what)} 값은 숫자여야 합니다: {value!r}{ko(where)}",
     )
 
 
@@ -134,7 +135,7 @@ def parse_bool(value: Any, *, what: str, where: str = "") -> bool:
             return False
     raise InputError(
         f"{what} must be TRUE or FALSE, got {value!r}{where}",
-        f"{what} 값은 TRUE 또는 FALSE여야 합니다: {value!r}{where}",
+        f"{ko(what)} 값은 TRUE 또는 FALSE여야 합니다: {value!r}{ko(where)}",
     )
 
 
@@ -159,5 +160,5 @@ def parse_date(value: Any, *, what: str = "date", where: str = "") -> pd.Timesta
 def _bad_date(what: str, value: Any, where: str) -> InputError:
     return InputError(
         f"{what} must be a date, got {value!r}{where}",
-        f"{what} 값은 날짜여야 합니다: {value!r}{where}",
+        f"{ko(what)} 값은 날짜여야 합니다: {value!r}{ko(where)}",
     )
