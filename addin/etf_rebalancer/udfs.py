@@ -21,6 +21,7 @@ from typing import Any
 import xlwings as xw
 
 from etf_rebalancer.cells import detect_language, is_krx_code
+from etf_rebalancer.cells.headers import LANGUAGES
 from etf_rebalancer.errors import RebalancerError
 
 log = logging.getLogger(__name__)
@@ -112,11 +113,27 @@ def ETF_FX(from_currency, to_currency):
     doc="adjclose (default) or close, and/or a currency to convert into (KRW, close USD) / "
     "adjclose(기본) 또는 close, 환산할 통화 (KRW 등)",
 )
-def ETF_HISTORY(tickers, start, end=None, field="adjclose"):
+@xw.arg("language", doc="en (default) or ko: the Date header as 날짜, messages in Korean / 언어")
+def ETF_HISTORY(tickers, start, end=None, field="adjclose", language=None):
     """Daily history table: Date, then one column per ticker / 일별 가격 표."""
+    from etf_rebalancer.cells.labels import localize_rows
     from etf_rebalancer.quotes.service import get_service, history_rows
 
-    return _table("en", lambda: history_rows(get_service(), tickers, start, end, field))
+    # Nothing in ETF_HISTORY's arguments says which language the workbook speaks (a KRX
+    # code is no sign: English workbooks hold them too), so Korean is asked for.
+    lang = _history_language(language)
+    return _table(
+        lang,
+        lambda: localize_rows(
+            "history", history_rows(get_service(), tickers, start, end, field), lang
+        ),
+    )
+
+
+def _history_language(language):
+    if isinstance(language, str) and language.strip():
+        return LANGUAGES.get(language.strip().casefold(), "en")
+    return "en"
 
 
 # ---------------------------------------------------------------- rebalancing
@@ -131,8 +148,20 @@ def _rebalance_plan(holdings, targets, cash, settings, groups):
     )
 
 
-def _rebalance_language(holdings, targets, settings):
-    return detect_language(holdings, targets, settings)
+def _rebalance_language(holdings, targets, cash, settings, groups):
+    from etf_rebalancer.planning import plan_language
+
+    return plan_language(holdings, targets, cash, settings, groups)
+
+
+def _rebalance_table(table, holdings, targets, cash, settings, groups):
+    from etf_rebalancer.planning import plan_rows
+
+    lang = _rebalance_language(holdings, targets, cash, settings, groups)
+    return _table(
+        lang,
+        lambda: plan_rows(_rebalance_plan(holdings, targets, cash, settings, groups), table, lang),
+    )
 
 
 @xw.func(category=CATEGORY, call_in_wizard=False)  # may fetch missing quotes
@@ -143,10 +172,7 @@ def _rebalance_language(holdings, targets, settings):
 @xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
 def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None):
     """Orders that bring the portfolio to its targets, in whole shares / 리밸런싱 주문표."""
-    lang = _rebalance_language(holdings, targets, settings)
-    return _table(
-        lang, lambda: _rebalance_plan(holdings, targets, cash, settings, groups).order_rows()
-    )
+    return _rebalance_table("orders", holdings, targets, cash, settings, groups)
 
 
 @xw.func(category=CATEGORY, call_in_wizard=False)  # may fetch missing quotes
@@ -157,11 +183,7 @@ def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None):
 @xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
 def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None):
     """Cash, fees, turnover, drift and warnings of the plan / 리밸런싱 요약."""
-    lang = _rebalance_language(holdings, targets, settings)
-    return _table(
-        lang,
-        lambda: _rebalance_plan(holdings, targets, cash, settings, groups).summary_rows(lang),
-    )
+    return _rebalance_table("summary", holdings, targets, cash, settings, groups)
 
 
 @xw.func(category=CATEGORY, call_in_wizard=False)  # may fetch missing quotes
@@ -172,10 +194,7 @@ def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None):
 @xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
 def REBAL_DRIFT(holdings, targets, cash=None, settings=None, groups=None):
     """Current weight, target, drift and band status per asset / 비중 이탈 현황."""
-    lang = _rebalance_language(holdings, targets, settings)
-    return _table(
-        lang, lambda: _rebalance_plan(holdings, targets, cash, settings, groups).drift_rows()
-    )
+    return _rebalance_table("drift", holdings, targets, cash, settings, groups)
 
 
 # ---------------------------------------------------------------- backtests
@@ -196,8 +215,8 @@ def PORTFOLIO_BACKTEST(prices, weights, settings=None):
     """Total return, CAGR, volatility, Sharpe, drawdown of a rebalanced mix / 백테스트 결과."""
     from etf_rebalancer.backtest.sheet import backtest_stats_rows
 
-    lang = detect_language(prices, weights, settings)
-    return _table(lang, lambda: backtest_stats_rows(prices, weights, settings))
+    lang = detect_language(prices, weights, settings=settings)
+    return _table(lang, lambda: backtest_stats_rows(prices, weights, settings, lang))
 
 
 @xw.func(category=CATEGORY)
@@ -208,8 +227,8 @@ def PORTFOLIO_EQUITY(prices, weights, settings=None):
     """Value series of the same backtest (Date, Portfolio [, Benchmark]) / 평가액 추이."""
     from etf_rebalancer.backtest.sheet import backtest_equity_rows
 
-    lang = detect_language(prices, weights, settings)
-    return _table(lang, lambda: backtest_equity_rows(prices, weights, settings))
+    lang = detect_language(prices, weights, settings=settings)
+    return _table(lang, lambda: backtest_equity_rows(prices, weights, settings, lang))
 
 
 @xw.func(category=CATEGORY)
@@ -218,4 +237,5 @@ def PORTFOLIO_CORREL(prices):
     """Correlation matrix of daily simple returns / 일간 수익률 상관계수."""
     from etf_rebalancer.backtest.sheet import correlation_rows
 
-    return _table(detect_language(prices), lambda: correlation_rows(prices))
+    lang = detect_language(prices)
+    return _table(lang, lambda: correlation_rows(prices, lang))

@@ -69,7 +69,7 @@ def test_equity_rows_with_benchmark():
 def test_korean_headers_and_band_column():
     weights = [["종목코드", "비중", "허용범위"], ["SPY", 0.6, 0.05], [69500, 0.4, None]]
     rows = udfs.PORTFOLIO_BACKTEST(PRICES, weights, [["band_type", "absolute"], ["band", 0.5]])
-    assert rows[0] == ["Metric", "Value"], rows
+    assert rows[0] == ["지표", "값"], rows  # a Korean workbook is answered in Korean
 
 
 def test_correlation_matrix():

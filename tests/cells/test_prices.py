@@ -20,6 +20,7 @@ from etf_rebalancer.cells import (
     parse_number,
     read_price_table,
 )
+from etf_rebalancer.cells.labels import ko, where
 from etf_rebalancer.errors import InputError
 
 
@@ -41,21 +42,21 @@ def row_by_row(values: Any, name: str = "prices") -> pd.DataFrame:
         padded = list(row) + [None] * (len(header) - len(row))
         if all(is_blank(v) for v in padded):
             continue
-        date = parse_date(padded[date_col], what="Date", where=f" ({name} row {index})")
+        date = parse_date(padded[date_col], what="Date", where=where(name, index))
         if date in seen:
             raise InputError(
                 f"{name} has the date {date.date()} twice (rows {seen[date]} and {index})",
-                f"{name}에 {date.date()} 날짜가 두 번 있습니다 ({seen[date]}행, {index}행)",
+                f"{ko(name)}에 {date.date()} 날짜가 두 번 있습니다 ({seen[date]}행, {index}행)",
             )
         seen[date] = index
         prices = []
         for ticker, col in columns.items():
-            where = f" ({name} row {index}, {ticker})"
-            price = parse_number(padded[col], what="Price", where=where)
+            place = where(name, index, ticker)
+            price = parse_number(padded[col], what="Price", where=place)
             if price is not None and price <= 0:
                 raise InputError(
-                    f"Price must be positive, got {padded[col]!r}{where}",
-                    f"가격은 0보다 커야 합니다: {padded[col]!r}{where}",
+                    f"Price must be positive, got {padded[col]!r}{place}",
+                    f"가격은 0보다 커야 합니다: {padded[col]!r}{ko(place)}",
                 )
             prices.append(math.nan if price is None else price)
         dates.append(date)

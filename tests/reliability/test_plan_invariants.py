@@ -25,7 +25,15 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from etf_rebalancer import udfs
-from etf_rebalancer.cells.labels import DRIFT_HEADER, ORDER_HEADER
+from etf_rebalancer.cells.labels import (
+    ACTION_LABELS,
+    CASH_LABEL,
+    DRIFT_HEADER,
+    ORDER_HEADER,
+    STATUS_LABELS,
+    localize_rows,
+)
+from etf_rebalancer.planning.rows import plan_language
 
 US = ["QQQ", "SPY", "TLT", "GLD", "XLK", "TQQQ"]
 KRX = ["069500", "360750", "0030R0"]
@@ -235,9 +243,30 @@ def _money(summary: list[list[Any]]) -> dict[str, float]:
     return {labels[item]: value for item, value in summary[1:] if item in labels}
 
 
+_ENGLISH = {korean: english for english, korean in {**ACTION_LABELS, **STATUS_LABELS}.items()}
+_ENGLISH[CASH_LABEL[1]] = CASH_LABEL[0]
+
+
+def _canonical(kind: str, rows: list[list[Any]], workbook: Workbook) -> list[list[Any]]:
+    """A table in the contract's English, after checking it is in the workbook's language.
+
+    Korean workbooks get Korean headers, actions, statuses and the cash row
+    (issue 15); the guarantees below are about the numbers, so they are read
+    off the English form.
+    """
+    if _is_error(rows):
+        return rows
+    lang = plan_language(*workbook.args())
+    english = {"orders": ORDER_HEADER, "drift": DRIFT_HEADER}[kind]
+    assert rows[0] == localize_rows(kind, [english], lang)[0]
+    return [list(english)] + [
+        [_ENGLISH.get(c, c) if isinstance(c, str) else c for c in r] for r in rows[1:]
+    ]
+
+
 @given(workbook=workbooks())
 def test_rebal_orders_keep_the_contract_guarantees(workbook: Workbook):
-    orders = udfs.REBAL_ORDERS(*workbook.args())
+    orders = _canonical("orders", udfs.REBAL_ORDERS(*workbook.args()), workbook)
     if _is_error(orders):
         _assert_explained(orders)
         event(f"orders: error {orders[0][0][:40]}")
@@ -291,7 +320,7 @@ def test_rebal_summary_cash_never_below_zero_and_money_adds_up(workbook: Workboo
     # The engine settles cash to 1e-9 of the portfolio's value (0.002 KRW on 2.2M KRW).
     scale = max(1.0, money["bought"], money["sold"], money["value_before"])
     assert money["cash_after"] == pytest.approx(expected, abs=2e-9 * scale)
-    orders = udfs.REBAL_ORDERS(*workbook.args())
+    orders = _canonical("orders", udfs.REBAL_ORDERS(*workbook.args()), workbook)
     assert not _is_error(orders)
     bought = sum(r[6] for r in orders[1:] if r[1] == "BUY")
     sold = sum(r[6] for r in orders[1:] if r[1] == "SELL")
@@ -301,7 +330,7 @@ def test_rebal_summary_cash_never_below_zero_and_money_adds_up(workbook: Workboo
 
 @given(workbook=workbooks())
 def test_rebal_drift_is_a_table_of_the_whole_portfolio(workbook: Workbook):
-    drift = udfs.REBAL_DRIFT(*workbook.args())
+    drift = _canonical("drift", udfs.REBAL_DRIFT(*workbook.args()), workbook)
     if _is_error(drift):
         _assert_explained(drift)
         return

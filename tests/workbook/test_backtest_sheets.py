@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from etf_rebalancer import cli, udfs
 from etf_rebalancer.cells import is_krx_code
+from etf_rebalancer.cells.labels import METRIC_LABELS
 from etf_rebalancer.quotes import service as service_module
 from etf_rebalancer.quotes.base import History, Quote
 from etf_rebalancer.quotes.cache import QuoteCache
@@ -301,8 +302,10 @@ def test_the_backtest_sheet_compares_the_mix_with_its_benchmark(built, warm_cach
             local = provider.histories[ticker].frame["adjclose"][pd.Timestamp(day)]
             assert value == pytest.approx(local * _fx_rate(pd.Timestamp(day), pair))
     assert prices[0] == ["Date", *dict.fromkeys(backtest_tickers(portfolio))], prices[:1]
-    stats = {row[0]: row[1] for row in got["stats"][1:]}
-    assert "Notice" not in stats, got["stats"]
+    # Korean workbooks get Korean metric names: key the rows by the English contract names.
+    english = {korean: name for name, korean in METRIC_LABELS.items()}
+    stats = {english.get(row[0], row[0]): row[1] for row in got["stats"][1:]}
+    assert "Notice" not in stats and "알림" not in stats, got["stats"]
 
     # Independent facts from the price table itself.
     table = pd.DataFrame(
@@ -321,14 +324,16 @@ def test_the_backtest_sheet_compares_the_mix_with_its_benchmark(built, warm_cach
     assert stats["Fees"] >= 0 and -1 < stats["Max Drawdown"] < 0
 
     equity = got["equity"]
-    assert equity[0] == ["Date", "Portfolio", "Benchmark"]
+    assert equity[0] == (
+        ["날짜", "포트폴리오", "벤치마크"] if lang == "ko" else ["Date", "Portfolio", "Benchmark"]
+    )
     assert equity[1][0] == start and equity[1][1] == pytest.approx(initial, rel=1e-3)
     assert equity[1][2] == pytest.approx(initial)
     assert equity[-1][1] == pytest.approx(stats["Final Value"])
     assert equity[-1][2] / initial - 1 == pytest.approx(stats["Benchmark Total Return"])
 
     correl = got["correl"]
-    assert correl[0] == ["Ticker", *prices[0][1:]]
+    assert correl[0] == ["티커" if prices[0][0] == "날짜" else "Ticker", *prices[0][1:]]
     for i, row in enumerate(correl[1:], start=1):
         assert row[i] == pytest.approx(1.0)
 
@@ -345,7 +350,10 @@ def test_cli_backtest_prints_the_sheet_s_table(built, warm_cache, tmp_path):
     result = runner.invoke(cli.app, args)
     assert result.exit_code == 0, result.output
     printed = list(csv.reader(io.StringIO(result.stdout)))
-    assert [r[0] for r in printed] == [str(r[0]) for r in sheet_rows]
+    # csv keeps the English contract names (the sheet of a Korean workbook is Korean).
+    english = {korean: name for name, korean in METRIC_LABELS.items()}
+    assert printed[0] == ["Metric", "Value"]
+    assert [r[0] for r in printed[1:]] == [english.get(r[0], r[0]) for r in sheet_rows[1:]]
     for (_, text), (_, value) in zip(printed[1:], sheet_rows[1:], strict=True):
         if isinstance(value, float):
             assert float(text) == pytest.approx(value, rel=1e-12)
@@ -440,7 +448,8 @@ def test_a_stored_history_template_caches_exactly_what_its_formulas_compute(
         "H6": udfs.PORTFOLIO_EQUITY(prices, weights, settings),
         "L25": udfs.PORTFOLIO_CORREL(prices),
     }
-    stats = {r[0]: r[1] for r in expected["E6"][1:]}
+    english = {korean: name for name, korean in METRIC_LABELS.items()}
+    stats = {english.get(r[0], r[0]): r[1] for r in expected["E6"][1:]}
     assert stats["Start"] == dt.datetime(2014, 1, 2) and stats["Rebalances"] == 35
     size = raw["SIZE"]
     assert stats["Benchmark Total Return"] == pytest.approx(size.iloc[-1] / size.iloc[0] - 1)
@@ -458,7 +467,8 @@ def test_a_stored_history_template_caches_exactly_what_its_formulas_compute(
     printed = CliRunner().invoke(cli.app, ["backtest", str(path), "--format", "csv"])
     assert printed.exit_code == 0, printed.output
     rows = list(csv.reader(io.StringIO(printed.stdout)))
-    assert [r[0] for r in rows] == [r[0] for r in expected["E6"]]
+    # csv keeps the English contract names.
+    assert [r[0] for r in rows[1:]] == [english.get(r[0], r[0]) for r in expected["E6"][1:]]
     for (_, text), (_, number) in zip(rows[1:], expected["E6"][1:], strict=True):
         if isinstance(number, float):
             assert float(text) == pytest.approx(number, rel=1e-12)

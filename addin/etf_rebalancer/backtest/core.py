@@ -176,7 +176,7 @@ def align_prices(prices: pd.DataFrame, tickers: list[str]) -> tuple[pd.DataFrame
         raise InputError(
             f"prices has no column for {', '.join(missing)} (columns: "
             f"{', '.join(map(str, prices.columns)) or 'none'})",
-            f"prices 범위에 {', '.join(missing)} 열이 없습니다",
+            f"가격 범위에 {', '.join(missing)} 열이 없습니다",
         )
     frame = prices.loc[:, tickers].astype(float).sort_index()
     frame = frame.dropna(how="all")
@@ -184,7 +184,7 @@ def align_prices(prices: pd.DataFrame, tickers: list[str]) -> tuple[pd.DataFrame
     if empty:
         raise InputError(
             f"prices has no price for {', '.join(empty)}",
-            f"prices 범위에 {', '.join(empty)} 가격이 없습니다",
+            f"가격 범위에 {', '.join(empty)} 가격이 없습니다",
         )
     first_valid = frame.notna().to_numpy().argmax(axis=0)
     late = tickers[int(first_valid.argmax())]
@@ -203,7 +203,7 @@ def align_prices(prices: pd.DataFrame, tickers: list[str]) -> tuple[pd.DataFrame
     if len(frame) < 2:
         raise InputError(
             "prices needs at least two dates on which every asset has a price",
-            "prices 범위에 모든 종목의 가격이 있는 날짜가 둘 이상 필요합니다",
+            "가격 범위에 모든 종목의 가격이 있는 날짜가 둘 이상 필요합니다",
         )
     if not np.isfinite(frame.to_numpy()).all() or (frame.to_numpy() <= 0).any():
         raise InputError("prices must be positive numbers", "가격은 0보다 큰 숫자여야 합니다")

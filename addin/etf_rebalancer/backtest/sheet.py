@@ -40,6 +40,8 @@ from etf_rebalancer.cells import (
     unknown_keys_error,
     weights_to_fractions,
 )
+from etf_rebalancer.cells.headers import LANGUAGES
+from etf_rebalancer.cells.labels import Bilingual, ko, localize_rows, where
 from etf_rebalancer.errors import InputError
 
 __all__ = [
@@ -62,6 +64,7 @@ SETTING_KEYS = (
     "initial",
     "whole_shares",
     "benchmark",
+    "language",
 )
 
 _RULES = {
@@ -93,12 +96,15 @@ _BAND_TYPES = {
 }
 
 
+_WEIGHT = Bilingual("Weight", "비중")
+
+
 def _fold(value: Any) -> str:
     return "".join(str(value).split()).replace("_", "").replace("-", "").casefold()
 
 
-def _setting_where(kv: KeyValue) -> str:
-    return f" (settings row {kv.row}, {kv.label})"
+def _setting_where(kv: KeyValue) -> Bilingual:
+    return where("settings", kv.row, kv.label)
 
 
 def read_config(settings: Any, bands: Mapping[str, float] | None = None) -> BacktestConfig:
@@ -125,8 +131,8 @@ def read_config(settings: Any, bands: Mapping[str, float] | None = None) -> Back
                 raise InputError(
                     "rebalance must be none, monthly, quarterly or annual, "
                     f"got {kv.value!r}{where}",
-                    f"rebalance 값은 none, monthly, quarterly, annual 중 하나여야 합니다: "
-                    f"{kv.value!r}{where}",
+                    "rebalance 값은 none(없음), monthly(매월), quarterly(매분기), "
+                    f"annual(매년) 중 하나여야 합니다: {kv.value!r}{ko(where)}",
                 )
             options["rebalance"] = rule
         elif key == "band_type":
@@ -134,7 +140,8 @@ def read_config(settings: Any, bands: Mapping[str, float] | None = None) -> Back
             if band_type is None:
                 raise InputError(
                     f"band_type must be {' or '.join(BAND_TYPES)}, got {kv.value!r}{where}",
-                    f"band_type 값은 relative 또는 absolute여야 합니다: {kv.value!r}{where}",
+                    "band_type 값은 relative(상대) 또는 absolute(절대)여야 합니다: "
+                    f"{kv.value!r}{ko(where)}",
                 )
             options["band_type"] = band_type
         elif key == "band":
@@ -146,7 +153,7 @@ def read_config(settings: Any, bands: Mapping[str, float] | None = None) -> Back
                     f"fee_rate must be a fraction from 0 to 0.1 (e.g. 0.001 or 0.1%), "
                     f"got {kv.value!r}{where}",
                     f"fee_rate 값은 0~0.1 사이 비율이어야 합니다 (예: 0.001 또는 0.1%): "
-                    f"{kv.value!r}{where}",
+                    f"{kv.value!r}{ko(where)}",
                 )
             options["fee_rate"] = fee
         elif key == "initial":
@@ -154,13 +161,19 @@ def read_config(settings: Any, bands: Mapping[str, float] | None = None) -> Back
             if initial is None or initial <= 0:
                 raise InputError(
                     f"initial must be a positive amount, got {kv.value!r}{where}",
-                    f"initial 값은 0보다 큰 금액이어야 합니다: {kv.value!r}{where}",
+                    f"initial 값은 0보다 큰 금액이어야 합니다: {kv.value!r}{ko(where)}",
                 )
             options["initial"] = initial
         elif key == "whole_shares":
             options["whole_shares"] = parse_bool(kv.value, what="whole_shares", where=where)
         elif key == "benchmark":
             options["benchmark"] = normalise_ticker(kv.value, where=where)
+        elif key == "language" and _fold(kv.value) not in LANGUAGES:
+            # Read by the edge (detect_language); here only checked.
+            raise InputError(
+                f"language must be en or ko, got {kv.value!r}{where}",
+                f"language 값은 en(영어) 또는 ko(한국어)여야 합니다: {kv.value!r}{ko(where)}",
+            )
     if bands:
         options["bands"] = dict(bands)
     if ("band" in options or bands) and "rebalance" not in options:
@@ -174,7 +187,7 @@ def _read_band(value: Any, where: str) -> float:
     if number is None:
         raise InputError(
             f"band must be a number such as 0.2 or 20%, got {value!r}{where}",
-            f"band 값은 0.2 또는 20% 같은 숫자여야 합니다: {value!r}{where}",
+            f"band 값은 0.2 또는 20% 같은 숫자여야 합니다: {value!r}{ko(where)}",
         )
     fraction = number / 100.0 if number > 1 and not explicit else number
     check_band(fraction, value, what="band", where=where)
@@ -192,7 +205,7 @@ def read_weights(weights: Any) -> tuple[dict[str, float], dict[str, float]]:
     if table.empty:
         raise InputError(
             "weights has no rows: add Ticker and Weight under the header",
-            "weights 범위에 행이 없습니다: 머리글 아래에 티커와 비중을 입력하세요",
+            "비중 범위에 행이 없습니다: 머리글 아래에 티커와 비중을 입력하세요",
         )
     tickers: list[str] = []
     cells = []
@@ -200,27 +213,27 @@ def read_weights(weights: Any) -> tuple[dict[str, float], dict[str, float]]:
     seen: dict[str, int] = {}
     for record in table.to_dict("records"):
         row = int(record["row"])
-        ticker = normalise_ticker(record["ticker"], where=f" (weights row {row})")
+        ticker = normalise_ticker(record["ticker"], where=where("weights", row))
         if ticker in seen:
             raise InputError(
                 f"weights has {ticker} twice (rows {seen[ticker]} and {row})",
-                f"weights에 {ticker}이(가) 두 번 있습니다 ({seen[ticker]}행, {row}행)",
+                f"비중 범위에 {ticker}이(가) 두 번 있습니다 ({seen[ticker]}행, {row}행)",
             )
         seen[ticker] = row
-        where = f" (weights row {row}, {ticker})"
-        cell = parse_weight(record["target"], what="Weight", where=where)
+        place = where("weights", row, ticker)
+        cell = parse_weight(record["target"], what=_WEIGHT, where=place)
         if cell[0] is None:
-            raise InputError(f"Weight is missing{where}", f"비중이 비어 있습니다{where}")
+            raise InputError(f"Weight is missing{place}", f"비중이 비어 있습니다{ko(place)}")
         if cell[0] < 0:
             raise InputError(
-                f"Weight must not be negative, got {record['target']!r}{where}",
-                f"비중은 음수일 수 없습니다: {record['target']!r}{where}",
+                f"Weight must not be negative, got {record['target']!r}{place}",
+                f"비중은 음수일 수 없습니다: {record['target']!r}{ko(place)}",
             )
         tickers.append(ticker)
         cells.append(cell)
         band = record.get("band")
         if not is_blank(band):
-            bands[ticker] = _read_band(band, where)
+            bands[ticker] = _read_band(band, place)
     fractions = weights_to_fractions(cells, sums_to_one=True)
     mix = {t: float(w or 0.0) for t, w in zip(tickers, fractions, strict=True)}
     total = sum(mix.values())
@@ -236,7 +249,7 @@ def read_weights(weights: Any) -> tuple[dict[str, float], dict[str, float]]:
     if not any(w > 0 for w in mix.values()):
         raise InputError(
             "weights needs at least one ticker with a weight above 0",
-            "weights에 비중이 0보다 큰 종목이 하나 이상 필요합니다",
+            "비중 범위에 비중이 0보다 큰 종목이 하나 이상 필요합니다",
         )
     return mix, bands
 
@@ -252,7 +265,7 @@ def read_backtest_inputs(
         raise InputError(
             f"benchmark {config.benchmark} is not a column of prices "
             f"(columns: {', '.join(table.columns)})",
-            f"benchmark {config.benchmark} 열이 prices 범위에 없습니다",
+            f"벤치마크 {config.benchmark} 열이 가격 범위에 없습니다",
         )
     return table, mix, config
 
@@ -272,55 +285,66 @@ def _run(prices: Any, weights: Any, settings: Any) -> BacktestResult:
     return run_backtest(table, mix, config)
 
 
-def backtest_stats_rows(prices: Any, weights: Any, settings: Any = None) -> list[list[Any]]:
-    """Rows ``Metric``, ``Value`` of PORTFOLIO_BACKTEST (order: ``stats.METRICS``)."""
-    return _stats_rows(_run(prices, weights, settings))
+def backtest_stats_rows(
+    prices: Any, weights: Any, settings: Any = None, lang: str = "en"
+) -> list[list[Any]]:
+    """Rows ``Metric``, ``Value`` of PORTFOLIO_BACKTEST (order: ``stats.METRICS``).
+
+    ``lang="ko"`` gives Korean metric names and notices; the numbers are the same.
+    """
+    return _stats_rows(_run(prices, weights, settings), lang)
 
 
-def backtest_equity_rows(prices: Any, weights: Any, settings: Any = None) -> list[list[Any]]:
-    """Rows ``Date``, ``Portfolio`` [, ``Benchmark``] of PORTFOLIO_EQUITY."""
-    return _equity_rows(_run(prices, weights, settings))
+def backtest_equity_rows(
+    prices: Any, weights: Any, settings: Any = None, lang: str = "en"
+) -> list[list[Any]]:
+    """Rows ``Date``, ``Portfolio`` [, ``Benchmark``] of PORTFOLIO_EQUITY (Korean headers for
+    ``lang="ko"``)."""
+    return _equity_rows(_run(prices, weights, settings), lang)
 
 
 def backtest_rows(
-    prices: Any, weights: Any, settings: Any = None
+    prices: Any, weights: Any, settings: Any = None, lang: str = "en"
 ) -> tuple[list[list[Any]], list[list[Any]]]:
     """PORTFOLIO_BACKTEST's and PORTFOLIO_EQUITY's rows from one simulation (outside Excel,
     where both are wanted at once)."""
     result = _run(prices, weights, settings)
-    return _stats_rows(result), _equity_rows(result)
+    return _stats_rows(result, lang), _equity_rows(result, lang)
 
 
-def _stats_rows(result: BacktestResult) -> list[list[Any]]:
+def _stats_rows(result: BacktestResult, lang: str = "en") -> list[list[Any]]:
     rows: list[list[Any]] = [["Metric", "Value"]]
     rows += [[name, _cell(value)] for name, value in result.stats.items()]
-    rows += [["Notice", notice.message] for notice in result.notices]
-    return rows
+    rows += [["Notice", notice.localized(lang)] for notice in result.notices]
+    return localize_rows("stats", rows, lang)
 
 
-def _equity_rows(result: BacktestResult) -> list[list[Any]]:
+def _equity_rows(result: BacktestResult, lang: str = "en") -> list[list[Any]]:
     frame = result.equity.to_frame()
     if result.benchmark is not None:
         frame["Benchmark"] = result.benchmark
     rows: list[list[Any]] = [["Date", *frame.columns]]
     for date, values in zip(frame.index, frame.to_numpy().tolist(), strict=True):
         rows.append([date.to_pydatetime(), *values])
+    if lang == "ko":
+        rows[0] = localize_rows("equity", rows[:1], lang)[0]  # the header; no copy of the rest
     return rows
 
 
-def correlation_rows(prices: Any) -> list[list[Any]]:
+def correlation_rows(prices: Any, lang: str = "en") -> list[list[Any]]:
     """Correlation matrix of daily simple returns, tickers as first row and column.
 
     Calendar policy as in the backtest: a blank cell after an asset's first
     price takes its last close (no return that day); before its first price
-    it is left out, so each pair uses the days both have returns.
+    it is left out, so each pair uses the days both have returns. ``lang="ko"``
+    writes the corner as ``티커``.
     """
     table = read_price_table(prices, name="prices")
     table = table.dropna(how="all")
     if len(table) < 3:
         raise InputError(
             "prices needs at least three dates to correlate daily returns",
-            "상관계수를 계산하려면 prices 범위에 날짜가 세 개 이상 필요합니다",
+            "상관계수를 계산하려면 가격 범위에 날짜가 세 개 이상 필요합니다",
         )
     returns = table.ffill().pct_change(fill_method=None).iloc[1:]
     matrix = returns.corr().to_numpy(dtype=float)
@@ -328,6 +352,8 @@ def correlation_rows(prices: Any) -> list[list[Any]]:
     rows: list[list[Any]] = [["Ticker", *tickers]]
     for ticker, line in zip(tickers, matrix.tolist(), strict=True):
         rows.append([ticker, *(_cell(v) for v in line)])
+    if lang == "ko":
+        rows[0] = localize_rows("correl", rows[:1], lang)[0]
     return rows
 
 

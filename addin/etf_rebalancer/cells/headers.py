@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from etf_rebalancer.cells.labels import ko
 from etf_rebalancer.cells.values import as_rows, is_blank
 from etf_rebalancer.errors import InputError
 
@@ -51,19 +52,77 @@ _ALIAS_LOOKUP: dict[str, str] = {
 }
 
 
-def detect_language(*ranges: Any) -> str:
-    """Return ``"ko"`` when any header or key cell of the ranges is written in Korean."""
+#: Values of the ``language`` setting: English and Korean spellings.
+LANGUAGES: dict[str, str] = {
+    "en": "en",
+    "english": "en",
+    "영어": "en",
+    "ko": "ko",
+    "kr": "ko",
+    "korean": "ko",
+    "한국어": "ko",
+    "한글": "ko",
+}
+
+
+def _is_language_key(label: Any) -> bool:
+    return isinstance(label, str) and re.sub(r"[\s_\-]+", "", label).casefold() == "language"
+
+
+def language_setting(settings: Any) -> str | None:
+    """The ``language`` setting of a key/value range (``"en"``/``"ko"``), or ``None``.
+
+    Unreadable values are left to the settings reader to refuse; here they count as unset.
+    """
+    try:
+        rows = as_rows(settings)
+    except TypeError:
+        return None
+    for row in rows:
+        if len(row) > 1 and _is_language_key(row[0]) and isinstance(row[1], str):
+            return LANGUAGES.get(row[1].strip().casefold())
+    return None
+
+
+def _has_hangul(cells: Iterable[Any]) -> bool:
+    return any(isinstance(c, str) and _HANGUL.search(c) for c in cells)
+
+
+def detect_language(*ranges: Any, settings: Any = None) -> str:
+    """The language of a workbook's answer: ``"ko"`` or ``"en"``.
+
+    The ``language`` setting decides when set (``ko``, or ``en`` to force English).
+    Otherwise the answer is Korean when a header is: the first row of any range,
+    and the key column of a settings range (``settings``, or any range whose
+    first header cell is a key header such as ``Setting``/``설정``). Data cells
+    never count: an English table listing Korean names is answered in English.
+    """
+    key_ranges = [settings] if settings is not None else []
+    header_ranges = list(ranges)
     for values in ranges:
-        try:
-            rows = as_rows(values)
-        except TypeError:
-            continue
-        if not rows:
-            continue
-        cells: Iterable[Any] = list(rows[0]) + [r[0] for r in rows[1:] if r]
-        if any(isinstance(c, str) and _HANGUL.search(c) for c in cells):
+        rows = _rows_or_none(values)
+        if rows and rows[0] and _ALIAS_LOOKUP.get(normalise_header(rows[0][0])) == "key":
+            key_ranges.append(values)
+    for values in key_ranges:
+        chosen = language_setting(values)
+        if chosen:
+            return chosen
+    for values in header_ranges:
+        rows = _rows_or_none(values)
+        if rows and _has_hangul(rows[0]):
+            return "ko"
+    for values in key_ranges:
+        rows = _rows_or_none(values) or []
+        if _has_hangul(r[0] for r in rows if r):
             return "ko"
     return "en"
+
+
+def _rows_or_none(values: Any) -> list[list[Any]] | None:
+    try:
+        return as_rows(values)
+    except TypeError:
+        return None
 
 
 def read_table(
@@ -101,7 +160,7 @@ def read_table(
     if not rows or all(is_blank(c) for c in rows[0]):
         raise InputError(
             f"{name} range is empty: it needs a header row with {', '.join(_en(required))}",
-            f"{name} 범위가 비어 있습니다: 머리글 {', '.join(_ko(required))} 이(가) 필요합니다",
+            f"{ko(name)} 범위가 비어 있습니다: 머리글 {', '.join(_ko(required))} 이(가) 필요합니다",
         )
     width = max(len(r) for r in rows)
     header = [normalise_header(c) for c in rows[0]] + [""] * (width - len(rows[0]))
@@ -113,10 +172,12 @@ def read_table(
             positions[canonical] = col
     missing = [c for c in required if c not in positions]
     if missing:
-        got = ", ".join(repr(c) for c in rows[0] if not is_blank(c)) or "nothing"
+        got = ", ".join(repr(c) for c in rows[0] if not is_blank(c))
         raise InputError(
-            f"{name} needs a column {' and '.join(_en(missing))} (header row has {got})",
-            f"{name} 범위에 {', '.join(_ko(missing))} 열이 필요합니다 (머리글: {got})",
+            f"{name} needs a column {' and '.join(_en(missing))} "
+            f"(header row has {got or 'nothing'})",
+            f"{ko(name)} 범위에 {', '.join(_ko(missing))} 열이 필요합니다 "
+            f"(머리글: {got or '없음'})",
         )
     records = []
     for index, row in enumerate(rows[1:], start=2):

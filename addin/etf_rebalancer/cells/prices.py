@@ -11,6 +11,7 @@ import pandas as pd
 from pandas.api.types import infer_dtype
 
 from etf_rebalancer.cells.headers import _ALIAS_LOOKUP, normalise_header
+from etf_rebalancer.cells.labels import column, ko, where
 from etf_rebalancer.cells.tickers import normalise_ticker
 from etf_rebalancer.cells.values import (
     as_column,
@@ -51,7 +52,7 @@ def read_price_table(values: Any, *, name: str = "prices") -> pd.DataFrame:
     if not rows or all(is_blank(c) for c in rows[0]):
         raise InputError(
             f"{name} range is empty: it needs a header row Date, then one column per ticker",
-            f"{name} 범위가 비어 있습니다: 머리글 날짜, 그리고 티커별 열이 필요합니다",
+            f"{ko(name)} 범위가 비어 있습니다: 머리글 날짜, 그리고 티커별 열이 필요합니다",
         )
     header = rows[0]
     # Two filled cells are enough to know the range is not one error cell.
@@ -61,33 +62,34 @@ def read_price_table(values: Any, *, name: str = "prices") -> pd.DataFrame:
         # offline, #N/A): pass its words on instead of asking for a Date header.
         raise InputError(
             f"{name} holds an error, not prices: {filled[0]}",
-            f"{name} 범위에 가격 대신 오류가 있습니다: {filled[0]}",
+            f"{ko(name)} 범위에 가격 대신 오류가 있습니다: {filled[0]}",
         )
     date_col = next(
         (i for i, c in enumerate(header) if _ALIAS_LOOKUP.get(normalise_header(c)) == "date"), None
     )
     if date_col is None:
-        got = ", ".join(repr(c) for c in header if not is_blank(c)) or "nothing"
+        got = ", ".join(repr(c) for c in header if not is_blank(c))
         raise InputError(
-            f"{name} needs a column Date (header row has {got})",
-            f"{name} 범위에 날짜 열이 필요합니다 (머리글: {got})",
+            f"{name} needs a column Date (header row has {got or 'nothing'})",
+            f"{ko(name)} 범위에 날짜 열이 필요합니다 (머리글: {got or '없음'})",
         )
     columns: dict[str, int] = {}
     for col, cell in enumerate(header):
         if col == date_col or is_blank(cell):
             continue
-        ticker = normalise_ticker(cell, where=f" ({name} header, column {col + 1})")
+        ticker = normalise_ticker(cell, where=where(name, None, column(col + 1), header=True))
         if ticker in columns:
             raise InputError(
                 f"{name} has the ticker {ticker} twice "
                 f"(columns {columns[ticker] + 1} and {col + 1})",
-                f"{name}에 {ticker} 티커가 두 번 있습니다 ({columns[ticker] + 1}열, {col + 1}열)",
+                f"{ko(name)}에 {ticker} 티커가 두 번 있습니다 "
+                f"({columns[ticker] + 1}열, {col + 1}열)",
             )
         columns[ticker] = col
     if not columns:
         raise InputError(
             f"{name} needs at least one ticker column after Date",
-            f"{name} 범위에 날짜 다음 티커 열이 하나 이상 필요합니다",
+            f"{ko(name)} 범위에 날짜 다음 티커 열이 하나 이상 필요합니다",
         )
     body = rows[1:]
     width = max([len(header), *map(len, body)])
@@ -112,7 +114,7 @@ def read_price_table(values: Any, *, name: str = "prices") -> pd.DataFrame:
     dates, date_errors = date_column(
         as_column(cells[date_col])[keep],
         what="Date",
-        where=lambda i: f" ({name} row {keep[i] + 2})",
+        where=lambda i: where(name, int(keep[i]) + 2),
     )
     error = _first_error(
         name, keep, dates, date_errors, tickers, prices, price_errors, cells, columns
@@ -128,13 +130,13 @@ def read_price_table(values: Any, *, name: str = "prices") -> pd.DataFrame:
 
 def _price_at(name: str, ticker: str) -> Callable[[int], str]:
     """Where a price cell is, for messages: body position 0 is row 2 of the range."""
-    return lambda position: f" ({name} row {position + 2}, {ticker})"
+    return lambda position: where(name, position + 2, ticker)
 
 
-def _not_positive(value: Any, where: str) -> InputError:
+def _not_positive(value: Any, place: str) -> InputError:
     return InputError(
-        f"Price must be positive, got {value!r}{where}",
-        f"가격은 0보다 커야 합니다: {value!r}{where}",
+        f"Price must be positive, got {value!r}{place}",
+        f"가격은 0보다 커야 합니다: {value!r}{ko(place)}",
     )
 
 
@@ -179,7 +181,7 @@ def _first_error(
             later,
             InputError(
                 f"{name} has the date {date.date()} twice (rows {rows[0]} and {rows[1]})",
-                f"{name}에 {date.date()} 날짜가 두 번 있습니다 ({rows[0]}행, {rows[1]}행)",
+                f"{ko(name)}에 {date.date()} 날짜가 두 번 있습니다 ({rows[0]}행, {rows[1]}행)",
             ),
         )
     for ticker, numbers, errors in zip(tickers, prices, price_errors, strict=True):
@@ -193,6 +195,6 @@ def _first_error(
             continue  # the date (or a ticker further left) of that row comes first
         body_row = int(keep[position])
         found[position] = errors.get(body_row) or _not_positive(
-            cells[columns[ticker]][body_row], f" ({name} row {body_row + 2}, {ticker})"
+            cells[columns[ticker]][body_row], where(name, body_row + 2, ticker)
         )
     return found[min(found)] if found else None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from etf_rebalancer.cells.headers import _ALIAS_LOOKUP, normalise_header
+from etf_rebalancer.cells.labels import ko
 from etf_rebalancer.cells.values import as_rows, is_blank
 from etf_rebalancer.errors import InputError
 
@@ -42,7 +43,7 @@ def read_key_values(values: Any, *, name: str = "settings") -> dict[str, KeyValu
         if key in out:
             raise InputError(
                 f"{name} has the key {label!r} twice (rows {out[key].row} and {index})",
-                f"{name}에 {label!r} 키가 두 번 있습니다 ({out[key].row}행, {index}행)",
+                f"{ko(name)}에 {label!r} 키가 두 번 있습니다 ({out[key].row}행, {index}행)",
             )
         out[key] = KeyValue(key, label, value, index)
     return out
@@ -77,5 +78,5 @@ def unknown_keys_error(
     names_ko = ", ".join(f"{kv.label!r} ({kv.row}행)" for kv in bad)
     return InputError(
         f"Unknown {name} key {names}; allowed: {', '.join(sorted(allowed))}",
-        f"알 수 없는 {name} 키 {names_ko}; 사용 가능: {', '.join(sorted(allowed))}",
+        f"알 수 없는 {ko(name)} 키 {names_ko}; 사용 가능: {', '.join(sorted(allowed))}",
     )

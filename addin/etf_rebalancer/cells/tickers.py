@@ -6,6 +6,7 @@ import math
 import re
 from typing import Any
 
+from etf_rebalancer.cells.labels import ko
 from etf_rebalancer.errors import InputError
 
 CASH_TICKER = "CASH"
@@ -31,19 +32,19 @@ def normalise_ticker(value: Any, *, where: str = "") -> str:
     if isinstance(value, bool):
         raise InputError(
             f"Ticker must be text, got {value!r}{where}",
-            f"티커는 텍스트여야 합니다: {value!r}{where}",
+            f"티커는 텍스트여야 합니다: {value!r}{ko(where)}",
         )
     if isinstance(value, int | float):
         if not math.isfinite(value) or value != int(value) or not 0 < value < 1_000_000:
             raise InputError(
                 f"Ticker must be text, got {value!r}{where}",
-                f"티커는 텍스트여야 합니다: {value!r}{where}",
+                f"티커는 텍스트여야 합니다: {value!r}{ko(where)}",
             )
         return f"{int(value):06d}"
     if not isinstance(value, str):
         raise InputError(
             f"Ticker must be text, got {value!r}{where}",
-            f"티커는 텍스트여야 합니다: {value!r}{where}",
+            f"티커는 텍스트여야 합니다: {value!r}{ko(where)}",
         )
     ticker = value.strip().upper()
     if ticker in _CASH_NAMES or value.strip() in _CASH_NAMES:

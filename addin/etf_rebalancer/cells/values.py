@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
+from etf_rebalancer.cells.labels import ko
 from etf_rebalancer.errors import InputError
 
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
@@ -106,7 +107,7 @@ def parse_number(value: Any, *, what: str = "value", where: str = "") -> float |
 def _bad_number(what: str, value: Any, where: str) -> InputError:
     return InputError(
         f"{what} must be a number, got {value!r}{where}",
-        f"{what} 값은 숫자여야 합니다: {value!r}{where}",
+        f"{ko(what)} 값은 숫자여야 합니다: {value!r}{ko(where)}",
     )
 
 
@@ -152,7 +153,7 @@ def check_band(fraction: float | None, value: Any, *, what: str = "Band", where:
     if fraction is not None and not (math.isfinite(fraction) and fraction >= 0):
         raise InputError(
             f"{what} must be 0 or more, got {value!r}{where}",
-            f"{what} 값은 0 이상이어야 합니다: {value!r}{where}",
+            f"{ko(what)} 값은 0 이상이어야 합니다: {value!r}{ko(where)}",
         )
 
 
@@ -196,7 +197,7 @@ def parse_bool(value: Any, *, what: str, where: str = "") -> bool:
             return False
     raise InputError(
         f"{what} must be TRUE or FALSE, got {value!r}{where}",
-        f"{what} 값은 TRUE 또는 FALSE여야 합니다: {value!r}{where}",
+        f"{ko(what)} 값은 TRUE 또는 FALSE여야 합니다: {value!r}{ko(where)}",
     )
 
 
@@ -222,7 +223,8 @@ def parse_date(value: Any, *, what: str = "date", where: str = "") -> pd.Timesta
     if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
         stamp = _timestamp(value)
     elif _is_number(value):
-        if not math.isfinite(value) or not 1 <= value < _LAST_SERIAL:
+        # Compare before math.isfinite: an int too large for a float overflows there.
+        if not 1 <= value < _LAST_SERIAL or not math.isfinite(value):
             raise _bad_date(what, value, where)
         stamp = pd.Timestamp(_EXCEL_EPOCH + dt.timedelta(days=math.floor(value)))
     elif isinstance(value, str):
@@ -255,7 +257,7 @@ def _timestamp(value: Any) -> pd.Timestamp | None:
 def _bad_date(what: str, value: Any, where: str) -> InputError:
     return InputError(
         f"{what} must be a date, got {value!r}{where}",
-        f"{what} 값은 날짜여야 합니다: {value!r}{where}",
+        f"{ko(what)} 값은 날짜여야 합니다: {value!r}{ko(where)}",
     )
 
 

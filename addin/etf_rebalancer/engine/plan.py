@@ -33,6 +33,7 @@ from etf_rebalancer.cells.labels import (
     SUMMARY_HEADER,
     SUMMARY_HEADER_KO,
     SUMMARY_LABELS,
+    ko,
 )
 from etf_rebalancer.engine import milp, tax
 from etf_rebalancer.engine.market import MarketData
@@ -378,7 +379,7 @@ def _plan_uncached(
                 f"No {what} for {asset.ticker} ({asset.rows})"
                 + (reason or f": add a {what.capitalize()} column or refresh quotes"),
                 f"{asset.ticker}의 {'가격' if quoted is None else '통화'}이(가) 없습니다 "
-                f"({asset.rows})"
+                f"({ko(asset.rows)})"
                 + (reason_ko or ": 보유종목에 현재가·통화 열을 추가하거나 시세를 새로 고치세요"),
             )
         if not (isinstance(quoted, int | float) and math.isfinite(quoted) and quoted > 0):

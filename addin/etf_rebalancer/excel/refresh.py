@@ -254,7 +254,10 @@ def engine_backtest(
             inputs["history_end"],
             inputs["history_currency"],
         )
-    return backtest_rows(prices, weights, settings)
+    # The language rule of the PORTFOLIO_* functions, so the values match the formulas'.
+    return backtest_rows(
+        prices, weights, settings, detect_language(prices, weights, settings=settings)
+    )
 
 
 def read_backtest(book: xw.Book) -> tuple[list[list[Any]], list[list[Any]] | None] | None:

@@ -17,6 +17,8 @@ import pandas as pd
 
 from etf_rebalancer import cells as xl
 from etf_rebalancer.cells import CASH_TICKER, KeyValue, is_blank
+from etf_rebalancer.cells.headers import LANGUAGES
+from etf_rebalancer.cells.labels import Bilingual, ko, where
 from etf_rebalancer.cells.tickers import listing_currency_from_suffix
 from etf_rebalancer.engine.request import Asset, GroupCap, RebalanceRequest, Settings
 from etf_rebalancer.errors import InputError
@@ -35,6 +37,7 @@ SETTING_KEYS = (
     "fee_rate",
     "fee_min",
     "fx_spread",
+    "language",
     "fx *",
 )
 
@@ -55,6 +58,9 @@ _KINDS = {
     "주식": "STOCK",
     "개별주": "STOCK",
 }
+# Holdings columns as the "differs between rows" message names them in Korean.
+_FIELD_KO = {"price": "현재가", "currency": "통화", "kind": "종류"}
+_CASH_ARGUMENT = Bilingual(" (cash argument)", " (현금 인수)")
 
 
 def read_request(
@@ -128,14 +134,7 @@ def read_request(
                 name=h["name"] if h else None,
                 held=h is not None,
                 targeted=t is not None,
-                rows=", ".join(
-                    part
-                    for part in (
-                        f"holdings row {h['row']}" if h else "",
-                        f"targets row {t['row']}" if t else "",
-                    )
-                    if part
-                ),
+                rows=_asset_rows(h["row"] if h else None, t["row"] if t else None),
             )
         )
     if not assets:
@@ -153,7 +152,23 @@ def read_request(
     )
 
 
+def _asset_rows(holdings_row: int | None, targets_row: int | None) -> Bilingual:
+    """Where an asset was read: ``holdings row 2, targets row 3`` (Korean: ``보유종목 2행, …``)."""
+    english, korean = [], []
+    if holdings_row is not None:
+        english.append(f"holdings row {holdings_row}")
+        korean.append(f"보유종목 {holdings_row}행")
+    if targets_row is not None:
+        english.append(f"targets row {targets_row}")
+        korean.append(f"목표비중 {targets_row}행")
+    return Bilingual(", ".join(english), ", ".join(korean))
+
+
 # ---------------------------------------------------------------- settings
+
+
+def _setting_where(kv: KeyValue) -> Bilingual:
+    return where("settings", kv.row, kv.label)
 
 
 def _read_settings(values: Any) -> Settings:
@@ -164,7 +179,7 @@ def _read_settings(values: Any) -> Settings:
     kw: dict[str, Any] = {}
     fx: dict[str, float] = {}
     for key, kv in table.items():
-        where = f" (settings row {kv.row}, {kv.label})"
+        where = _setting_where(kv)
         if key.startswith("fx "):
             rate = _positive(kv, where, allow_zero=False)
             if rate is not None:
@@ -176,6 +191,8 @@ def _read_settings(values: Any) -> Settings:
             kw[key] = _choice(kv, _MODES, where)
         elif key == "band_type":
             kw[key] = _choice(kv, _BAND_TYPES, where)
+        elif key == "language":
+            _choice(kv, LANGUAGES, where)  # read by the edge (detect_language), not the plan
         elif key in ("buy_only", "whole_shares"):
             if not is_blank(kv.value):
                 kw[key] = xl.parse_bool(kv.value, what=kv.label, where=where)
@@ -201,10 +218,12 @@ def _choice(kv: KeyValue, choices: Mapping[str, str], where: str) -> str:
     folded = text.casefold()
     if folded in choices:
         return choices[folded]
-    allowed = " or ".join(dict.fromkeys(v for v in choices.values()))
+    values = list(dict.fromkeys(choices.values()))
+    korean = {v: k for k, v in reversed(list(choices.items())) if not k.isascii()}
+    allowed_ko = ", ".join(f"{v}({korean[v]})" if v in korean else v for v in values)
     raise InputError(
-        f"{kv.label} must be {allowed}, got {kv.value!r}{where}",
-        f"{kv.label} 값은 {allowed} 중 하나여야 합니다: {kv.value!r}{where}",
+        f"{kv.label} must be {' or '.join(values)}, got {kv.value!r}{where}",
+        f"{kv.label} 값은 {allowed_ko} 중 하나여야 합니다: {kv.value!r}{ko(where)}",
     )
 
 
@@ -217,7 +236,7 @@ def _positive(kv: KeyValue, where: str, *, allow_zero: bool) -> float | None:
         raise InputError(
             f"{kv.label} must be {bound}, got {kv.value!r}{where}",
             f"{kv.label} 값은 {'0 이상이어야' if allow_zero else '0보다 커야'} 합니다: "
-            f"{kv.value!r}{where}",
+            f"{kv.value!r}{ko(where)}",
         )
     return number
 
@@ -241,7 +260,7 @@ def _rate_setting(kv: KeyValue, where: str) -> float | None:
             f"{kv.label} must be a fraction from 0 to 0.1 (or text such as '0.1%'), "
             f"got {kv.value!r}{where}",
             f"{kv.label} 값은 0~0.1 사이의 비율(또는 '0.1%' 형식)이어야 합니다: "
-            f"{kv.value!r}{where}",
+            f"{kv.value!r}{ko(where)}",
         )
     return number
 
@@ -251,7 +270,7 @@ def _currency(value: Any, where: str) -> str:
     if len(text) != 3 or not text.isalpha() or not text.isascii():
         raise InputError(
             f"Currency must be a three-letter code such as USD or KRW, got {value!r}{where}",
-            f"통화는 USD, KRW 같은 세 글자 코드여야 합니다: {value!r}{where}",
+            f"통화는 USD, KRW 같은 세 글자 코드여야 합니다: {value!r}{ko(where)}",
         )
     return text
 
@@ -276,19 +295,19 @@ def _read_holdings(values: Any, base: str) -> tuple[dict[str, dict[str, Any]], d
             raise InputError(
                 f"Ticker is missing (holdings row {row})", f"티커가 없습니다 (보유종목 {row}행)"
             )
-        ticker = xl.normalise_ticker(raw_ticker, where=f" (holdings row {row})")
-        where = f" (holdings row {row}, {ticker})"
-        where_ko = f" (보유종목 {row}행, {ticker})"
-        shares = _shares(record["shares"], where, where_ko)
-        price = _price(record.get("price"), where, where_ko)
+        ticker = xl.normalise_ticker(raw_ticker, where=where("holdings", row))
+        place = where("holdings", row, ticker)
+        where_ko = ko(place)
+        shares = _shares(record["shares"], place, where_ko)
+        price = _price(record.get("price"), place, where_ko)
         currency = (
-            None if is_blank(record.get("currency")) else _currency(record["currency"], where)
+            None if is_blank(record.get("currency")) else _currency(record["currency"], place)
         )
         if ticker == CASH_TICKER:
             pool = currency or base
             cash[pool] = cash.get(pool, 0.0) + shares * (price if price is not None else 1.0)
             continue
-        kind = _kind(record.get("kind"), where, where_ko)
+        kind = _kind(record.get("kind"), place, where_ko)
         name = None if is_blank(record.get("name")) else str(record["name"]).strip()
         if ticker in out:
             first = out[ticker]
@@ -308,7 +327,8 @@ def _read_holdings(values: Any, base: str) -> tuple[dict[str, dict[str, Any]], d
                     raise InputError(
                         f"{key.capitalize()} of {ticker} differs between holdings rows "
                         f"{first['row']} and {row}: {first[key]!r} vs {value!r}",
-                        f"{ticker}의 {key} 값이 보유종목 {first['row']}행과 {row}행에서 다릅니다",
+                        f"{ticker}의 {_FIELD_KO[key]} 값이 보유종목 {first['row']}행과 "
+                        f"{row}행에서 다릅니다",
                     )
             first["shares"] += shares
             first["name"] = first["name"] or name
@@ -393,7 +413,7 @@ def _read_targets(values: Any) -> tuple[dict[str, dict[str, Any]], float, float 
             raise InputError(
                 f"Ticker is missing (targets row {row})", f"티커가 없습니다 (목표비중 {row}행)"
             )
-        ticker = xl.normalise_ticker(record["ticker"], where=f" (targets row {row})")
+        ticker = xl.normalise_ticker(record["ticker"], where=where("targets", row))
         if ticker in seen:
             raise InputError(
                 f"Ticker {ticker} appears twice in targets (rows {seen[ticker]} and {row})",
@@ -406,9 +426,7 @@ def _read_targets(values: Any) -> tuple[dict[str, dict[str, Any]], float, float 
         if name not in table.columns:
             return [None] * len(records)
         cells = [
-            xl.parse_weight(
-                r[name], what=name.capitalize(), where=f" (targets row {r['row']}, {t})"
-            )
+            xl.parse_weight(r[name], what=name.capitalize(), where=where("targets", r["row"], t))
             for r, t in zip(records, tickers, strict=True)
         ]
         return xl.weights_to_fractions(cells, sums_to_one=sums_to_one)
@@ -427,9 +445,9 @@ def _read_targets(values: Any) -> tuple[dict[str, dict[str, Any]], float, float 
         if weight < 0:
             raise InputError(
                 f"Target must be 0 or more, got {record['target']!r} (targets row {row}, {ticker})",
-                f"Target 값은 0 이상이어야 합니다 (목표비중 {row}행, {ticker})",
+                f"{ko('Target')} 값은 0 이상이어야 합니다 (목표비중 {row}행, {ticker})",
             )
-        xl.check_band(bands[i], record.get("band"), where=f" (targets row {row}, {ticker})")
+        xl.check_band(bands[i], record.get("band"), where=where("targets", row, ticker))
         lo, hi = mins[i], maxs[i]
         if (lo is not None and not 0 <= lo <= 1) or (hi is not None and not 0 <= hi <= 1):
             raise InputError(
@@ -472,11 +490,11 @@ def _read_groups(values: Any) -> dict[str, GroupCap]:
         row = record["row"]
         if is_blank(record["group"]):
             raise InputError(
-                f"Group name is missing (groups row {row})", f"그룹 이름이 없습니다 ({row}행)"
+                f"Group name is missing (groups row {row})", f"그룹 이름이 없습니다 (그룹 {row}행)"
             )
         label = str(record["group"]).strip()
         key = label.casefold()
-        where = f" (groups row {row}, {label})"
+        place = where("groups", row, label)
         if key in out:
             raise InputError(
                 f"Group {label} appears twice in groups (rows {out[key].row} and {row})",
@@ -485,22 +503,23 @@ def _read_groups(values: Any) -> dict[str, GroupCap]:
         bounds: list[float | None] = []
         for name in ("max", "min"):
             number, explicit = xl.parse_weight(
-                record.get(name), what=name.capitalize(), where=where
+                record.get(name), what=name.capitalize(), where=place
             )
             value = xl.weights_to_fractions([(number, explicit)])[0]
             if value is not None and not 0 <= value <= 1:
                 raise InputError(
                     f"{name.capitalize()} must be a weight from 0% to 100%, "
-                    f"got {record.get(name)!r}{where}",
-                    f"그룹 {name} 비중은 0%~100% 사이여야 합니다: {record.get(name)!r}{where}",
+                    f"got {record.get(name)!r}{place}",
+                    f"그룹 {ko(name.capitalize())} 비중은 0%~100% 사이여야 합니다: "
+                    f"{record.get(name)!r}{ko(place)}",
                 )
             bounds.append(value)
         hi, lo = bounds
         if lo is not None and hi is not None and lo > hi:
             # The per-asset rule (targets Min/Max) for groups too.
             raise InputError(
-                f"Min must not exceed Max, got {lo:.2%} > {hi:.2%}{where}",
-                f"최소 비중이 최대 비중보다 큽니다: {lo:.2%} > {hi:.2%}{where}",
+                f"Min must not exceed Max, got {lo:.2%} > {hi:.2%}{place}",
+                f"최소 비중이 최대 비중보다 큽니다: {lo:.2%} > {hi:.2%}{ko(place)}",
             )
         out[key] = GroupCap(label=label, max_weight=bounds[0], min_weight=bounds[1], row=row)
     return out
@@ -514,12 +533,12 @@ def _read_cash(values: Any, base: str) -> dict[str, float]:
     if values is None:
         return {}
     if not isinstance(values, list | tuple | pd.DataFrame):
-        amount = xl.parse_number(values, what="cash", where=" (cash argument)")
+        amount = xl.parse_number(values, what="cash", where=_CASH_ARGUMENT)
         return {} if amount is None else {base: amount}
     rows = xl.as_rows(values)
     cells = [c for r in rows for c in r if not is_blank(c)]
     if len(cells) <= 1:
-        amount = xl.parse_number(cells[0] if cells else None, what="cash", where=" (cash argument)")
+        amount = xl.parse_number(cells[0] if cells else None, what="cash", where=_CASH_ARGUMENT)
         return {} if amount is None else {base: amount}
     header = [xl.normalise_header(c) for c in rows[0]]
     if not any(h in ("currency", "ccy", "통화") for h in header):
@@ -529,9 +548,9 @@ def _read_cash(values: Any, base: str) -> dict[str, float]:
     seen: dict[str, int] = {}
     for record in table.to_dict("records"):
         row = record["row"]
-        where = f" (cash row {row})"
-        currency = _currency(record["currency"], where)
-        amount = xl.parse_number(record["amount"], what="Amount", where=where)
+        place = where("cash", row)
+        currency = _currency(record["currency"], place)
+        amount = xl.parse_number(record["amount"], what="Amount", where=place)
         if amount is None:
             continue
         if currency in seen:

@@ -268,14 +268,18 @@ def backtest_results(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any
         backtest_rows,
         correlation_rows,
     )
+    from etf_rebalancer.cells import detect_language
     from etf_rebalancer.workbook.templates import HEADERS
 
     weights: list[list[Any]] = [list(HEADERS["targets"][lang][:2])]
     weights += [[t.ticker, t.target] for t in portfolio.targets]
     settings: list[list[Any]] = [list(layout.SETTINGS_HEADERS[lang][:2])]
     settings += [[k, v] for k, v in backtest_settings(portfolio)]
-    stats, equity = backtest_rows(prices, weights, settings)
-    return {"prices": prices, "stats": stats, "equity": equity, "correl": correlation_rows(prices)}
+    # The language rule of the PORTFOLIO_* functions, so the cached results are theirs.
+    lang = detect_language(prices, weights, settings=settings)
+    stats, equity = backtest_rows(prices, weights, settings, lang)
+    correl = correlation_rows(prices, detect_language(prices))
+    return {"prices": prices, "stats": stats, "equity": equity, "correl": correl}
 
 
 def _name_ref(sheet: str, row: int, col: int, last_row: int | None = None) -> str:
