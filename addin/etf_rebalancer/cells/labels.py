@@ -61,3 +61,80 @@ SOLVER_LABELS: dict[str, tuple[str, str]] = {
     "greedy": ("greedy fallback", "그리디 대체 계산"),
     "none": ("nothing to trade", "거래 없음"),
 }
+
+# ---------------------------------------------------------------- terminal (the CLI's tables)
+# One block, appended for the CLI: Korean for the English labels its tables show
+# when the library hands it English rows (headers, actions, statuses, backtest
+# metrics). Text that is already Korean, numbers and tickers pass through.
+
+#: English label -> Korean, for display.
+DISPLAY_KO: dict[str, str] = {
+    "Ticker": "티커",
+    "Action": "매매",
+    "Shares": "수량",
+    "Price": "현재가",
+    "Currency": "통화",
+    "Amount": "금액",
+    "Amount (base)": "기준통화 금액",
+    "Weight Before": "현재 비중",
+    "Weight After": "조정 후 비중",
+    "Target": "목표비중",
+    "Account": "계좌",
+    "Value": "평가액",
+    "Weight": "비중",
+    "Drift": "이탈",
+    "Band": "허용범위",
+    "Status": "상태",
+    "Item": "항목",
+    "Metric": "지표",
+    "Time": "시각",
+    "Source": "출처",
+    "BUY": "매수",
+    "SELL": "매도",
+    "OK": "적정",
+    "OVER": "초과",
+    "UNDER": "미달",
+    "CASH": "현금",
+    "full": "전체",
+    "band": "밴드",
+    "Total Return": "총수익률",
+    "CAGR": "연평균 수익률 (CAGR)",
+    "Volatility": "변동성",
+    "Sharpe": "샤프 지수",
+    "Max Drawdown": "최대 낙폭",
+    "Rebalances": "리밸런싱 횟수",
+    "Avg Correlation": "평균 상관계수",
+    "Turnover (per year)": "연간 회전율",
+    "Fees": "수수료",
+    "Final Value": "최종 평가액",
+    "Start": "시작일",
+    "End": "종료일",
+    "Correlation to Benchmark": "벤치마크와의 상관계수",
+    "Notice": "알림",
+}
+#: Headers for narrow terminals: English header -> (English, Korean).
+SHORT_HEADERS: dict[str, tuple[str, str]] = {
+    "Currency": ("Ccy", "통화"),
+    "Amount (base)": ("Amount (base)", "기준 금액"),
+    "Weight Before": ("Weight before", "현재 비중"),
+    "Weight After": ("Weight after", "조정 후"),
+    "Target": ("Target", "목표"),
+    "Price": ("Price", "가격"),
+}
+
+
+def display_label(text: str, lang: str) -> str:
+    """``text`` as a ``lang`` table shows it (Korean for a known English label, else as is)."""
+    if lang != "ko":
+        return text
+    if text in DISPLAY_KO:
+        return DISPLAY_KO[text]
+    if text.startswith("Benchmark ") and text[10:] in DISPLAY_KO:
+        return "벤치마크 " + DISPLAY_KO[text[10:]]
+    return text
+
+
+def short_header(header: str, lang: str) -> str | None:
+    """A shorter form of an English ``header`` for narrow terminals, or ``None``."""
+    pair = SHORT_HEADERS.get(header)
+    return None if pair is None else pair[1 if lang == "ko" else 0]
