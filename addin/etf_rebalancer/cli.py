@@ -159,13 +159,15 @@ def _data_lang(lang: Lang) -> str:
 
 
 def _say(lang: str, en: str, ko: str, *, stderr: bool = False) -> None:
-    (err if stderr else out).print(ko if lang == "ko" else en, markup=False, highlight=False)
+    # soft_wrap: a message is one line however narrow the terminal (paths stay whole).
+    console = err if stderr else out
+    console.print(ko if lang == "ko" else en, markup=False, highlight=False, soft_wrap=True)
 
 
 def _fail(error: RebalancerError, lang: str) -> typer.Exit:
     code = next((c for kind, c in EXIT_CODES.items() if isinstance(error, kind)), 1)
     prefix = "오류: " if lang == "ko" else "Error: "
-    err.print(prefix + error.localized(lang), markup=False, highlight=False)
+    err.print(prefix + error.localized(lang), markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -652,19 +654,62 @@ def refresh(
 # ---------------------------------------------------------------- templates
 
 
+def _checkout() -> Path | None:
+    """The source checkout this module runs from (an editable install), if any."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() else None
+
+
 def default_templates_dir() -> Path:
     """``workbook_templates/`` of a source checkout (the current folder otherwise)."""
-    here = Path(__file__).resolve().parents[2] / "workbook_templates"
-    return here if here.parent.joinpath("pyproject.toml").exists() else Path("workbook_templates")
+    root = _checkout()
+    return root / "workbook_templates" if root else Path("workbook_templates")
+
+
+def shipped_templates_dir() -> Path:
+    """The templates to list and copy: the checkout's, else those inside the installed package.
+
+    A wheel carries copies of ``workbook_templates/`` as package data (setup.py's
+    build step), so ``templates copy`` works after a plain ``pip install``.
+    """
+    root = _checkout()
+    if root is not None and (root / "workbook_templates").is_dir():
+        return root / "workbook_templates"
+    return Path(__file__).resolve().parent / "workbook_templates"
+
+
+def shipped_templates() -> dict[str, Path]:
+    """Every shipped template by name: ``tech-core_en``, and ``lite/tech-core_en`` for Lite."""
+    folder = shipped_templates_dir()
+    found = {p.stem: p for p in sorted(folder.glob("*.xlsx"))}
+    found |= {f"lite/{p.stem}": p for p in sorted(folder.glob("lite/*.xlsx"))}
+    return found
+
+
+def _describe(name: str, lang: str) -> str:
+    """One line on what a template holds, from its seed portfolio."""
+    from etf_rebalancer.workbook.portfolios import PORTFOLIOS
+
+    stem = name.removeprefix("lite/")
+    portfolio = next((p for p in PORTFOLIOS if stem.startswith(p.slug + "_")), None)
+    korean = stem.endswith("_ko") or "_ko_" in stem or "_ko." in stem
+    edition = " · xlwings Lite" if name.startswith("lite/") else ""
+    if portfolio is None:
+        return ("(한국어)" if korean else "(English)") + edition
+    title = portfolio.title.ko if lang == "ko" else portfolio.title.en
+    what = portfolio.description.ko if lang == "ko" else portfolio.description.en
+    language = "한국어" if korean else "English"
+    return f"{title} ({language}{edition}): {what}"
 
 
 @templates_app.command("build")
 def templates_build(
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Folder (default: workbook_templates/).")
+        Path | None,
+        typer.Option("--out", help="Folder (default: workbook_templates/).", metavar="DIR"),
     ] = None,
 ) -> None:
-    """Build every template workbook (English and Korean) from the seed portfolios."""
+    """Rebuild every template workbook (English and Korean) from the seed portfolios."""
     from etf_rebalancer.workbook.portfolios import PORTFOLIOS, template_filename
     from etf_rebalancer.workbook.templates import build_template
 
@@ -678,16 +723,78 @@ def templates_build(
 
 
 @templates_app.command("list")
-def templates_list() -> None:
-    """List the template workbooks and what they hold."""
-    from etf_rebalancer.workbook.portfolios import PORTFOLIOS, template_filename
-
-    for portfolio in PORTFOLIOS:
-        out.print(
-            f"{template_filename(portfolio, 'en')} / {template_filename(portfolio, 'ko')}: "
-            f"{portfolio.title.en} - {portfolio.description.en}",
-            markup=False,
+def templates_list(lang: LangOption = Lang.auto) -> None:
+    """List the shipped templates: name, what each holds, and where it is."""
+    shown = _lang(lang)
+    templates = shipped_templates()
+    if not templates:
+        _say(
+            shown,
+            f"No templates found in {shipped_templates_dir()}",
+            f"{shipped_templates_dir()} 에 템플릿이 없습니다",
+            stderr=True,
         )
+        raise typer.Exit(EXIT_NOT_FOUND)
+    for name, path in templates.items():
+        line = f"{name}  {_describe(name, shown)}"
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+        out.print(f"    {path}", markup=False, highlight=False, soft_wrap=True)
+    _say(
+        shown,
+        "Copy one to work on: etf-rebal templates copy NAME [DIR]",
+        "작업할 사본 만들기: etf-rebal templates copy 이름 [폴더]",
+    )
+
+
+@templates_app.command("copy")
+def templates_copy(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="A name from `templates list`, e.g. tech-core_en or lite/tech-core_ko.",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ],
+    folder: Annotated[
+        Path,
+        typer.Argument(help="Where to put the copy (default: here).", metavar="DIR"),
+    ] = Path("."),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a file of the same name.")
+    ] = False,
+    lang: LangOption = Lang.auto,
+) -> None:
+    """Copy a shipped template into DIR, to fill in and plan (etf-rebal plan FILE)."""
+    shown = _lang(lang, "ko" if name.removesuffix(".xlsx").endswith("_ko") else None)
+    templates = shipped_templates()
+    key = name.removesuffix(".xlsx")
+    if key not in templates:
+        names = ", ".join(templates)
+        _say(
+            shown,
+            f"No template named {name!r}; the templates are: {names}",
+            f"{name!r} 템플릿이 없습니다; 템플릿: {names}",
+            stderr=True,
+        )
+        raise typer.Exit(EXIT_NOT_FOUND)
+    source = templates[key]
+    target = folder / source.name
+    if target.exists() and not force:
+        _say(
+            shown,
+            f"{target} already exists: pass --force to replace it, or name another folder",
+            f"{target} 이(가) 이미 있습니다: 바꾸려면 --force, 아니면 다른 폴더를 주세요",
+            stderr=True,
+        )
+        raise typer.Exit(EXIT_UNSAFE_WRITE)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomically(target, source.read_bytes())
+    _say(
+        shown,
+        f"Wrote {target}; try: etf-rebal plan {target} --offline",
+        f"{target} 에 썼습니다; 실행 예: etf-rebal plan {target} --offline",
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point alias
