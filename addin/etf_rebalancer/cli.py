@@ -104,6 +104,7 @@ app.add_typer(templates_app, name="templates")
 try:  # written by the Excel engineer; the CLI works without it
     from etf_rebalancer.excel.install import addin_app
 
+    addin_app.rich_markup_mode = None  # the same plain help as the other commands
     app.add_typer(addin_app, name="addin")
 except ImportError:  # pragma: no cover - depends on what is installed
     pass

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from etf_rebalancer import cli
@@ -171,3 +172,25 @@ def test_readme_exit_code_table_lists_every_code():
     codes = {v for k, v in vars(cli).items() if k.startswith("EXIT_") and isinstance(v, int)}
     for code in sorted(codes):
         assert re.search(rf"\b{code} [a-z`(]", table), code
+
+
+def test_refresh_of_a_korean_workbook_speaks_korean(tmp_path, fake_quotes, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    path = tmp_path / "ai-value-chain_ko.xlsx"
+    path.write_bytes((TEMPLATES / path.name).read_bytes())
+    buffer = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buffer, width=80, color_system=None))
+    out = run("refresh", path)
+    assert out.exit_code == 0, out.output
+    text = buffer.getvalue()
+    assert "시세" in text and "티커" in text and "현재가" in text and "에 썼습니다" in text
+    table = text[: text.index("에 썼습니다")].rsplit("\n", 1)[0]  # the path may be longer
+    assert all(cell_len(line) <= 80 for line in table.splitlines()) and "…" not in text
+    assert "640.00" in text  # the fake QQQ quote, whole
+    buffer.truncate(0)
+    english = run("refresh", path, "--lang", "en", "--out", tmp_path / "copy.xlsx")
+    assert english.exit_code == 0, english.output
+    assert "Ticker" in buffer.getvalue() and "Wrote" in buffer.getvalue()
