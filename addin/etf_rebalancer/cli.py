@@ -878,6 +878,23 @@ def _window(
     return [rows[0], *kept]
 
 
+def _say_if_later(rows: list[list[Any]], start: dt.date, lang: str) -> None:
+    """Say when fetched history begins well after --start (a fund listed later)."""
+    from etf_rebalancer.cells import parse_date
+
+    try:
+        first = parse_date(rows[1][0]).date() if len(rows) > 1 else None
+    except RebalancerError:
+        return
+    if first is not None and (first - start).days > 7:  # not just a weekend or holiday
+        _say(
+            lang,
+            f"--start {start}: the history found begins on {first}; the backtest starts there",
+            f"--start {start}: 받은 가격 이력이 {first} 부터라서 그날부터 계산합니다",
+            stderr=True,
+        )
+
+
 @app.command()
 def backtest(
     workbook: Annotated[
@@ -986,6 +1003,8 @@ def backtest(
             service = get_service(offline=offline or None)
             price_rows = history_rows(service, tickers, first, last, currency)
             source = "ETF_HISTORY"
+            if first_day is not None:
+                _say_if_later(price_rows, first_day, shown)
         rows = backtest_stats_rows(price_rows, weights, settings)
     except RebalancerError as error:
         if isinstance(error, QuoteError):

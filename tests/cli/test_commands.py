@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sys
@@ -194,3 +195,32 @@ def test_refresh_of_a_korean_workbook_speaks_korean(tmp_path, fake_quotes, monke
     english = run("refresh", path, "--lang", "en", "--out", tmp_path / "copy.xlsx")
     assert english.exit_code == 0, english.output
     assert "Ticker" in buffer.getvalue() and "Wrote" in buffer.getvalue()
+
+
+def test_backtest_start_before_the_fetched_history_says_where_it_begins(monkeypatch):
+    """A fund listed after --start: the history found begins later, and the CLI says so."""
+    from etf_rebalancer.quotes import service as service_module
+
+    asked = {}
+
+    def history(service, tickers, start, end=None, field="adjclose"):
+        asked["start"] = start
+        tickers = list(dict.fromkeys(tickers))  # the benchmark may be a target too
+        days = [dt.date(2021, 6, 1) + dt.timedelta(days=i) for i in range(120)]
+        rows = [["Date", *tickers]]
+        rows += [
+            [dt.datetime.combine(d, dt.time()), *(100.0 + i for _ in tickers)]
+            for i, d in enumerate(days)
+            if d.weekday() < 5
+        ]
+        return rows
+
+    monkeypatch.setattr(service_module, "get_service", lambda offline=None: object())
+    monkeypatch.setattr(service_module, "history_rows", history)
+    path = TEMPLATES / "ai-value-chain_en.xlsx"
+    out = run("backtest", path, "--start", "2020-01-01", "-f", "csv")
+    assert out.exit_code == 0, out.output
+    assert asked["start"] == dt.date(2020, 1, 1)
+    assert "history found begins on 2021-06-01" in out.stderr
+    quiet = run("backtest", path, "--start", "2021-05-30", "-f", "csv")  # a weekend before
+    assert quiet.exit_code == 0 and "begins" not in quiet.stderr
