@@ -7,7 +7,8 @@ as :func:`rich.cells.cell_len` measures them), trying in turn:
 
 1. the plain boxed table;
 2. shorter headers (``short``) wrapped onto two lines, text columns wrapped;
-3. the same in a lighter box (no outer edge, thinner separators);
+3. the same in a lighter box (no outer edge), with three cells between
+   columns, then two;
 4. hiding the least important columns (lowest ``priority``) one by one, with a
    note naming them;
 5. a vertical layout: one small ``field  value`` block per row.
@@ -32,6 +33,8 @@ __all__ = ["ESSENTIAL", "Column", "fit_table"]
 
 #: Columns at this priority or above are never hidden (the vertical layout comes first).
 ESSENTIAL = 100
+#: Cells between columns in the light box: roomy first, then tight.
+_GAPS = (0, 3, 2)
 #: A text column may wrap down to this width (longer words fold).
 _TEXT_MIN = 12
 #: A cell that is a number as the CLI formats it (1,014,300, -0.58%, 0.63, 2014-01-02).
@@ -90,7 +93,7 @@ class _Layout:
     kept: list[int]
     widths: list[int]
     narrow: bool
-    compact: bool
+    gap: int  # cells between columns in the light box; 0: the boxed table
     hidden: list[int] = field(default_factory=list)
 
 
@@ -98,19 +101,19 @@ def _longest_word(text: str) -> int:
     return max((cell_len(w) for w in text.split()), default=0)
 
 
-def _chrome(n: int, compact: bool) -> int:
+def _chrome(n: int, gap: int) -> int:
     # Boxed: a divider before each column and after the last, one space of
-    # padding either side. Compact: no outer edge or edge padding.
-    return 3 * n - 3 if compact else 3 * n + 1
+    # padding either side. Light box: no outer edge, ``gap`` cells between columns.
+    return gap * (n - 1) if gap else 3 * n + 1
 
 
 def _plan_layout(columns: Sequence[Column], width: int) -> _Layout | None:
     everything = list(range(len(columns)))
     natural = [columns[i].natural(False) for i in everything]
-    if sum(natural) + _chrome(len(natural), False) <= width:
-        return _Layout(everything, natural, narrow=False, compact=False)
-    for compact in (False, True):
-        layout = _spread(columns, everything, width, compact)
+    if sum(natural) + _chrome(len(natural), 0) <= width:
+        return _Layout(everything, natural, narrow=False, gap=0)
+    for gap in _GAPS:
+        layout = _spread(columns, everything, width, gap)
         if layout:
             return layout
     # Hide the least important columns, keeping the table's own order.
@@ -121,19 +124,17 @@ def _plan_layout(columns: Sequence[Column], width: int) -> _Layout | None:
     kept = list(everything)
     for i in order:
         kept.remove(i)
-        layout = _spread(columns, kept, width, compact=True)
+        layout = _spread(columns, kept, width, gap=_GAPS[-1])
         if layout:
             hidden = [j for j in everything if j not in kept]
-            return _Layout(layout.kept, layout.widths, True, True, hidden)
+            return _Layout(layout.kept, layout.widths, True, layout.gap, hidden)
     return None
 
 
-def _spread(
-    columns: Sequence[Column], kept: list[int], width: int, compact: bool
-) -> _Layout | None:
+def _spread(columns: Sequence[Column], kept: list[int], width: int, gap: int) -> _Layout | None:
     """Minimum widths plus what is left, given to the columns that can use it."""
     widths = [columns[i].minimum(True) for i in kept]
-    room = width - sum(widths) - _chrome(len(kept), compact)
+    room = width - sum(widths) - _chrome(len(kept), gap)
     if room < 0:
         return None
     for k, i in enumerate(kept):
@@ -141,7 +142,7 @@ def _spread(
         if extra > 0:
             widths[k] += extra
             room -= extra
-    return _Layout(kept, widths, narrow=True, compact=compact)
+    return _Layout(kept, widths, narrow=True, gap=gap)
 
 
 def fit_table(
@@ -179,9 +180,11 @@ def fit_table(
         return _vertical(title, columns, styles)
     plain = not layout.narrow
     table = Table(
-        box=box.SIMPLE_HEAD if layout.compact else box.HEAVY_HEAD,
-        show_edge=not layout.compact,
-        pad_edge=not layout.compact,
+        box=box.SIMPLE_HEAD if layout.gap else box.HEAVY_HEAD,
+        show_edge=not layout.gap,
+        pad_edge=not layout.gap,
+        # A light box's divider is one cell; padding makes up the rest of the gap.
+        padding=(0, 1) if layout.gap in (0, 3) else (0, 1, 0, 0),
     )
     for i, w in zip(layout.kept, layout.widths, strict=True):
         column = columns[i]

@@ -58,14 +58,22 @@ def test_orders_fit_and_show_every_number_whole(monkeypatch, name, width):
             assert money(price, currency) in cells and currency in cells, line
 
 
-def test_an_80_column_korean_plan_keeps_the_order_columns(monkeypatch):
+def test_an_80_column_korean_plan_shows_every_order_column(monkeypatch):
     text = render(monkeypatch, 80, "plan", TEMPLATES / "korean-investor_ko.xlsx", "--offline")
     check_fits(text, 80)
     header = next(line for line in text.splitlines() if "티커" in line)
-    for label in ("매매", "수량", "가격", "통화", "금액", "목표"):
+    for label in ("매매", "수량", "가격", "통화", "금액", "기준 금액", "비중", "목표"):
         assert label in header
-    assert "069500   매수     18   56,350   KRW    1,014,300" in text
-    assert "좁아서 숨긴 열: 현재 비중" in text  # what was left out is said, in Korean
+    assert "069500  매수    18  56,350  KRW   1,014,300  1,014,300  19.11%  24.84%  25.00%" in text
+    assert "좁아서" not in text
+
+
+def test_a_60_column_plan_names_the_columns_it_leaves_out(monkeypatch):
+    text = render(monkeypatch, 60, "plan", TEMPLATES / "korean-investor_ko.xlsx", "--offline")
+    check_fits(text, 60)
+    note = text[text.index("좁아서 숨긴 열:") :].split("(")[0]
+    assert "현재 비중" in note and "기준통화 금액" in note  # least needed go first
+    assert "069500  매수    18  56,350  KRW   1,014,300" in text
 
 
 def test_wide_terminal_shows_the_whole_table_unchanged(monkeypatch):
