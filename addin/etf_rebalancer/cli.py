@@ -211,6 +211,8 @@ _FRACTION_WORDS = (
     "변동성",
     "낙폭",
 )
+#: Ratios that are neither money nor fractions (backtest rows).
+_RATIO_WORDS = ("sharpe", "correlation", "샤프", "상관")
 #: ISO 4217 currencies without minor units: amounts in them show no decimals.
 _NO_DECIMALS = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI"}
@@ -244,6 +246,8 @@ def _format_cell(header: str, value: Any, item: str = "", currency: str | None =
             return f"{value:.2%}"
         if folded in ("shares", "수량"):
             return f"{value:,.0f}" if value == int(value) else f"{value:,.4f}"
+        if any(word in folded for word in _RATIO_WORDS):
+            return f"{value:,.2f}"
         if item:  # a summary row: money in its pool's currency, else the base's
             pool = _POOL.search(item)
             return _money(value, (pool.group(1) or pool.group(2)) if pool else currency)

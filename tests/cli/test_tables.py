@@ -152,3 +152,24 @@ def test_wide_characters_count_double():
         )
         check_fits(buffer.getvalue(), width)
         assert "17,696,645" in buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "item", "currency", "shown"),
+    [
+        ("Price", 56350.0, "", "KRW", "56,350"),
+        ("Amount", 1224.8, "", "USD", "1,224.80"),
+        ("Amount (base)", 1778776.6, "", "KRW", "1,778,777"),
+        ("Price", 1520.0, "", "JPY", "1,520"),
+        ("Value", 1200.0, "Cash before (USD)", "KRW", "1,200.00"),
+        ("Value", 1191646.18, "Convert KRW→USD", "KRW", "1,191,646"),
+        ("Value", 23484.89, "Final Value", "KRW", "23,485"),
+        ("Value", 0.63, "Sharpe", "KRW", "0.63"),  # a ratio, not money
+        ("Value", 0.93, "Correlation to Benchmark", "KRW", "0.93"),
+        ("Value", 0.2668, "Turnover", "KRW", "26.68%"),
+        ("Shares", 18.0, "", None, "18"),
+        ("Shares", 0.5, "", None, "0.5000"),
+    ],
+)
+def test_money_is_formatted_in_its_own_currency(header, value, item, currency, shown):
+    assert cli._format_cell(header, value, item, currency) == shown
