@@ -417,9 +417,9 @@ def plan(
         chosen = ["orders", "summary", "drift"]
     else:
         chosen = [what.value]
-    if "summary" not in chosen:
+    if "summary" not in chosen or output is not OutputFormat.table:
         # The summary carries the plan's warnings (sample prices, breached caps): say
-        # them on stderr when it is not printed, so a csv made from sample prices says so.
+        # them on stderr too when no table shows them (a csv made from sample prices).
         for notice in result.notices:
             _say(
                 shown,
