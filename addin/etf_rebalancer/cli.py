@@ -15,6 +15,7 @@ import enum
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -23,10 +24,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from rich.console import Console, RenderableType
 
+from etf_rebalancer.cells.labels import display_label, short_header
 from etf_rebalancer.errors import InputError, QuoteError, RebalancerError, SolverError
+from etf_rebalancer.terminal import ESSENTIAL, Column, fit_table
 from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.reader import (
     MissingSheetsError,
@@ -37,6 +39,7 @@ from etf_rebalancer.workbook.reader import (
 )
 
 EXIT_OK = 0
+EXIT_FAILED = 1  # what `addin install` / `uninstall` answer when they cannot (e.g. on Linux)
 EXIT_USAGE = 2  # typer/click's own code for bad arguments
 EXIT_NOT_FOUND = 3
 EXIT_NOT_WORKBOOK = 4
@@ -55,18 +58,53 @@ EXIT_CODES: dict[type[BaseException], int] = {
     SolverError: EXIT_INTERNAL,
 }
 
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"etf-rebal {_package_version()}")
+        raise typer.Exit()
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("etf-rebalancer")
+    except PackageNotFoundError:  # run from a checkout without installing
+        return "0+unknown"
+
+
 app = typer.Typer(
     help="ETF Rebalancer: exact whole-share orders from an Excel workbook.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: flags without a type, values with a readable one (FILE, YYYY-MM-DD).
+    rich_markup_mode=None,
 )
-templates_app = typer.Typer(help="The template workbooks shipped in workbook_templates/.")
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """ETF Rebalancer: exact whole-share orders from an Excel workbook."""
+
+
+templates_app = typer.Typer(
+    help="The template workbooks shipped with the package.", rich_markup_mode=None
+)
 app.add_typer(templates_app, name="templates")
 
 try:  # written by the Excel engineer; the CLI works without it
     from etf_rebalancer.excel.install import addin_app
 
+    addin_app.rich_markup_mode = None  # the same plain help as the other commands
     app.add_typer(addin_app, name="addin")
 except ImportError:  # pragma: no cover - depends on what is installed
     pass
@@ -89,18 +127,56 @@ class What(enum.StrEnum):
     all = "all"
 
 
+class Lang(enum.StrEnum):
+    auto = "auto"
+    en = "en"
+    ko = "ko"
+
+
+LangOption = Annotated[
+    Lang,
+    typer.Option(
+        "--lang",
+        help="Language of tables and messages: auto (the workbook's), en or ko. "
+        "csv/json keep the English contract header unless ko.",
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="table (readable), csv or json.")
+]
+WorkbookArgument = Annotated[
+    Path, typer.Argument(help="The .xlsx workbook.", metavar="WORKBOOK", show_default=False)
+]
+
+
+def _lang(lang: Lang, workbook_lang: str | None = None) -> str:
+    """The language of tables and messages: the option's, else the workbook's."""
+    return (workbook_lang or "en") if lang is Lang.auto else lang.value
+
+
+def _data_lang(lang: Lang) -> str:
+    """The language of csv/json: English (the contract) unless --lang ko."""
+    return "ko" if lang is Lang.ko else "en"
+
+
+def _say(lang: str, en: str, ko: str, *, stderr: bool = False) -> None:
+    # soft_wrap: a message is one line however narrow the terminal (paths stay whole).
+    console = err if stderr else out
+    console.print(ko if lang == "ko" else en, markup=False, highlight=False, soft_wrap=True)
+
+
 def _fail(error: RebalancerError, lang: str) -> typer.Exit:
     code = next((c for kind, c in EXIT_CODES.items() if isinstance(error, kind)), 1)
     prefix = "오류: " if lang == "ko" else "Error: "
-    err.print(prefix + error.localized(lang), markup=False, highlight=False)
+    err.print(prefix + error.localized(lang), markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
-def _read(path: Path, lang: str | None) -> WorkbookRanges:
+def _read(path: Path, lang: Lang) -> WorkbookRanges:
     try:
         return read_workbook(path)
     except RebalancerError as error:
-        raise _fail(error, lang or "en") from None
+        raise _fail(error, _lang(lang)) from None
 
 
 def _json_value(value: Any) -> Any:
@@ -135,9 +211,25 @@ _FRACTION_WORDS = (
     "변동성",
     "낙폭",
 )
+#: Ratios that are neither money nor fractions (backtest rows).
+_RATIO_WORDS = ("sharpe", "correlation", "샤프", "상관")
+#: ISO 4217 currencies without minor units: amounts in them show no decimals.
+_NO_DECIMALS = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI"}
+    | {"VND", "VUV", "XAF", "XOF", "XPF"}
+)
+#: Money columns of the contract's tables (English headers).
+_MONEY = frozenset({"price", "amount", "amount (base)", "value"})
+_POOL = re.compile(r"\(([A-Z]{3})\)$|\b([A-Z]{3})→")
 
 
-def _format_cell(header: str, value: Any, item: str = "") -> str:
+def _money(value: float, currency: str | None) -> str:
+    decimals = 0 if currency in _NO_DECIMALS else 2
+    return f"{value:,.{decimals}f}"
+
+
+def _format_cell(header: str, value: Any, item: str = "", currency: str | None = None) -> str:
+    """A cell as the terminal shows it; ``currency`` formats money (KRW without decimals)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -152,32 +244,119 @@ def _format_cell(header: str, value: Any, item: str = "") -> str:
         folded = (item or header).casefold()
         if any(word in folded for word in _FRACTION_WORDS):
             return f"{value:.2%}"
-        if folded == "shares":
+        if folded in ("shares", "수량"):
             return f"{value:,.0f}" if value == int(value) else f"{value:,.4f}"
-        return f"{value:,.2f}"
+        if any(word in folded for word in _RATIO_WORDS):
+            return f"{value:,.2f}"
+        if item:  # a summary row: money in its pool's currency, else the base's
+            pool = _POOL.search(item)
+            return _money(value, (pool.group(1) or pool.group(2)) if pool else currency)
+        return _money(value, currency) if folded in _MONEY else f"{value:,.2f}"
     return str(value)
 
 
-def _rich_table(title: str, rows: Sequence[Sequence[Any]]) -> Table:
-    header = [str(h) for h in rows[0]] if rows else []
-    table = Table(title=title, title_justify="left", show_lines=False)
-    for name in header:
-        numeric = any(
-            isinstance(r[i], int | float)
-            for r in rows[1:]
-            for i in [header.index(name)]
-            if i < len(r) and not isinstance(r[i], bool)
-        )
-        table.add_column(name, justify="right" if numeric else "left")
+#: Which columns a narrow terminal keeps longest, per table (English headers).
+_PRIORITIES: dict[str, dict[str, int]] = {
+    "orders": {
+        "Ticker": ESSENTIAL,
+        "Action": ESSENTIAL,
+        "Shares": ESSENTIAL,
+        "Account": ESSENTIAL,
+        "Amount": 90,
+        "Currency": 85,
+        "Price": 80,
+        "Weight After": 70,
+        "Target": 60,
+        "Amount (base)": 40,
+        "Weight Before": 30,
+    },
+    "drift": {
+        "Ticker": ESSENTIAL,
+        "Weight": ESSENTIAL,
+        "Target": ESSENTIAL,
+        "Status": ESSENTIAL,
+        "Drift": 90,
+        "Band": 60,
+        "Value": 40,
+    },
+    "summary": {"Item": ESSENTIAL, "Value": ESSENTIAL},
+    "backtest": {"Metric": ESSENTIAL, "Value": ESSENTIAL},
+    "quotes": {
+        "Ticker": ESSENTIAL,
+        "Price": ESSENTIAL,
+        "Currency": 90,
+        "Status": 80,
+        "Time": 60,
+        "Source": 40,
+    },
+}
+_ROW_STYLES = {"BUY": "green", "SELL": "red", "OVER": "red", "UNDER": "yellow"}
+#: Columns whose text cells are labels to show in the table's language.
+_LABEL_COLUMNS = frozenset({"Action", "Status", "Metric", "Item"})
+
+
+def _localized(rows: Sequence[Sequence[Any]], lang: str) -> list[list[Any]]:
+    """``rows`` with their header and labels (actions, statuses, metrics, CASH) in ``lang``."""
+    if not rows:
+        return []
+    header = [str(h) for h in rows[0]]
+    labelled = {i for i, h in enumerate(header) if h in _LABEL_COLUMNS}
+    body = []
     for row in rows[1:]:
-        cells = list(row) + [None] * (len(header) - len(row))
-        style = {"BUY": "green", "SELL": "red", "OVER": "red", "UNDER": "yellow"}
-        item = str(cells[0]) if header and header[0] in ("Item", "항목", "Metric", "지표") else ""
-        table.add_row(
-            *(_format_cell(h, v, item) for h, v in zip(header, cells, strict=False)),
-            style=next((style[c] for c in cells if isinstance(c, str) and c in style), None),
+        cells = list(row)
+        for i, value in enumerate(cells):
+            if isinstance(value, str) and (
+                i in labelled or value == "CASH" or (i == 1 and cells[0] in ("Mode", "방식"))
+            ):
+                cells[i] = display_label(value, lang)
+        body.append(cells)
+    return [[display_label(h, lang) for h in header], *body]
+
+
+def _table(
+    kind: str,
+    title: str,
+    rows: Sequence[Sequence[Any]],
+    lang: str,
+    base: str | None = None,
+) -> RenderableType:
+    """One of the contract's tables (English rows) laid out for the terminal in ``lang``."""
+    header = [str(h) for h in rows[0]] if rows else []
+    body = [list(r) + [None] * (len(header) - len(r)) for r in rows[1:]]
+    shown = _localized([header, *body], lang)
+    ccy = header.index("Currency") if "Currency" in header else None
+    itemised = bool(header) and header[0] in ("Item", "항목", "Metric", "지표")
+    priorities = _PRIORITIES.get(kind, {})
+    columns = []
+    for i, name in enumerate(header):
+        cells = []
+        for row, labels in zip(body, shown[1:], strict=True):
+            # Price and Amount in the listing currency; other money in the base's.
+            currency = str(row[ccy]) if ccy is not None and name in ("Price", "Amount") else base
+            item = str(row[0]) if itemised else ""
+            value = row[i] if isinstance(row[i], int | float) else labels[i]
+            cells.append(_format_cell(name, value, item, currency))
+        columns.append(
+            Column(
+                header=shown[0][i],
+                cells=cells,
+                numeric=any(
+                    isinstance(r[i], int | float) and not isinstance(r[i], bool) for r in body
+                ),
+                priority=priorities.get(name, 50),
+                short=short_header(name, lang),
+            )
         )
-    return table
+    styles = [
+        next((_ROW_STYLES[c] for c in row if isinstance(c, str) and c in _ROW_STYLES), None)
+        for row in body
+    ]
+    note = (
+        "좁아서 숨긴 열: {names} (터미널을 넓히거나 --format csv 를 쓰세요)"
+        if lang == "ko"
+        else "Not shown (too narrow): {names}; widen the terminal or use --format csv"
+    )
+    return fit_table(title, columns, out.width, row_styles=styles, hidden_note=note)
 
 
 def compute_plan(ranges: WorkbookRanges, offline: bool) -> Any:
@@ -198,13 +377,16 @@ def compute_plan(ranges: WorkbookRanges, offline: bool) -> Any:
 
 @app.command()
 def plan(
-    workbook: Annotated[Path, typer.Argument(help="The .xlsx workbook (a template or yours).")],
+    workbook: Annotated[
+        Path,
+        typer.Argument(
+            help="The .xlsx workbook (a template or yours).", metavar="WORKBOOK", show_default=False
+        ),
+    ],
     offline: Annotated[
         bool, typer.Option("--offline", help="Use the workbook's Quotes sheet, fetch nothing.")
     ] = False,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table (readable), csv or json.")
-    ] = OutputFormat.table,
+    output: FormatOption = OutputFormat.table,
     what: Annotated[
         What | None,
         typer.Option(
@@ -213,33 +395,44 @@ def plan(
             "(default: orders and summary for table, orders for csv/json).",
         ),
     ] = None,
-    lang: Annotated[
-        str | None, typer.Option("--lang", help="en or ko (default: the workbook's language).")
-    ] = None,
+    lang: LangOption = Lang.auto,
 ) -> None:
     """Print the orders (and summary) the workbook's REBAL_* formulas would show."""
-    if lang not in (None, "en", "ko"):
-        raise typer.BadParameter(f"must be en or ko, got {lang!r}", param_hint="--lang")
     ranges = _read(workbook, lang)
-    lang = lang or ranges.lang
+    shown = _lang(lang, ranges.lang)
     try:
         result = compute_plan(ranges, offline)
     except RebalancerError as error:
         if isinstance(error, QuoteError) and not offline:
-            err.print("(try --offline to use the workbook's Quotes sheet)", markup=False)
-        raise _fail(error, lang) from None
-    tables = {
-        "orders": result.order_rows(),
-        "summary": result.summary_rows(lang),
-        "drift": result.drift_rows(),
-    }
+            _say(
+                shown,
+                "(try --offline to use the workbook's Quotes sheet)",
+                "(--offline 을 주면 통합 문서의 시세 시트를 씁니다)",
+                stderr=True,
+            )
+        raise _fail(error, shown) from None
     if what is None:
         chosen = ["orders", "summary"] if output is OutputFormat.table else ["orders"]
     elif what is What.all:
         chosen = ["orders", "summary", "drift"]
     else:
         chosen = [what.value]
+    if "summary" not in chosen or output is not OutputFormat.table:
+        # The summary carries the plan's warnings (sample prices, breached caps): say
+        # them on stderr too when no table shows them (a csv made from sample prices).
+        for notice in result.notices:
+            _say(
+                shown,
+                "Warning: " + notice.localized("en"),
+                "경고: " + notice.localized("ko"),
+                stderr=True,
+            )
     if output is OutputFormat.table:
+        tables = {
+            "orders": result.order_rows(),
+            "summary": result.summary_rows(shown),
+            "drift": result.drift_rows(),
+        }
         titles = {
             "orders": ("Orders", "주문"),
             "summary": ("Summary", "요약"),
@@ -247,13 +440,19 @@ def plan(
         }
         for name in chosen:
             rows = tables[name]
-            title = f"{titles[name][1 if lang == 'ko' else 0]} · {workbook.name}"
+            title = f"{titles[name][1 if shown == 'ko' else 0]} · {workbook.name}"
             if name == "orders" and len(rows) <= 1:
-                out.print(title)
-                out.print("No orders needed." if lang == "en" else "필요한 주문이 없습니다.")
+                out.print(title, markup=False, highlight=False)
+                _say(shown, "No orders needed.", "필요한 주문이 없습니다.")
                 continue
-            out.print(_rich_table(title, rows))
+            out.print(_table(name, title, rows, shown, base=result.base_currency))
         return
+    data = _data_lang(lang)
+    tables = {
+        "orders": _localized(result.order_rows(), data),
+        "summary": result.summary_rows(data),
+        "drift": _localized(result.drift_rows(), data),
+    }
     if output is OutputFormat.csv:
         text = "\n".join(_csv_text(tables[name]) for name in chosen)
         sys.stdout.write(text)
@@ -315,14 +514,20 @@ def _check_safe(before: bytes, after: bytes) -> None:
 
 @app.command()
 def refresh(
-    workbook: Annotated[Path, typer.Argument(help="The .xlsx workbook.")],
+    workbook: WorkbookArgument,
     output: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Where to write (default: NAME.refreshed.xlsx)."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Where to write (default: NAME.refreshed.xlsx).",
+            metavar="FILE",
+        ),
     ] = None,
     in_place: Annotated[
         bool, typer.Option("--in-place", help="Update WORKBOOK itself, keeping NAME.bak.xlsx.")
     ] = False,
+    lang: LangOption = Lang.auto,
 ) -> None:
     """Fetch live quotes for the workbook and write them into its Quotes sheet.
 
@@ -344,21 +549,24 @@ def refresh(
         and os.path.samefile(output, workbook)
     ):
         # --out WORKBOOK would skip the backup and the Excel-lock check.
-        err.print(
+        _say(
+            _lang(lang),
             f"--out is the workbook itself ({workbook.name}): use --in-place, which keeps "
             "a backup and refuses while Excel has the file open",
-            markup=False,
+            f"--out 이 통합 문서 자신입니다 ({workbook.name}): 백업을 남기고 Excel 에서 열려 "
+            "있으면 거부하는 --in-place 를 쓰세요",
+            stderr=True,
         )
         raise typer.Exit(EXIT_UNSAFE_WRITE)
-    ranges = _read(workbook, None)
-    lang = ranges.lang
+    ranges = _read(workbook, lang)
+    shown = _lang(lang, ranges.lang)
     if "quotes" not in ranges.sheets:
         raise _fail(
             MissingSheetsError(
                 f"{workbook.name} has no Quotes (시세) sheet to write quotes into",
                 f"{workbook.name}에 시세(Quotes) 시트가 없습니다",
             ),
-            lang,
+            shown,
         )
     needs = refresh_symbols(ranges.holdings, ranges.targets, ranges.cash, ranges.settings)
     tickers, currencies, base = needs.tickers, needs.currencies, needs.base_currency
@@ -388,7 +596,7 @@ def refresh(
                 f"No quote could be fetched, nothing written ({reasons})",
                 f"시세를 하나도 받지 못해 아무것도 쓰지 않았습니다 ({reasons})",
             ),
-            lang,
+            shown,
         )
     before = workbook.read_bytes()
     now = dt.datetime.now().replace(microsecond=0)
@@ -396,20 +604,23 @@ def refresh(
         after = replace_quotes(before, rows, now)
         _check_safe(before, after)
     except RebalancerError as error:
-        raise _fail(error, lang) from None
-    table = _rich_table("Quotes" if lang == "en" else "시세", [list(_quote_header(lang)), *rows])
-    out.print(table)
+        raise _fail(error, shown) from None
+    title = "시세" if shown == "ko" else "Quotes"
+    out.print(_table("quotes", title, [list(layout.QUOTES_HEADER), *rows], shown))
     for notice in report.notices:
-        err.print(notice.localized(lang), markup=False)
+        err.print(notice.localized(shown), markup=False)
     target = (
         workbook if in_place else output or workbook.with_name(workbook.stem + ".refreshed.xlsx")
     )
     lock = target.with_name("~$" + target.name)
     if lock.exists():
-        err.print(
+        _say(
+            shown,
             f"{target.name} is open in Excel ({lock.name} exists): close it first, "
             "or write a copy with --out",
-            markup=False,
+            f"{target.name} 이(가) Excel 에서 열려 있습니다 ({lock.name} 있음): 먼저 닫거나 "
+            "--out 으로 사본을 쓰세요",
+            stderr=True,
         )
         raise typer.Exit(EXIT_UNSAFE_WRITE)
     try:
@@ -419,42 +630,91 @@ def refresh(
         _write_atomically(target, after)
     except OSError as error:
         # The original is untouched (the new file is renamed over it only when complete).
-        err.print(
-            f"Could not write {target}: {error.strerror or error}; {workbook.name} is unchanged",
-            markup=False,
+        reason = error.strerror or error
+        _say(
+            shown,
+            f"Could not write {target}: {reason}; {workbook.name} is unchanged",
+            f"{target} 을(를) 쓰지 못했습니다: {reason}; {workbook.name} 은(는) 그대로입니다",
+            stderr=True,
         )
         raise typer.Exit(EXIT_UNSAFE_WRITE) from None
     if in_place:
-        out.print(f"Updated {workbook} (backup: {backup.name})", markup=False)
+        _say(
+            shown,
+            f"Updated {workbook} (backup: {backup.name})",
+            f"{workbook} 을(를) 갱신했습니다 (백업: {backup.name})",
+        )
     else:
-        out.print(f"Wrote {target}", markup=False)
+        _say(shown, f"Wrote {target}", f"{target} 에 썼습니다")
     failed = len(rows) - len(got)
     if failed:
-        err.print(f"{failed} quote(s) failed; their rows keep no price", markup=False)
-
-
-def _quote_header(lang: str) -> tuple[str, ...]:
-    from etf_rebalancer.workbook import layout
-
-    return layout.QUOTES_HEADER_KO if lang == "ko" else layout.QUOTES_HEADER
+        _say(
+            shown,
+            f"{failed} quote(s) failed; their rows keep no price",
+            f"시세 {failed}개를 받지 못했습니다; 그 행에는 가격이 없습니다",
+            stderr=True,
+        )
 
 
 # ---------------------------------------------------------------- templates
 
 
+def _checkout() -> Path | None:
+    """The source checkout this module runs from (an editable install), if any."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() else None
+
+
 def default_templates_dir() -> Path:
     """``workbook_templates/`` of a source checkout (the current folder otherwise)."""
-    here = Path(__file__).resolve().parents[2] / "workbook_templates"
-    return here if here.parent.joinpath("pyproject.toml").exists() else Path("workbook_templates")
+    root = _checkout()
+    return root / "workbook_templates" if root else Path("workbook_templates")
+
+
+def shipped_templates_dir() -> Path:
+    """The templates to list and copy: the checkout's, else those inside the installed package.
+
+    A wheel carries copies of ``workbook_templates/`` as package data (setup.py's
+    build step), so ``templates copy`` works after a plain ``pip install``.
+    """
+    root = _checkout()
+    if root is not None and (root / "workbook_templates").is_dir():
+        return root / "workbook_templates"
+    return Path(__file__).resolve().parent / "workbook_templates"
+
+
+def shipped_templates() -> dict[str, Path]:
+    """Every shipped template by name: ``tech-core_en``, and ``lite/tech-core_en`` for Lite."""
+    folder = shipped_templates_dir()
+    found = {p.stem: p for p in sorted(folder.glob("*.xlsx"))}
+    found |= {f"lite/{p.stem}": p for p in sorted(folder.glob("lite/*.xlsx"))}
+    return found
+
+
+def _describe(name: str, lang: str) -> str:
+    """One line on what a template holds, from its seed portfolio."""
+    from etf_rebalancer.workbook.portfolios import PORTFOLIOS
+
+    stem = name.removeprefix("lite/")
+    portfolio = next((p for p in PORTFOLIOS if stem.startswith(p.slug + "_")), None)
+    korean = stem.endswith("_ko") or "_ko_" in stem or "_ko." in stem
+    edition = " · xlwings Lite" if name.startswith("lite/") else ""
+    if portfolio is None:
+        return ("(한국어)" if korean else "(English)") + edition
+    title = portfolio.title.ko if lang == "ko" else portfolio.title.en
+    what = portfolio.description.ko if lang == "ko" else portfolio.description.en
+    language = "한국어" if korean else "English"
+    return f"{title} ({language}{edition}): {what}"
 
 
 @templates_app.command("build")
 def templates_build(
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Folder (default: workbook_templates/).")
+        Path | None,
+        typer.Option("--out", help="Folder (default: workbook_templates/).", metavar="DIR"),
     ] = None,
 ) -> None:
-    """Build every template workbook (English and Korean) from the seed portfolios."""
+    """Rebuild every template workbook (English and Korean) from the seed portfolios."""
     from etf_rebalancer.workbook.portfolios import PORTFOLIOS, template_filename
     from etf_rebalancer.workbook.templates import build_template
 
@@ -468,16 +728,78 @@ def templates_build(
 
 
 @templates_app.command("list")
-def templates_list() -> None:
-    """List the template workbooks and what they hold."""
-    from etf_rebalancer.workbook.portfolios import PORTFOLIOS, template_filename
-
-    for portfolio in PORTFOLIOS:
-        out.print(
-            f"{template_filename(portfolio, 'en')} / {template_filename(portfolio, 'ko')}: "
-            f"{portfolio.title.en} - {portfolio.description.en}",
-            markup=False,
+def templates_list(lang: LangOption = Lang.auto) -> None:
+    """List the shipped templates: name, what each holds, and where it is."""
+    shown = _lang(lang)
+    templates = shipped_templates()
+    if not templates:
+        _say(
+            shown,
+            f"No templates found in {shipped_templates_dir()}",
+            f"{shipped_templates_dir()} 에 템플릿이 없습니다",
+            stderr=True,
         )
+        raise typer.Exit(EXIT_NOT_FOUND)
+    for name, path in templates.items():
+        line = f"{name}  {_describe(name, shown)}"
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+        out.print(f"    {path}", markup=False, highlight=False, soft_wrap=True)
+    _say(
+        shown,
+        "Copy one to work on: etf-rebal templates copy NAME [DIR]",
+        "작업할 사본 만들기: etf-rebal templates copy 이름 [폴더]",
+    )
+
+
+@templates_app.command("copy")
+def templates_copy(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="A name from `templates list`, e.g. tech-core_en or lite/tech-core_ko.",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ],
+    folder: Annotated[
+        Path,
+        typer.Argument(help="Where to put the copy (default: here).", metavar="DIR"),
+    ] = Path("."),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a file of the same name.")
+    ] = False,
+    lang: LangOption = Lang.auto,
+) -> None:
+    """Copy a shipped template into DIR, to fill in and plan (etf-rebal plan FILE)."""
+    shown = _lang(lang, "ko" if name.removesuffix(".xlsx").endswith("_ko") else None)
+    templates = shipped_templates()
+    key = name.removesuffix(".xlsx")
+    if key not in templates:
+        names = ", ".join(templates)
+        _say(
+            shown,
+            f"No template named {name!r}; the templates are: {names}",
+            f"{name!r} 템플릿이 없습니다; 템플릿: {names}",
+            stderr=True,
+        )
+        raise typer.Exit(EXIT_NOT_FOUND)
+    source = templates[key]
+    target = folder / source.name
+    if target.exists() and not force:
+        _say(
+            shown,
+            f"{target} already exists: pass --force to replace it, or name another folder",
+            f"{target} 이(가) 이미 있습니다: 바꾸려면 --force, 아니면 다른 폴더를 주세요",
+            stderr=True,
+        )
+        raise typer.Exit(EXIT_UNSAFE_WRITE)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomically(target, source.read_bytes())
+    _say(
+        shown,
+        f"Wrote {target}; try: etf-rebal plan {target} --offline",
+        f"{target} 에 썼습니다; 실행 예: etf-rebal plan {target} --offline",
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point alias
@@ -509,11 +831,83 @@ def _read_price_csv(path: Path, lang: str) -> list[list[Any]]:
     return rows
 
 
+class Rebalance(enum.StrEnum):
+    none = "none"
+    monthly = "monthly"
+    quarterly = "quarterly"
+    annual = "annual"
+
+
+def _window(
+    rows: list[list[Any]],
+    start: dt.date | None,
+    end: dt.date | None,
+    lang: str,
+) -> list[list[Any]]:
+    """A price table cut to [start, end], saying when either lies outside the stored dates."""
+    from etf_rebalancer.cells import parse_date
+
+    if (start is None and end is None) or len(rows) < 2:
+        return rows
+    dated: list[tuple[dt.date | None, list[Any]]] = []
+    for row in rows[1:]:
+        try:
+            dated.append((parse_date(row[0] if row else None).date(), row))
+        except RebalancerError:
+            dated.append((None, row))  # the backtest names the bad row
+    days = [d for d, _ in dated if d is not None]
+    if not days:
+        return rows
+    first, last = min(days), max(days)
+    if start is not None and start < first:
+        _say(
+            lang,
+            f"--start {start} is before the first stored price ({first}): "
+            f"the backtest starts on {first}",
+            f"--start {start} 은(는) 저장된 첫 가격({first})보다 이릅니다: {first} 부터 계산합니다",
+            stderr=True,
+        )
+    if end is not None and end > last:
+        _say(
+            lang,
+            f"--end {end} is after the last stored price ({last}): the backtest ends on {last}",
+            f"--end {end} 은(는) 저장된 마지막 가격({last})보다 늦습니다: {last} 까지 계산합니다",
+            stderr=True,
+        )
+    kept = [
+        row
+        for day, row in dated
+        if day is None or ((start is None or day >= start) and (end is None or day <= end))
+    ]
+    return [rows[0], *kept]
+
+
+def _say_if_later(rows: list[list[Any]], start: dt.date, lang: str) -> None:
+    """Say when fetched history begins well after --start (a fund listed later)."""
+    from etf_rebalancer.cells import parse_date
+
+    try:
+        first = parse_date(rows[1][0]).date() if len(rows) > 1 else None
+    except RebalancerError:
+        return
+    if first is not None and (first - start).days > 7:  # not just a weekend or holiday
+        _say(
+            lang,
+            f"--start {start}: the history found begins on {first}; the backtest starts there",
+            f"--start {start}: 받은 가격 이력이 {first} 부터라서 그날부터 계산합니다",
+            stderr=True,
+        )
+
+
 @app.command()
 def backtest(
     workbook: Annotated[
         Path,
-        typer.Argument(help="The workbook: its Targets are the mix, its Backtest sheet the rules."),
+        typer.Argument(
+            help="The workbook: its Targets are the mix, its Backtest sheet the rules.",
+            metavar="WORKBOOK",
+            show_default=False,
+        ),
     ],
     prices: Annotated[
         Path | None,
@@ -521,28 +915,46 @@ def backtest(
             "--prices",
             help="CSV of daily closes (Date, then one column per ticker) instead of "
             "the workbook's Prices sheet or fetched history.",
+            metavar="CSV",
         ),
     ] = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Use only history already in the quote cache.")
     ] = False,
     rebalance: Annotated[
-        str | None, typer.Option(help="none, monthly, quarterly or annual.")
+        Rebalance | None, typer.Option(help="Calendar rule (default: the sheet's).")
     ] = None,
-    band: Annotated[float | None, typer.Option(help="Band trigger, e.g. 0.1.")] = None,
-    fee_rate: Annotated[float | None, typer.Option(help="Fee as a fraction of each trade.")] = None,
-    benchmark: Annotated[str | None, typer.Option(help="Single ETF to compare with.")] = None,
+    band: Annotated[
+        float | None,
+        typer.Option(help="Band trigger as a weight fraction, e.g. 0.1.", metavar="FRACTION"),
+    ] = None,
+    fee_rate: Annotated[
+        float | None, typer.Option(help="Fee as a fraction of each trade.", metavar="FRACTION")
+    ] = None,
+    benchmark: Annotated[
+        str | None, typer.Option(help="Single ETF to compare with.", metavar="TICKER")
+    ] = None,
     start: Annotated[
-        str | None, typer.Option(help="First date of fetched history (YYYY-MM-DD).")
+        dt.datetime | None,
+        typer.Option(
+            help="First date (of fetched history, or cut from stored prices).",
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+        ),
     ] = None,
-    end: Annotated[str | None, typer.Option(help="Last date of fetched history.")] = None,
+    end: Annotated[
+        dt.datetime | None,
+        typer.Option(help="Last date.", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD"),
+    ] = None,
     currency: Annotated[
         str | None,
-        typer.Option(help="Convert fetched prices into this currency (default: the sheet's)."),
+        typer.Option(
+            help="Convert fetched prices into this currency (default: the sheet's).",
+            metavar="CCY",
+        ),
     ] = None,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table (readable), csv or json.")
-    ] = OutputFormat.table,
+    output: FormatOption = OutputFormat.table,
+    lang: LangOption = Lang.auto,
 ) -> None:
     """Print the table the workbook's Backtest sheet shows (PORTFOLIO_BACKTEST).
 
@@ -557,52 +969,62 @@ def backtest(
         sheet_inputs,
     )
 
-    ranges = _read(workbook, None)
-    lang = ranges.lang
+    ranges = _read(workbook, lang)
+    shown = _lang(lang, ranges.lang)
     overrides = {
         key: value
         for key, value in (
-            ("rebalance", rebalance),
+            ("rebalance", rebalance.value if rebalance else None),
             ("band", band),
             ("fee_rate", fee_rate),
             ("benchmark", benchmark),
         )
         if value is not None
     }
+    first_day = start.date() if start else None
+    last_day = end.date() if end else None
     weights, settings, tickers = sheet_inputs(ranges.targets, ranges.backtest_settings, overrides)
+    money = ranges.history_currency if isinstance(ranges.history_currency, str) else None
     try:
         # Bad weights or settings are named before any history is fetched.
         read_config(settings)
         read_weights(weights)
         if prices is not None:
-            price_rows = _read_price_csv(prices, lang)
+            price_rows = _window(_read_price_csv(prices, shown), first_day, last_day, shown)
             source = prices.name
+            money = None
         elif ranges.prices:
-            price_rows = ranges.prices
-            source = layout.sheet_name("prices", lang)
+            price_rows = _window(ranges.prices, first_day, last_day, shown)
+            source = layout.sheet_name("prices", shown)
         else:
             from etf_rebalancer.quotes.service import get_service, history_rows
             from etf_rebalancer.workbook.portfolios import BACKTEST_START
 
-            first = start or ranges.history_start or BACKTEST_START
-            last = end or ranges.history_end
+            first = first_day or ranges.history_start or BACKTEST_START
+            last = last_day or ranges.history_end
             currency = currency or ranges.history_currency
+            money = currency if isinstance(currency, str) else None
             service = get_service(offline=offline or None)
             price_rows = history_rows(service, tickers, first, last, currency)
             source = "ETF_HISTORY"
+            if first_day is not None:
+                _say_if_later(price_rows, first_day, shown)
         rows = backtest_stats_rows(price_rows, weights, settings)
     except RebalancerError as error:
         if isinstance(error, QuoteError):
-            err.print(
-                "(온라인에서 한 번 실행해 시세 캐시를 채우거나 --prices 파일.csv 를 주세요)"
-                if lang == "ko"
-                else "(run once online to fill the quote cache, or pass --prices FILE.csv)",
-                markup=False,
+            _say(
+                shown,
+                "(run once online to fill the quote cache, or pass --prices FILE.csv)",
+                "(온라인에서 한 번 실행해 시세 캐시를 채우거나 --prices 파일.csv 를 주세요)",
+                stderr=True,
             )
-        raise _fail(error, lang) from None
+        raise _fail(error, shown) from None
     if output is OutputFormat.table:
-        out.print(_rich_table(f"Backtest · {workbook.name} · {source}", rows))
-    elif output is OutputFormat.csv:
+        title = f"{'백테스트' if shown == 'ko' else 'Backtest'} · {workbook.name} · {source}"
+        out.print(_table("backtest", title, rows, shown, base=money))
+        return
+    rows = _localized(rows, _data_lang(lang))
+    if output is OutputFormat.csv:
         sys.stdout.write(_csv_text(rows))
     else:
         payload = [[_json_value(v) for v in row] for row in rows]

@@ -4,7 +4,7 @@ Each function is a thin wrapper: raw Excel values in, one call into the
 package, plain values (a number, a text, or a list of rows) out. Errors are
 turned into one short cell text here and nowhere else; nothing ever raises
 into Excel. The contract for names, arguments and outputs is
-``shared/CONTRACT.md``.
+``docs/reference.md`` (from ``docs/CONTRACT.md``).
 
 UDF parameters carry no type hints on purpose: xlwings reads a parameter's
 annotation as the converter to apply, and a ``list | None`` hint would break

@@ -362,7 +362,8 @@ def test_cli_backtest_prints_the_sheet_s_table(built, warm_cache, tmp_path):
         else:
             assert text == str(value)
     table = runner.invoke(cli.app, ["backtest", str(path), "--offline", "--end", "2022-12-28"])
-    assert table.exit_code == 0 and "Benchmark Total Return" in table.stdout
+    # A Korean workbook's table is Korean (issue 15); csv above keeps the English contract.
+    assert table.exit_code == 0 and "벤치마크 총수익률" in table.stdout
     assert "ETF_HISTORY" in table.stdout
     # Options override the sheet's settings, like editing its table.
     monthly = runner.invoke(cli.app, [*args, "--rebalance", "monthly"])

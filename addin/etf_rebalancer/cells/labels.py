@@ -363,3 +363,35 @@ __all__ = [
     "text",
     "where",
 ]
+
+
+# ---------------------------------------------------------------- terminal (the CLI's tables)
+# The CLI shows the library's tables; in Korean it translates any English label
+# it is handed through the same tables as the functions' outputs.
+
+#: Headers for narrow terminals: English header -> (English, Korean).
+SHORT_HEADERS: dict[str, tuple[str, str]] = {
+    "Action": ("Action", "매매"),
+    "Currency": ("Ccy", "통화"),
+    "Amount (base)": ("Amount (base)", "기준 금액"),
+    "Weight Before": ("Weight before", "현재 비중"),
+    "Weight After": ("Weight after", "조정 후"),
+    "Target": ("Target", "목표"),
+    "Price": ("Price", "가격"),
+}
+_DISPLAY_EXTRA = {"Time": "시각", "Source": "출처", CASH_LABEL[0]: CASH_LABEL[1]}
+
+
+def display_label(text: str, lang: str) -> str:
+    """``text`` as a ``lang`` table shows it (Korean for a known English label, else as is)."""
+    if lang != "ko":
+        return text
+    if text in _DISPLAY_EXTRA:
+        return _DISPLAY_EXTRA[text]
+    return label(text, lang)
+
+
+def short_header(header: str, lang: str) -> str | None:
+    """A shorter form of an English ``header`` for narrow terminals, or ``None``."""
+    pair = SHORT_HEADERS.get(header)
+    return None if pair is None else pair[1 if lang == "ko" else 0]

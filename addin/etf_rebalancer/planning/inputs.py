@@ -1,6 +1,6 @@
 """Turn the raw ranges of a REBAL_* call into one typed, validated :class:`RebalanceRequest`.
 
-Reading rules (see ``shared/CONTRACT.md``): headers matched by English/Korean
+Reading rules (see ``docs/CONTRACT.md``): headers matched by English/Korean
 alias, blank rows skipped, weights as fractions, percents or ``"25%"`` text,
 Korean codes typed as numbers restored, a ``CASH``/``현금`` target row for the
 cash weight. Every problem raises :class:`~etf_rebalancer.errors.InputError`
