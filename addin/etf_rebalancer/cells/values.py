@@ -222,7 +222,7 @@ def parse_date(value: Any, *, what: str = "date", where: str = "") -> pd.Timesta
     if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
         stamp = _timestamp(value)
     elif _is_number(value):
-        if not math.isfinite(value) or not 1 <= value < _LAST_SERIAL:
+        if not 1 <= value < _LAST_SERIAL or not math.isfinite(value):  # (NaN fails both)
             raise _bad_date(what, value, where)
         stamp = pd.Timestamp(_EXCEL_EPOCH + dt.timedelta(days=math.floor(value)))
     elif isinstance(value, str):
