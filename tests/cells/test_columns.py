@@ -172,3 +172,34 @@ def test_column_errors_name_the_row_and_column():
         parse_numbers([1.0, None, "x", "y"], what="Price", where=where)
     with pytest.raises(InputError, match=r"Date must be a date, got '-1' \(prices row 3, QQQ\)"):
         parse_dates([dt.datetime(2020, 1, 1), "-1", None], what="Date", where=where)
+
+
+excel_days = st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(9999, 12, 31))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(excel_days, min_size=1, max_size=20), st.data())
+def test_dates_round_trip_in_every_form_excel_delivers(days, data):
+    # The same day as a datetime (with a time of day), a date, a serial or ISO text reads
+    # back as that day, one cell at a time and a whole column at once.
+    forms = [
+        lambda d: dt.datetime(d.year, d.month, d.day, 15, 30),
+        lambda d: d,
+        lambda d: float((d - dt.date(1899, 12, 30)).days) + 0.25,
+        lambda d: d.isoformat(),
+    ]
+    cells = [data.draw(st.sampled_from(forms))(d) for d in days]
+    expected = np.array([np.datetime64(d, "us") for d in days])
+    assert (parse_dates(cells) == expected).all()
+    assert [parse_date(c).to_datetime64() for c in cells] == list(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.decimals(min_value=-1e9, max_value=1e9, places=2), min_size=1, max_size=20))
+def test_numbers_round_trip_through_thousands_separated_text(values):
+    cells = [f"{v:,.2f}" for v in values]  # 1234567.5 -> "1,234,567.50"
+    expected = [float(v) for v in values]
+    assert parse_numbers(cells).tolist() == expected
+    assert [parse_number(c) for c in cells] == expected
+    percents = [f"{v:,.2f}%" for v in values]
+    assert parse_numbers(percents).tolist() == [float(v) / 100 for v in values]

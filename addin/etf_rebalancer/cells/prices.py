@@ -36,6 +36,10 @@ def read_price_table(values: Any, *, name: str = "prices") -> pd.DataFrame:
     them is the caller's policy. Ticker headers are normalised like tickers
     elsewhere (``69500`` typed as a number is ``069500``).
 
+    Each column is read at once (:func:`~etf_rebalancer.cells.values.number_column`,
+    :func:`~etf_rebalancer.cells.values.date_column`); the answer, and for bad
+    input the message, are those of reading row by row, cell by cell.
+
     Returns
     -------
     pandas.DataFrame
