@@ -20,7 +20,7 @@ from tests.excel.xlwings_udfs import real_xlwings_udfs
 CONTRACT = {
     "ETF_PRICE": ["ticker", "field"],
     "ETF_FX": ["from_currency", "to_currency"],
-    "ETF_HISTORY": ["tickers", "start", "end", "field"],
+    "ETF_HISTORY": ["tickers", "start", "end", "field", "language"],
     "REBAL_ORDERS": ["holdings", "targets", "cash", "settings", "groups"],
     "REBAL_SUMMARY": ["holdings", "targets", "cash", "settings", "groups"],
     "REBAL_DRIFT": ["holdings", "targets", "cash", "settings", "groups"],
@@ -230,7 +230,7 @@ def test_vba_signatures(xl):
         [
             "Function ETF_PRICE(ticker, Optional field)",
             "Function ETF_FX(from_currency, to_currency)",
-            "Function ETF_HISTORY(tickers, start, Optional end, Optional field)",
+            "Function ETF_HISTORY(tickers, start, Optional end, Optional field, Optional language)",
             "Function REBAL_ORDERS(holdings, targets, Optional cash, Optional settings, "
             "Optional groups)",
             "Function REBAL_SUMMARY(holdings, targets, Optional cash, Optional settings, "

@@ -25,7 +25,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from etf_rebalancer import udfs
-from etf_rebalancer.cells.labels import DRIFT_HEADER, ORDER_HEADER
+from etf_rebalancer.cells.labels import DRIFT_HEADER, ORDER_HEADER, localize_rows
 
 US = ["QQQ", "SPY", "TLT", "GLD", "XLK", "TQQQ"]
 KRX = ["069500", "360750", "0030R0"]
@@ -235,9 +235,30 @@ def _money(summary: list[list[Any]]) -> dict[str, float]:
     return {labels[item]: value for item, value in summary[1:] if item in labels}
 
 
+_KO_WORDS = {
+    "매수": "BUY",
+    "매도": "SELL",
+    "적정": "OK",
+    "초과": "OVER",
+    "미달": "UNDER",
+    "현금": "CASH",
+}
+
+
+def _canonical(kind: str, rows: list[list[Any]], workbook: Workbook) -> list[list[Any]]:
+    """The answer in the contract's English words: a Korean-header workbook is answered in
+    Korean (headers, actions, statuses, the cash row), with the same numbers."""
+    if _is_error(rows) or not set(workbook.holdings[0]) & set(HEADERS["ko"].values()):
+        return rows
+    english = ORDER_HEADER if kind == "orders" else DRIFT_HEADER
+    assert rows[0] == localize_rows(kind, [english], "ko")[0], rows[0]
+    body = [[_KO_WORDS.get(c, c) if isinstance(c, str) else c for c in r] for r in rows[1:]]
+    return [list(english), *body]
+
+
 @given(workbook=workbooks())
 def test_rebal_orders_keep_the_contract_guarantees(workbook: Workbook):
-    orders = udfs.REBAL_ORDERS(*workbook.args())
+    orders = _canonical("orders", udfs.REBAL_ORDERS(*workbook.args()), workbook)
     if _is_error(orders):
         _assert_explained(orders)
         event(f"orders: error {orders[0][0][:40]}")
@@ -291,7 +312,7 @@ def test_rebal_summary_cash_never_below_zero_and_money_adds_up(workbook: Workboo
     # The engine settles cash to 1e-9 of the portfolio's value (0.002 KRW on 2.2M KRW).
     scale = max(1.0, money["bought"], money["sold"], money["value_before"])
     assert money["cash_after"] == pytest.approx(expected, abs=2e-9 * scale)
-    orders = udfs.REBAL_ORDERS(*workbook.args())
+    orders = _canonical("orders", udfs.REBAL_ORDERS(*workbook.args()), workbook)
     assert not _is_error(orders)
     bought = sum(r[6] for r in orders[1:] if r[1] == "BUY")
     sold = sum(r[6] for r in orders[1:] if r[1] == "SELL")
@@ -301,7 +322,7 @@ def test_rebal_summary_cash_never_below_zero_and_money_adds_up(workbook: Workboo
 
 @given(workbook=workbooks())
 def test_rebal_drift_is_a_table_of_the_whole_portfolio(workbook: Workbook):
-    drift = udfs.REBAL_DRIFT(*workbook.args())
+    drift = _canonical("drift", udfs.REBAL_DRIFT(*workbook.args()), workbook)
     if _is_error(drift):
         _assert_explained(drift)
         return
