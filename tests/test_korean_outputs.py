@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etf_rebalancer import udfs
 from etf_rebalancer.cells import read_table
@@ -23,6 +25,7 @@ from etf_rebalancer.quotes.base import History, Quote
 from etf_rebalancer.quotes.cache import QuoteCache
 from etf_rebalancer.quotes.memory import MemoryProvider
 from etf_rebalancer.quotes.service import QuoteService
+from tests.strategies import Portfolio, portfolios
 
 EN_TO_KO = {
     "Ticker": "티커",
@@ -220,6 +223,28 @@ def test_korean_setting_values_plan_like_english_ones():
     assert udfs.REBAL_ORDERS(HOLDINGS, TARGETS, CASH, SETTINGS[1:] + relative) == udfs.REBAL_ORDERS(
         HOLDINGS, TARGETS, CASH, [*SETTINGS[1:], ["band_type", "relative"], ["mode", "full"]]
     )
+
+
+@settings(max_examples=25)  # nine plans per example
+@given(portfolio=portfolios(whole_shares=None), mode=st.sampled_from([None, "band"]))
+def test_any_workbook_gets_the_same_numbers_in_korean(portfolio: Portfolio, mode):
+    keys = portfolio.settings + ([["mode", mode], ["band", 0.1]] if mode else [])
+    english_args = (portfolio.holdings, portfolio.targets, portfolio.cash, keys or None)
+    korean_args = (korean(portfolio.holdings), korean(portfolio.targets), portfolio.cash)
+    for function in (udfs.REBAL_ORDERS, udfs.REBAL_DRIFT, udfs.REBAL_SUMMARY):
+        en = function(*english_args)
+        ko = function(*korean_args, keys or None)
+        # The language setting alone gives the same Korean answer as Korean headers.
+        assert function(*english_args[:3], [*keys, ["language", "ko"]]) == ko
+        if len(en) == 1 and len(en[0]) == 1:  # an error: both languages fail alike
+            assert en[0][0].startswith("Error: ") and ko[0][0].startswith("오류: ")
+            continue
+        if function is udfs.REBAL_SUMMARY:
+            assert [r[1] for r in en if not isinstance(r[1], str)] == [
+                r[1] for r in ko if not isinstance(r[1], str)
+            ]
+        else:
+            assert_same_numbers(en, ko)
 
 
 # ---------------------------------------------------------------- backtests

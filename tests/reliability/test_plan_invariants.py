@@ -25,15 +25,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from etf_rebalancer import udfs
-from etf_rebalancer.cells.labels import (
-    ACTION_LABELS,
-    CASH_LABEL,
-    DRIFT_HEADER,
-    ORDER_HEADER,
-    STATUS_LABELS,
-    localize_rows,
-)
-from etf_rebalancer.planning.rows import plan_language
+from etf_rebalancer.cells.labels import DRIFT_HEADER, ORDER_HEADER, localize_rows
 
 US = ["QQQ", "SPY", "TLT", "GLD", "XLK", "TQQQ"]
 KRX = ["069500", "360750", "0030R0"]
@@ -243,25 +235,25 @@ def _money(summary: list[list[Any]]) -> dict[str, float]:
     return {labels[item]: value for item, value in summary[1:] if item in labels}
 
 
-_ENGLISH = {korean: english for english, korean in {**ACTION_LABELS, **STATUS_LABELS}.items()}
-_ENGLISH[CASH_LABEL[1]] = CASH_LABEL[0]
+_KO_WORDS = {
+    "매수": "BUY",
+    "매도": "SELL",
+    "적정": "OK",
+    "초과": "OVER",
+    "미달": "UNDER",
+    "현금": "CASH",
+}
 
 
 def _canonical(kind: str, rows: list[list[Any]], workbook: Workbook) -> list[list[Any]]:
-    """A table in the contract's English, after checking it is in the workbook's language.
-
-    Korean workbooks get Korean headers, actions, statuses and the cash row
-    (issue 15); the guarantees below are about the numbers, so they are read
-    off the English form.
-    """
-    if _is_error(rows):
+    """The answer in the contract's English words: a Korean-header workbook is answered in
+    Korean (headers, actions, statuses, the cash row), with the same numbers."""
+    if _is_error(rows) or not set(workbook.holdings[0]) & set(HEADERS["ko"].values()):
         return rows
-    lang = plan_language(*workbook.args())
-    english = {"orders": ORDER_HEADER, "drift": DRIFT_HEADER}[kind]
-    assert rows[0] == localize_rows(kind, [english], lang)[0]
-    return [list(english)] + [
-        [_ENGLISH.get(c, c) if isinstance(c, str) else c for c in r] for r in rows[1:]
-    ]
+    english = ORDER_HEADER if kind == "orders" else DRIFT_HEADER
+    assert rows[0] == localize_rows(kind, [english], "ko")[0], rows[0]
+    body = [[_KO_WORDS.get(c, c) if isinstance(c, str) else c for c in r] for r in rows[1:]]
+    return [list(english), *body]
 
 
 @given(workbook=workbooks())

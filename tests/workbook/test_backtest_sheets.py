@@ -131,7 +131,8 @@ def test_backtest_and_prices_sheets_hold_dynamic_array_formulas(built, portfolio
     else:
         history = wb[prices]["A4"].value.text
         assert history == (
-            "=ETF_HISTORY(BacktestTickers,BacktestStart,BacktestEnd,BacktestCurrency)"
+            "=ETF_HISTORY(BacktestTickers,BacktestStart,BacktestEnd,BacktestCurrency"
+            + (',"ko")' if lang == "ko" else ")")
         )
         # The names point where the sheet says: first date, blank last date.
         assert (sheet.title, sheet[start].value, sheet[end].value) == (
@@ -257,6 +258,13 @@ def warm_cache(monkeypatch):
     return warm
 
 
+def _english(stats: list[list]) -> list[list]:
+    """PORTFOLIO_BACKTEST's rows under the contract's English metric names (a Korean
+    workbook's formulas answer in Korean; the numbers are the same)."""
+    back = {korean: english for english, korean in METRIC_LABELS.items()} | {"지표": "Metric"}
+    return [[back.get(row[0], row[0]), *row[1:]] for row in stats]
+
+
 def _evaluate(data: bytes, lang: str) -> dict[str, list[list]]:
     """Evaluate the Backtest sheet as Excel would, via the UDFs (History to = 2022-12-28)."""
     wb = openpyxl.load_workbook(io.BytesIO(data))
@@ -271,7 +279,8 @@ def _evaluate(data: bytes, lang: str) -> dict[str, list[list]]:
     sheet, cell = _named_cell(wb, "BacktestStart")
     currency_sheet, currency_cell = _named_cell(wb, "BacktestCurrency")
     currency = currency_sheet[currency_cell].value
-    prices = udfs.ETF_HISTORY(tickers, sheet[cell].value, HISTORY_END, currency)
+    # As the template's formula asks: in Korean for a Korean workbook.
+    prices = udfs.ETF_HISTORY(tickers, sheet[cell].value, HISTORY_END, currency, lang)
     return {
         "prices": prices,
         "weights": weights,
@@ -301,11 +310,10 @@ def test_the_backtest_sheet_compares_the_mix_with_its_benchmark(built, warm_cach
             day, value = prices[-1][0], prices[-1][column]
             local = provider.histories[ticker].frame["adjclose"][pd.Timestamp(day)]
             assert value == pytest.approx(local * _fx_rate(pd.Timestamp(day), pair))
-    assert prices[0] == ["Date", *dict.fromkeys(backtest_tickers(portfolio))], prices[:1]
-    # Korean workbooks get Korean metric names: key the rows by the English contract names.
-    english = {korean: name for name, korean in METRIC_LABELS.items()}
-    stats = {english.get(row[0], row[0]): row[1] for row in got["stats"][1:]}
-    assert "Notice" not in stats and "알림" not in stats, got["stats"]
+    date = "Date" if lang == "en" else "날짜"
+    assert prices[0] == [date, *dict.fromkeys(backtest_tickers(portfolio))], prices[:1]
+    stats = {row[0]: row[1] for row in _english(got["stats"])[1:]}
+    assert "Notice" not in stats, got["stats"]
 
     # Independent facts from the price table itself.
     table = pd.DataFrame(
@@ -325,7 +333,7 @@ def test_the_backtest_sheet_compares_the_mix_with_its_benchmark(built, warm_cach
 
     equity = got["equity"]
     assert equity[0] == (
-        ["날짜", "포트폴리오", "벤치마크"] if lang == "ko" else ["Date", "Portfolio", "Benchmark"]
+        ["Date", "Portfolio", "Benchmark"] if lang == "en" else ["날짜", "포트폴리오", "벤치마크"]
     )
     assert equity[1][0] == start and equity[1][1] == pytest.approx(initial, rel=1e-3)
     assert equity[1][2] == pytest.approx(initial)
@@ -333,7 +341,7 @@ def test_the_backtest_sheet_compares_the_mix_with_its_benchmark(built, warm_cach
     assert equity[-1][2] / initial - 1 == pytest.approx(stats["Benchmark Total Return"])
 
     correl = got["correl"]
-    assert correl[0] == ["티커" if prices[0][0] == "날짜" else "Ticker", *prices[0][1:]]
+    assert correl[0] == ["Ticker" if lang == "en" else "티커", *prices[0][1:]]
     for i, row in enumerate(correl[1:], start=1):
         assert row[i] == pytest.approx(1.0)
 
@@ -344,7 +352,7 @@ def test_cli_backtest_prints_the_sheet_s_table(built, warm_cache, tmp_path):
     data = built[template_filename(portfolio, lang)]
     path = tmp_path / "k.xlsx"
     path.write_bytes(data)
-    sheet_rows = _evaluate(data, lang)["stats"]
+    sheet_rows = _english(_evaluate(data, lang)["stats"])  # csv: the contract's English
     runner = CliRunner()
     args = ["backtest", str(path), "--offline", "--end", "2022-12-28", "--format", "csv"]
     result = runner.invoke(cli.app, args)
@@ -449,8 +457,7 @@ def test_a_stored_history_template_caches_exactly_what_its_formulas_compute(
         "H6": udfs.PORTFOLIO_EQUITY(prices, weights, settings),
         "L25": udfs.PORTFOLIO_CORREL(prices),
     }
-    english = {korean: name for name, korean in METRIC_LABELS.items()}
-    stats = {english.get(r[0], r[0]): r[1] for r in expected["E6"][1:]}
+    stats = {r[0]: r[1] for r in _english(expected["E6"])[1:]}
     assert stats["Start"] == dt.datetime(2014, 1, 2) and stats["Rebalances"] == 35
     size = raw["SIZE"]
     assert stats["Benchmark Total Return"] == pytest.approx(size.iloc[-1] / size.iloc[0] - 1)
@@ -468,8 +475,7 @@ def test_a_stored_history_template_caches_exactly_what_its_formulas_compute(
     printed = CliRunner().invoke(cli.app, ["backtest", str(path), "--format", "csv"])
     assert printed.exit_code == 0, printed.output
     rows = list(csv.reader(io.StringIO(printed.stdout)))
-    # csv keeps the English contract names.
-    assert [r[0] for r in rows[1:]] == [english.get(r[0], r[0]) for r in expected["E6"][1:]]
+    assert [r[0] for r in rows] == [r[0] for r in _english(expected["E6"])]
     for (_, text), (_, number) in zip(rows[1:], expected["E6"][1:], strict=True):
         if isinstance(number, float):
             assert float(text) == pytest.approx(number, rel=1e-12)

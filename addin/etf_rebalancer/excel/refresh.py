@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import xlwings as xw
 
 from etf_rebalancer.cells import detect_language
+from etf_rebalancer.cells.labels import localize_rows
 from etf_rebalancer.engine.market import QuoteNeeds
 from etf_rebalancer.errors import RebalancerError, WorkbookError
 from etf_rebalancer.planning.symbols import refresh_symbols
@@ -212,6 +213,8 @@ def write_plan(book: xw.Book, orders: list[list[Any]], drift: list[list[Any]], l
     users of the same workbook.
     """
     sheet = _sheet(book, "plan_values", lang)
+    # The same words the REBAL_* formulas show in this workbook's language.
+    orders, drift = localize_rows("orders", orders, lang), localize_rows("drift", drift, lang)
     width = max(len(orders[0]), len(drift[0]))
     pad = [[*row, *[None] * (width - len(row))] for row in orders]
     blank = [[None] * width]

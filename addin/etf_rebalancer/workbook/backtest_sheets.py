@@ -30,6 +30,7 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 
+from etf_rebalancer.cells import detect_language
 from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.portfolios import (
     BACKTEST_START,
@@ -240,9 +241,13 @@ def backtest_formulas(lang: str, stored: bool = False) -> dict[str, str]:
     key, value = layout.SETTINGS_HEADERS[lang][:2]
     settings = f"{BACKTEST_TABLE}[[#All],[{key}]:[{value}]]"
     targets = f"{layout.TABLES['targets']}[{ticker}]"
+    # A Korean workbook asks ETF_HISTORY for Korean (날짜), so the backtest and correlation
+    # over its spill answer in Korean too; nothing else in the arguments says the language.
+    language = ',"ko"' if lang == "ko" else ""
     return {
         "history": (
-            f"=ETF_HISTORY({NAMES['tickers']},{NAMES['start']},{NAMES['end']},{NAMES['currency']})"
+            f"=ETF_HISTORY({NAMES['tickers']},{NAMES['start']},{NAMES['end']},"
+            f"{NAMES['currency']}{language})"
         ),
         "stats": f"=PORTFOLIO_BACKTEST({prices},{weights},{settings})",
         "equity": f"=PORTFOLIO_EQUITY({prices},{weights},{settings})",
@@ -268,16 +273,17 @@ def backtest_results(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any
         backtest_rows,
         correlation_rows,
     )
-    from etf_rebalancer.cells import detect_language
     from etf_rebalancer.workbook.templates import HEADERS
 
     weights: list[list[Any]] = [list(HEADERS["targets"][lang][:2])]
     weights += [[t.ticker, t.target] for t in portfolio.targets]
     settings: list[list[Any]] = [list(layout.SETTINGS_HEADERS[lang][:2])]
     settings += [[k, v] for k, v in backtest_settings(portfolio)]
-    # The language rule of the PORTFOLIO_* functions, so the cached results are theirs.
-    lang = detect_language(prices, weights, settings=settings)
-    stats, equity = backtest_rows(prices, weights, settings, lang)
+    # The language each formula answers in, decided as the UDFs decide it (PORTFOLIO_CORREL
+    # sees only the price table, so its header decides).
+    stats, equity = backtest_rows(
+        prices, weights, settings, detect_language(prices, weights, settings=settings)
+    )
     correl = correlation_rows(prices, detect_language(prices))
     return {"prices": prices, "stats": stats, "equity": equity, "correl": correl}
 

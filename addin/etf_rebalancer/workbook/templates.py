@@ -27,6 +27,7 @@ from xlsxwriter.worksheet import Worksheet
 from etf_rebalancer.cells.labels import DRIFT_HEADER as ENGINE_DRIFT_HEADER
 from etf_rebalancer.cells.labels import ORDER_HEADER
 from etf_rebalancer.cells.labels import SUMMARY_HEADER as ENGINE_SUMMARY_HEADER
+from etf_rebalancer.cells.labels import label as output_label
 from etf_rebalancer.workbook import layout
 from etf_rebalancer.workbook.backtest_sheets import write_backtest, write_prices
 from etf_rebalancer.workbook.portfolios import (
@@ -326,7 +327,7 @@ def sample_plan(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any]]] |
     """
     if not portfolio.holdings and not portfolio.targets:
         return None
-    from etf_rebalancer.planning import SheetQuotes, plan_ranges
+    from etf_rebalancer.planning import SheetQuotes, plan_ranges, plan_tables
 
     ranges = sample_ranges(portfolio, lang)
     quotes = [list(HEADERS["quotes"][lang]), *quote_rows(portfolio)]
@@ -339,11 +340,7 @@ def sample_plan(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any]]] |
         market=SheetQuotes(quotes),
         as_of=SAMPLE_DATE.date(),
     )
-    return {
-        "orders": plan.order_rows(),
-        "summary": plan.summary_rows(lang),
-        "drift": plan.drift_rows(),
-    }
+    return plan_tables(plan, lang)  # what the REBAL_* formulas answer in this language
 
 
 # ---------------------------------------------------------------- building
@@ -653,7 +650,8 @@ def _write_plan(
         d + len(DRIFT_HEADER) - 1,
         {
             "type": "formula",
-            "criteria": f'=OR(${status_col}{first + 1}="OVER",${status_col}{first + 1}="UNDER")',
+            "criteria": f'=OR(${status_col}{first + 1}="{output_label("OVER", lang)}",'
+            f'${status_col}{first + 1}="{output_label("UNDER", lang)}")',
             "format": fmt.get(bg_color="#FFC7CE", font_color="#9C0006"),
         },
     )
@@ -665,7 +663,7 @@ def _write_plan(
         {
             "type": "cell",
             "criteria": "==",
-            "value": '"SELL"',
+            "value": f'"{output_label("SELL", lang)}"',
             "format": fmt.get(font_color="#9C0006", bold=True),
         },
     )
@@ -677,7 +675,7 @@ def _write_plan(
         {
             "type": "cell",
             "criteria": "==",
-            "value": '"BUY"',
+            "value": f'"{output_label("BUY", lang)}"',
             "format": fmt.get(font_color="#006100", bold=True),
         },
     )
