@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from etf_rebalancer.errors import Notice
@@ -49,7 +50,8 @@ CREATE TABLE IF NOT EXISTS quotes (
     error_at REAL,
     override_price REAL,
     override_currency TEXT NOT NULL DEFAULT '',
-    override_at REAL
+    override_at REAL,
+    delay TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS resolved (ticker TEXT PRIMARY KEY, symbol TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS wanted (ticker TEXT PRIMARY KEY, since REAL NOT NULL);
@@ -89,6 +91,7 @@ class CachedQuote:
     override_price: float | None = None
     override_currency: str = ""
     override_at: float | None = None
+    delay: str = ""  # "real-time", "delayed 20 min", "market closed" ... ("" = not said)
 
     @property
     def effective_price(self) -> float | None:
@@ -160,6 +163,7 @@ class QuoteCache:
             if not check or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"quick_check: {check[0] if check else 'no answer'}")
             conn.executescript(_SCHEMA)
+            _add_missing_columns(conn)
             row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
@@ -404,12 +408,26 @@ class QuoteCache:
                 ).fetchall()
         except sqlite3.DatabaseError:
             rows = []
-        index = pd.DatetimeIndex([pd.Timestamp(r[0]) for r in rows])
+        # Whole columns at once: one Timestamp per row cost 146 ms for 8,000 x 20.
+        days, close, adjclose = zip(*rows, strict=True) if rows else ((), (), ())
+        index = pd.DatetimeIndex(np.array(days, dtype="datetime64[D]").astype("datetime64[ns]"))
         return pd.DataFrame(
-            {"close": [r[1] for r in rows], "adjclose": [r[2] for r in rows]},
+            {"close": np.array(close, dtype=float), "adjclose": np.array(adjclose, dtype=float)},
             index=index,
-            dtype=float,
         )
+
+
+# Columns added after schema 1 shipped: added in place (old readers name their
+# columns, so they keep working), never a reason to rebuild a user's cache.
+_ADDED_COLUMNS = {"delay": "TEXT NOT NULL DEFAULT ''"}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    have = {row[1] for row in conn.execute("PRAGMA table_info(quotes)").fetchall()}
+    for name, spec in _ADDED_COLUMNS.items():
+        if name not in have:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it
+                conn.execute(f"ALTER TABLE quotes ADD COLUMN {name} {spec}")
 
 
 def _float(value: Any) -> float | None:
