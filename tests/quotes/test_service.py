@@ -37,7 +37,7 @@ def test_refresh_is_one_batch_and_fills_the_cache(service, adapter):
     assert adapter.count("/v7/finance/quote") == 1
     assert report.http_requests == len(adapter.log)
     assert report.rows[0][:3] == ("QQQ", 608.86, "USD")
-    assert report.rows[0][4] == "fresh"
+    assert report.rows[0][4] == "fresh (real-time, Yahoo)"
     assert service.cache.resolved("069500") == "069500.KS"
 
 
@@ -79,9 +79,9 @@ def test_failed_refresh_keeps_last_price_and_reports_error(service, adapter, clo
 
 def test_status_fresh_then_stale(service, clock):
     service.refresh(["QQQ"])
-    assert price_field(service, "QQQ", "status") == "fresh"
+    assert price_field(service, "QQQ", "status") == "fresh (real-time, Yahoo)"
     clock.advance(3 * 3600)
-    assert price_field(service, "QQQ", "status") == "stale (3 h)"
+    assert price_field(service, "QQQ", "status") == "stale (3 h, real-time, Yahoo)"
 
 
 def test_fields(service):
@@ -177,7 +177,8 @@ def test_market_data_for_fills_prices_fx_kinds_names(service, clock):
     assert "NOSUCH" in market.failures and not market.notices
     clock.advance(2 * 86400)
     stale = market_data_for(needs, service)
-    assert any("QQQ price is not fresh: stale (2 d)" in n.message for n in stale.notices)
+    text = "QQQ price is not fresh: stale (2 d, real-time, Yahoo)"
+    assert any(text in n.message for n in stale.notices)
 
 
 def test_offline_answers_fast_from_cache(tmp_path, clock, monkeypatch):
@@ -189,7 +190,7 @@ def test_offline_answers_fast_from_cache(tmp_path, clock, monkeypatch):
     offline = QuoteService(QuoteCache(tmp_path / "quotes.sqlite"), None, clock=clock)
     clock.advance(5 * 3600)
     assert price_field(offline, "QQQ") == 608.86
-    assert price_field(offline, "QQQ", "status") == "stale (5 h)"
+    assert price_field(offline, "QQQ", "status") == "stale (5 h, real-time, Yahoo)"
     with pytest.raises(QuoteError, match="No cached price for SPY and working offline"):
         price_field(offline, "SPY")
 
