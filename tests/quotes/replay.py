@@ -220,7 +220,58 @@ class ReplayAdapter(HTTPAdapter):
             path = self.fixtures / "chart" / "QQQ.json"
         if path.exists():
             return self._response(request, 200, path.read_text(), "application/json")
+        item = self.quote_item(symbol)
+        if item is not None and "range=1d" in (request.url or ""):
+            return self._json(request, 200, _one_day_chart(item))
         return self._json(request, 404, NOT_FOUND_CHART)
+
+
+def _one_day_chart(item: dict) -> dict:
+    """A ``range=1d`` chart answer for a symbol recorded only as a quote item.
+
+    The chart endpoint's ``meta`` carries the same fields under the same names
+    (``currency``, ``regularMarketPrice``, ``regularMarketTime``, ``longName``...;
+    the previous close as ``chartPreviousClose``, the kind as ``instrumentType``),
+    so the recorded quote answers the fallback path too.
+    """
+    meta = {
+        "currency": item.get("currency"),
+        "symbol": item.get("symbol"),
+        "instrumentType": item.get("quoteType"),
+        "regularMarketTime": item.get("regularMarketTime"),
+        "regularMarketPrice": item.get("regularMarketPrice"),
+        "chartPreviousClose": item.get("regularMarketPreviousClose"),
+        "longName": item.get("longName"),
+        "shortName": item.get("shortName"),
+        "exchangeTimezoneName": item.get("exchangeTimezoneName", "UTC"),
+        "dataGranularity": "1d",
+        "range": "1d",
+    }
+    stamp = item.get("regularMarketTime")
+    price = item.get("regularMarketPrice")
+    return {
+        "chart": {
+            "result": [
+                {
+                    "meta": meta,
+                    "timestamp": [stamp],
+                    "indicators": {
+                        "quote": [
+                            {
+                                "open": [price],
+                                "high": [price],
+                                "low": [price],
+                                "close": [price],
+                                "volume": [0],
+                            }
+                        ],
+                        "adjclose": [{"adjclose": [price]}],
+                    },
+                }
+            ],
+            "error": None,
+        }
+    }
 
 
 def replay_session(adapter: ReplayAdapter | None = None) -> tuple[requests.Session, ReplayAdapter]:
