@@ -135,6 +135,9 @@ class QuoteCache:
         self._lock = threading.RLock()
         self._rows: dict[str, CachedQuote] = {}
         self._resolved: dict[str, str] = {}
+        # Each symbol's whole cached history, read once: a warm ETF_HISTORY is a slice.
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._covers: dict[str, HistoryCoverage | None] = {}
         self._data_version = -1
         self._next_check = 0.0
         self._conn = self._open()
@@ -221,6 +224,7 @@ class QuoteCache:
         rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM quotes").fetchall()
         self._rows = {r[0]: CachedQuote(*r) for r in rows}
         self._resolved = dict(conn.execute("SELECT ticker, symbol FROM resolved").fetchall())
+        self._frames, self._covers = {}, {}  # another process may have written history
         self._data_version = version
         self._next_check = time.monotonic() + _RELOAD_EVERY
 
@@ -345,6 +349,9 @@ class QuoteCache:
 
     def history_coverage(self, symbol: str) -> HistoryCoverage | None:
         """Which dates of ``symbol`` are cached, or ``None``."""
+        self._maybe_reload()
+        if symbol in self._covers:
+            return self._covers[symbol]
         try:
             with self._db() as conn:
                 row = conn.execute(
@@ -354,11 +361,19 @@ class QuoteCache:
                 ).fetchone()
         except sqlite3.DatabaseError:
             return None
-        if row is None:
-            return None
-        return HistoryCoverage(
-            row[0], row[1], dt.date.fromisoformat(row[2]), dt.date.fromisoformat(row[3]), row[4]
+        cover = (
+            None
+            if row is None
+            else HistoryCoverage(
+                row[0],
+                row[1],
+                dt.date.fromisoformat(row[2]),
+                dt.date.fromisoformat(row[3]),
+                row[4],
+            )
         )
+        self._covers[symbol] = cover
+        return cover
 
     def put_history(
         self,
@@ -396,15 +411,24 @@ class QuoteCache:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        self._frames.pop(symbol, None)
+        self._covers.pop(symbol, None)
 
     def history(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Cached closes of ``symbol`` from ``start`` to ``end`` (``close``, ``adjclose``)."""
+        self._maybe_reload()
+        frame = self._frames.get(symbol)
+        if frame is None:
+            frame = self._read_history(symbol)
+            self._frames[symbol] = frame
+        return frame.loc[pd.Timestamp(start) : pd.Timestamp(end)]
+
+    def _read_history(self, symbol: str) -> pd.DataFrame:
         try:
             with self._db() as conn:
                 rows = conn.execute(
-                    "SELECT day, close, adjclose FROM history "
-                    "WHERE symbol=? AND day BETWEEN ? AND ? ORDER BY day",
-                    (symbol, start.isoformat(), end.isoformat()),
+                    "SELECT day, close, adjclose FROM history WHERE symbol=? ORDER BY day",
+                    (symbol,),
                 ).fetchall()
         except sqlite3.DatabaseError:
             rows = []
