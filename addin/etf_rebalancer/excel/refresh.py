@@ -92,15 +92,20 @@ def _cell(value: Any) -> Any:
 
 
 def quote_rows(source: QuoteSource, needs: QuoteNeeds, lang: str = "en") -> list[list[Any]]:
-    """The Quotes table: header, one row per ticker, then one ``CCY/BASE`` row per FX rate."""
-    header = list(layout.QUOTES_HEADER_KO if lang == "ko" else layout.QUOTES_HEADER)
-    rows: list[list[Any]] = [header]
+    """The Quotes table: header, one row per ticker, then one ``CCY/BASE`` row per FX rate.
+
+    Rows come from the quote layer's one builder (``quotes.rows.quote_row``);
+    blanks become ``""`` here, at the edge to Excel.
+    """
+    from etf_rebalancer.quotes.rows import quote_row, quotes_header
+
+    rows: list[list[Any]] = [quotes_header(lang)]
     for ticker in needs.tickers:
         try:
             price, currency, time, status, origin = source.quote(ticker)
         except RebalancerError as error:
             price, currency, time, status, origin = None, None, None, error.localized(lang), ""
-        rows.append([ticker, _cell(price), _cell(currency), _cell(time), status, origin])
+        rows.append([_cell(v) for v in quote_row(ticker, price, currency, time, status, origin)])
     if needs.base_currency:
         for currency in needs.currencies:
             pair = f"{currency}/{needs.base_currency}"
@@ -108,7 +113,8 @@ def quote_rows(source: QuoteSource, needs: QuoteNeeds, lang: str = "en") -> list
                 rate, time, status, origin = source.fx(currency, needs.base_currency)
             except RebalancerError as error:
                 rate, time, status, origin = None, None, error.localized(lang), ""
-            rows.append([pair, _cell(rate), needs.base_currency, _cell(time), status, origin])
+            row = quote_row(pair, rate, needs.base_currency, time, status, origin)
+            rows.append([_cell(v) for v in row])
     return rows
 
 
