@@ -637,7 +637,8 @@ def backtest(
             last = end or ranges.history_end
             currency = currency or ranges.history_currency
             service = get_service(offline=offline or None)
-            price_rows = history_rows(service, tickers, first, last, currency)
+            with service.patience(QUOTE_TIMEOUT):  # a command, not a cell
+                price_rows = history_rows(service, tickers, first, last, currency)
             source = "ETF_HISTORY"
         rows = backtest_stats_rows(price_rows, weights, settings)
     except RebalancerError as error:

@@ -100,3 +100,18 @@ def test_cached_prices_are_answered_while_open(hung, tmp_path):
     started = time.monotonic()
     assert price_field(svc, "QQQ") == 600.0
     assert time.monotonic() - started < 0.05
+
+
+def test_commands_get_patience_cells_do_not(hung):
+    svc, _ = hung
+    _recalc(svc)
+    assert svc.breaker.is_open
+    started = time.monotonic()
+    with svc.patience(1.5):  # etf-rebal backtest, the Refresh button's backtest sheet
+        history_rows_answer = udfs._table(
+            "en", lambda: history_rows(svc, "SPY", "2025-01-02", "2025-03-31")
+        )
+    waited = time.monotonic() - started
+    assert 1.3 <= waited < 2.2, waited  # it tried again, for longer than a cell may
+    assert isinstance(history_rows_answer[0][0], str)
+    assert svc.breaker.budget == BUDGET  # cells are back on the ~1 s allowance

@@ -253,13 +253,19 @@ def engine_backtest(
         from etf_rebalancer.workbook.portfolios import BACKTEST_START
 
         start = inputs["history_start"]
-        prices = history_rows(
-            source.service,  # type: ignore[attr-defined]
-            tickers,
-            BACKTEST_START if start is None else start,
-            inputs["history_end"],
-            inputs["history_currency"],
-        )
+        from etf_rebalancer.quotes.service import REFRESH_TIMEOUT
+
+        service = source.service  # type: ignore[attr-defined]
+        # The button is an explicit action: history may take the refresh's time, not a cell's.
+        patience = getattr(service, "patience", None)
+        with patience(REFRESH_TIMEOUT) if patience else contextlib.nullcontext():
+            prices = history_rows(
+                service,
+                tickers,
+                BACKTEST_START if start is None else start,
+                inputs["history_end"],
+                inputs["history_currency"],
+            )
     return backtest_rows(prices, weights, settings)
 
 

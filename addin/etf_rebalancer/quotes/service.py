@@ -31,11 +31,12 @@ service in :mod:`etf_rebalancer.quotes.registry`, the FX rule in
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -161,6 +162,7 @@ class QuoteService:
         self._quiet_until = 0.0  # monotonic time before which cells do not fetch
         self._rate_limited_at: float | None = None
         self._in_flight = threading.Event()  # an on-demand fetch still running
+        self._patient = False  # inside patience(): an explicit command is fetching
 
     # ------------------------------------------------------------ provider
 
@@ -218,6 +220,24 @@ class QuoteService:
             self.cache.unwant(missing)
         else:
             self._cold(missing, quiet=False)
+
+    @contextlib.contextmanager
+    def patience(self, seconds: float) -> Iterator[None]:
+        """Let on-demand fetches inside the block wait up to ``seconds`` in all.
+
+        For explicit commands (``etf-rebal backtest``, the Refresh button's
+        backtest sheet), never for cells: the breaker is closed first, as a
+        Refresh would, and its cell budget comes back afterwards.
+        """
+        budget = self.breaker.budget
+        self.breaker.reset()
+        self.breaker.budget = seconds
+        self._patient = True  # and it does not leave its fetch to one still running
+        try:
+            yield
+        finally:
+            self.breaker.budget = budget
+            self._patient = False
 
     def want(self, keys: Iterable[str]) -> None:
         """Note keys a workbook needs, so the next on-demand fetch includes them."""
@@ -680,12 +700,8 @@ class QuoteService:
         symbols = list(dict.fromkeys(s for group in need.values() for s in group))
         results: Mapping[str, Any] = {}
         wait = self.breaker.allowance() if provider is not None else 0.0
-        if (
-            provider is not None
-            and start <= fetch_end
-            and wait > 0
-            and not self._in_flight.is_set()
-        ):
+        free = self._patient or not self._in_flight.is_set()
+        if provider is not None and start <= fetch_end and wait > 0 and free:
 
             def late(answer: Mapping[str, Any]) -> None:
                 self._store_history(need, answer, start, end)
