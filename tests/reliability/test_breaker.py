@@ -20,6 +20,7 @@ from etf_rebalancer.quotes.routing import KrxFirst
 from etf_rebalancer.quotes.service import QuoteService
 from etf_rebalancer.quotes.yahoo import YahooProvider
 from tests.quotes.loopback import HangingServer, allow_loopback, loopback_session
+from tests.quotes.replay import ReplayAdapter, replay_session
 
 CELLS = ["QQQ", "069500", "SPY", "VWCE.DE", "0030R0"]
 
@@ -115,3 +116,34 @@ def test_commands_get_patience_cells_do_not(hung):
     assert 1.3 <= waited < 2.2, waited  # it tried again, for longer than a cell may
     assert isinstance(history_rows_answer[0][0], str)
     assert svc.breaker.budget == BUDGET  # cells are back on the ~1 s allowance
+
+
+class _Slow(ReplayAdapter):
+    """Yahoo answering, but only after ``delay`` seconds (a slow network, not a dead one)."""
+
+    delay = 1.6
+
+    def send(self, request, **kwargs):
+        if "/v7/finance/quote" in (request.url or ""):
+            time.sleep(self.delay)
+        return super().send(request, **kwargs)
+
+
+def test_a_late_answer_is_stored_for_the_next_recalculation(tmp_path):
+    session, adapter = replay_session(_Slow())
+    svc = QuoteService(
+        QuoteCache(tmp_path / "q.sqlite"), YahooProvider(session, cache_dir=tmp_path)
+    )
+    started = time.monotonic()
+    first = udfs._scalar("en", lambda: price_field(svc, "QQQ"))
+    assert time.monotonic() - started < BUDGET + 0.4
+    assert isinstance(first, str) and "QQQ" in first  # the cell did not wait for it
+    deadline = time.monotonic() + 5
+    # Stored, and the breaker closed again: a slow network is not a dead one.
+    while svc.lookup("QQQ") is None or svc.lookup("QQQ").price is None or svc.breaker.is_open:
+        assert time.monotonic() < deadline, "the late answer was never stored"
+        time.sleep(0.05)
+    sent = adapter.count("/v7/finance/quote")
+    assert price_field(svc, "QQQ") == 608.86  # the next recalculation has it, no new request
+    assert adapter.count("/v7/finance/quote") == sent
+    svc.cache.close()

@@ -390,7 +390,9 @@ class QuoteService:
             )
 
             def late(answer: Mapping[str, Any]) -> None:
-                self._store(symbols_for, answer, source, only_found=True)
+                updated, _ = self._store(symbols_for, answer, source, only_found=True)
+                if updated:  # slow, not gone: cells may fetch again
+                    self.breaker.reset()
 
             began = time.monotonic()
             results, timed_out = self._with_deadline(
@@ -704,7 +706,8 @@ class QuoteService:
         if provider is not None and start <= fetch_end and wait > 0 and free:
 
             def late(answer: Mapping[str, Any]) -> None:
-                self._store_history(need, answer, start, end)
+                if self._store_history(need, answer, start, end):
+                    self.breaker.reset()  # slow, not gone: cells may fetch again
 
             began = time.monotonic()
             results, timed_out = self._with_deadline(
