@@ -662,8 +662,10 @@ class QuoteService:
             row = self.cache.get(fx_ticker(a, b))
             return row.effective_price if row is not None else None
 
-        via = {c for k in self.cache.all() if (pair := parse_fx_ticker(k)) for c in pair}
-        found = cross_rate(rate_of, base, quote, via)
+        found = cross_rate(rate_of, base, quote)  # direct, inverse, via USD: no scan
+        if found is None:
+            via = {c for k in self.cache.all() if (pair := parse_fx_ticker(k)) for c in pair}
+            found = cross_rate(rate_of, base, quote, via)
         if found is None:
             return None
         rate, pairs = found
