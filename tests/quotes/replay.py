@@ -386,3 +386,77 @@ def naver_session(adapter: NaverAdapter | None = None) -> tuple[requests.Session
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session, adapter
+
+
+# ---------------------------------------------------------------- KIS Open API
+
+KIS = Path(__file__).resolve().parents[1] / "data" / "kis"
+
+
+class KisAdapter(HTTPAdapter):
+    """Answers the KIS token and inquire-price endpoints from ``tests/data/kis``.
+
+    Attributes
+    ----------
+    expire_once
+        Answer the next price request with the expired-token refusal.
+    answer
+        A file under ``tests/data/kis`` answering every price request.
+    bad_key
+        The token endpoint refuses the app key (HTTP 403).
+    fault
+        ``"500" | "dns"`` for every request.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expire_once = False
+        self.answer: str | None = None
+        self.bad_key = False
+        self.fault: str | None = None
+        self.log: list[str] = []
+        self.headers: list[dict[str, str]] = []
+
+    def _json(self, request, status: int, payload) -> requests.Response:
+        response = requests.Response()
+        response.status_code = status
+        response._content = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        response.headers = CaseInsensitiveDict({"Content-Type": "application/json;charset=UTF-8"})
+        response.url = request.url or ""
+        response.request = request
+        return response
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        url = request.url or ""
+        self.log.append(url)
+        self.headers.append(dict(request.headers))
+        if self.fault == "dns":
+            raise requests.ConnectionError("Failed to resolve 'openapi.koreainvestment.com'")
+        if self.fault == "500":
+            return self._json(request, 500, {"error": "internal"})
+        path = urlsplit(url).path
+        if path == "/oauth2/tokenP":
+            if self.bad_key:
+                return self._json(request, 403, json.loads((KIS / "bad_key.json").read_text()))
+            return self._json(request, 200, json.loads((KIS / "token.json").read_text()))
+        if path == "/uapi/domestic-stock/v1/quotations/inquire-price":
+            if self.expire_once:
+                self.expire_once = False
+                return self._json(request, 500, json.loads((KIS / "expired.json").read_text()))
+            if self.answer is not None:
+                return self._json(request, 200, json.loads((KIS / self.answer).read_text()))
+            code = parse_qs(urlsplit(url).query).get("FID_INPUT_ISCD", [""])[0]
+            file = KIS / "price" / f"{code}.json"
+            if not file.exists():
+                file = KIS / "price" / "000000.json"
+            return self._json(request, 200, json.loads(file.read_text(encoding="utf-8")))
+        return self._json(request, 404, {"rt_cd": "1", "msg1": "not found"})
+
+
+def kis_session(adapter: KisAdapter | None = None) -> tuple[requests.Session, KisAdapter]:
+    """A plain ``requests.Session`` whose traffic goes to a :class:`KisAdapter`."""
+    adapter = adapter or KisAdapter()
+    session = requests.Session()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session, adapter

@@ -3,7 +3,10 @@
 :func:`get_service` is what the UDFs, the Refresh button and the CLI call; it
 builds the service on first use with the network providers (Naver Finance
 first for KRX listings, Yahoo Finance for the rest and as the fallback; see
-:mod:`etf_rebalancer.quotes.routing`), or none when working offline.
+:mod:`etf_rebalancer.quotes.routing`; the KIS Open API before both when the
+user's app key is in the environment, :mod:`etf_rebalancer.quotes.kis`), or
+none when working offline (``ETF_REBAL_OFFLINE=1``; ``ETF_REBAL_NAVER=0``
+leaves Naver out).
 """
 
 from __future__ import annotations
@@ -75,13 +78,16 @@ def _build_service(*, offline: bool) -> QuoteService:
 
     def make_provider() -> Provider:
         # Built on first use: importing yfinance takes a second.
+        from etf_rebalancer.quotes.kis import KisProvider
         from etf_rebalancer.quotes.naver import NaverProvider
         from etf_rebalancer.quotes.routing import KrxFirst
         from etf_rebalancer.quotes.yahoo import YahooProvider
 
-        if os.environ.get("ETF_REBAL_NAVER", "1").strip().lower() in ("0", "false", "no"):
-            return YahooProvider(cache_dir=folder)
-        return KrxFirst(NaverProvider(), YahooProvider(cache_dir=folder))
+        provider: Provider = YahooProvider(cache_dir=folder)
+        if os.environ.get("ETF_REBAL_NAVER", "1").strip().lower() not in ("0", "false", "no"):
+            provider = KrxFirst(NaverProvider(), provider)
+        kis = KisProvider.from_env()  # the user's own app key, from the environment only
+        return KrxFirst(kis, provider) if kis is not None else provider
 
     return QuoteService(cache, make_provider)
 

@@ -75,7 +75,7 @@ RATE_LIMIT_BACKOFF = 900.0  # ...and this long after Yahoo answered HTTP 429
 REFRESH_TIMEOUT = 30.0  # total seconds an explicit refresh may take
 REFRESH_RATE_LIMIT_PAUSE = 60.0  # an explicit refresh right after a 429 does not ask again
 
-_SOURCE_NAMES = {"naver": "Naver", "yahoo": "Yahoo", "memory": "offline table"}
+_SOURCE_NAMES = {"naver": "Naver", "yahoo": "Yahoo", "kis": "KIS", "memory": "offline table"}
 
 Progress = Callable[[str], None]
 Rows = list[CachedQuote]
