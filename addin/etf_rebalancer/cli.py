@@ -359,7 +359,7 @@ def _table(
     return fit_table(title, columns, out.width, row_styles=styles, hidden_note=note)
 
 
-def compute_plan(ranges: WorkbookRanges, offline: bool) -> Any:
+def compute_plan(ranges: WorkbookRanges, offline: bool, market: Any = None) -> Any:
     """Plan a workbook's tables; quotes from its Quotes sheet (offline) or the quote layer."""
     from etf_rebalancer.planning import LiveQuotes, SheetQuotes, plan_ranges
 
@@ -371,8 +371,48 @@ def compute_plan(ranges: WorkbookRanges, offline: bool) -> Any:
             "채운 뒤 다시 실행하세요",
         )
     # The engine has no clock: the edge dates the plan (Korea's transaction tax table).
-    market = SheetQuotes(ranges.quotes) if offline else LiveQuotes()
+    if market is None:
+        market = SheetQuotes(ranges.quotes) if offline else LiveQuotes(timeout=QUOTE_TIMEOUT)
     return plan_ranges(*ranges.request_args(), market=market, as_of=dt.date.today())
+
+
+QUOTE_TIMEOUT = 15.0  # seconds `plan` lets missing quotes take (a command, not a cell)
+
+
+class _RecordedQuotes:
+    """The live quote layer, keeping the failures it met so each is reported once."""
+
+    def __init__(self) -> None:
+        from etf_rebalancer.planning import LiveQuotes
+
+        self.live = LiveQuotes(timeout=QUOTE_TIMEOUT)
+        self.failures: dict[str, Any] = {}
+
+    def market_for(self, needs: Any) -> Any:
+        market = self.live.market_for(needs)
+        self.failures = dict(market.failures)
+        return market
+
+
+def _quotes_failed(failures: dict[str, Any], lang: str) -> typer.Exit:
+    """Exit 7: one line per ticker (of this workbook) whose quote could not be had."""
+    if lang == "ko":
+        count = len(failures)
+        err.print(f"오류: 이 통합문서의 {count}개 종목 시세를 받지 못했습니다:", markup=False)
+    else:
+        err.print(
+            f"Error: quotes could not be fetched for {len(failures)} of this workbook's tickers:",
+            markup=False,
+        )
+    for key, notice in failures.items():
+        err.print(f"  {key}: {notice.localized(lang)}", markup=False, highlight=False)
+    err.print(
+        "(--offline 을 붙이면 통합문서의 시세 시트로 계획합니다)"
+        if lang == "ko"
+        else "(use --offline to plan with the workbook's Quotes sheet instead)",
+        markup=False,
+    )
+    return typer.Exit(EXIT_QUOTES)
 
 
 @app.command()
@@ -400,9 +440,13 @@ def plan(
     """Print the orders (and summary) the workbook's REBAL_* formulas would show."""
     ranges = _read(workbook, lang)
     shown = _lang(lang, ranges.lang)
+    live = None if offline else _RecordedQuotes()
     try:
-        result = compute_plan(ranges, offline)
+        result = compute_plan(ranges, offline, live)
     except RebalancerError as error:
+        # A plan stopped by quotes the network did not give is exit 7, not "bad input".
+        if live is not None and any(key in error.message for key in live.failures):
+            raise _quotes_failed(live.failures, shown) from None
         if isinstance(error, QuoteError) and not offline:
             _say(
                 shown,
@@ -591,13 +635,20 @@ def refresh(
     got = [r for r in rows if r[1] is not None]
     if not got:
         reasons = "; ".join(f"{k}: {e}" for k, e in list(report.failures.items())[:5])
-        raise _fail(
+        error = _fail(
             QuoteError(
                 f"No quote could be fetched, nothing written ({reasons})",
                 f"시세를 하나도 받지 못해 아무것도 쓰지 않았습니다 ({reasons})",
             ),
             shown,
         )
+        _say(
+            shown,
+            "(offline, `etf-rebal plan --offline` plans with the Quotes sheet as it is)",
+            "(오프라인이면 `etf-rebal plan --offline` 이 시세 시트를 그대로 써서 계획합니다)",
+            stderr=True,
+        )
+        raise error
     before = workbook.read_bytes()
     now = dt.datetime.now().replace(microsecond=0)
     try:
@@ -1005,7 +1056,8 @@ def backtest(
             currency = currency or ranges.history_currency
             money = currency if isinstance(currency, str) else None
             service = get_service(offline=offline or None)
-            price_rows = history_rows(service, tickers, first, last, currency)
+            with service.patience(QUOTE_TIMEOUT):  # a command, not a cell
+                price_rows = history_rows(service, tickers, first, last, currency)
             source = "ETF_HISTORY"
             if first_day is not None:
                 _say_if_later(price_rows, first_day, shown)

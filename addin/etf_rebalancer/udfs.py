@@ -89,7 +89,8 @@ def _ticker_language(ticker: Any) -> str:
 )
 def ETF_PRICE(ticker, field="price"):
     """Latest price of a ticker in its listing currency, from the quote cache / 최신 가격."""
-    from etf_rebalancer.quotes.service import get_service, price_field
+    from etf_rebalancer.quotes.functions import price_field
+    from etf_rebalancer.quotes.registry import get_service
 
     return _scalar(_ticker_language(ticker), lambda: price_field(get_service(), ticker, field))
 
@@ -99,7 +100,8 @@ def ETF_PRICE(ticker, field="price"):
 @xw.arg("to_currency", doc="Currency to convert to, e.g. KRW / 바꿀 통화 (예: KRW)")
 def ETF_FX(from_currency, to_currency):
     """Units of to_currency for one unit of from_currency / 환율."""
-    from etf_rebalancer.quotes.service import fx_rate, get_service
+    from etf_rebalancer.quotes.functions import fx_rate
+    from etf_rebalancer.quotes.registry import get_service
 
     return _scalar("en", lambda: fx_rate(get_service(), from_currency, to_currency))
 
@@ -117,7 +119,8 @@ def ETF_FX(from_currency, to_currency):
 def ETF_HISTORY(tickers, start, end=None, field="adjclose", language=None):
     """Daily history table: Date, then one column per ticker / 일별 가격 표."""
     from etf_rebalancer.cells.labels import localize_rows
-    from etf_rebalancer.quotes.service import get_service, history_rows
+    from etf_rebalancer.quotes.functions import history_rows
+    from etf_rebalancer.quotes.registry import get_service
 
     # Nothing in ETF_HISTORY's arguments says which language the workbook speaks (a KRX
     # code is no sign: English workbooks hold them too), so Korean is asked for.

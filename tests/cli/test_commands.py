@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
 import sys
+import types
 from importlib.metadata import version
 from pathlib import Path
 
@@ -215,7 +217,9 @@ def test_backtest_start_before_the_fetched_history_says_where_it_begins(monkeypa
         ]
         return rows
 
-    monkeypatch.setattr(service_module, "get_service", lambda offline=None: object())
+    # A stand-in service: the command only lets it wait longer (patience) for the history.
+    stand_in = types.SimpleNamespace(patience=lambda seconds: contextlib.nullcontext())
+    monkeypatch.setattr(service_module, "get_service", lambda offline=None: stand_in)
     monkeypatch.setattr(service_module, "history_rows", history)
     path = TEMPLATES / "ai-value-chain_en.xlsx"
     out = run("backtest", path, "--start", "2020-01-01", "-f", "csv")

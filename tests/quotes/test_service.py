@@ -37,7 +37,7 @@ def test_refresh_is_one_batch_and_fills_the_cache(service, adapter):
     assert adapter.count("/v7/finance/quote") == 1
     assert report.http_requests == len(adapter.log)
     assert report.rows[0][:3] == ("QQQ", 608.86, "USD")
-    assert report.rows[0][4] == "fresh"
+    assert report.rows[0][4] == "fresh (real-time, Yahoo)"
     assert service.cache.resolved("069500") == "069500.KS"
 
 
@@ -56,7 +56,7 @@ def test_cold_cells_cost_one_batch_not_one_per_cell(service, adapter):
     assert answers[0] == 608.86  # the first cold cell fetched
     assert all("press Refresh" in a for a in answers[1:])  # the rest of the recalc waited
     assert adapter.count("/v7/finance/quote") == 1
-    service._blocked_until = 0.0
+    service._quiet_until = 0.0
     assert price_field(service, "SPY") == 671.93  # next miss fetches every wanted ticker
     assert adapter.count("/v7/finance/quote") == 2
     assert price_field(service, "247540") == 151300.0  # KOSDAQ, resolved in that batch
@@ -79,9 +79,9 @@ def test_failed_refresh_keeps_last_price_and_reports_error(service, adapter, clo
 
 def test_status_fresh_then_stale(service, clock):
     service.refresh(["QQQ"])
-    assert price_field(service, "QQQ", "status") == "fresh"
+    assert price_field(service, "QQQ", "status") == "fresh (real-time, Yahoo)"
     clock.advance(3 * 3600)
-    assert price_field(service, "QQQ", "status") == "stale (3 h)"
+    assert price_field(service, "QQQ", "status") == "stale (3 h, real-time, Yahoo)"
 
 
 def test_fields(service):
@@ -149,10 +149,15 @@ def test_history_rows_cached_after_first_fetch(service, adapter, clock):
     assert rows[0] == ["Date", "QQQ", "069500"]
     assert rows[1] == [dt.datetime(2025, 11, 10), 621.0, 57100.0]
     assert len(rows) == 6
+    # An unresolved KRX code asks both boards in the same batch and remembers the one answering.
+    charts = {u.split("/chart/")[1].split("?")[0] for u in adapter.log if "/chart/" in u}
+    assert charts == {"QQQ", "069500.KS", "069500.KQ"}
+    assert service.cache.resolved("069500") == "069500.KS"
+    sent = adapter.count("/v8/finance/chart/")
     close = history_rows(service, "QQQ", dt.datetime(2025, 11, 10), 45975.0, "close")
     assert close[-1] == [dt.datetime(2025, 11, 14), 608.86]
-    charts = adapter.count("/v8/finance/chart/")
-    assert charts == 2
+    history_rows(service, "069500", "2025-11-10", "2025-11-14")
+    assert adapter.count("/v8/finance/chart/") == sent  # both answered from the cache
     with pytest.raises(QuoteError, match="NOSUCH"):
         history_rows(service, "NOSUCH", "2025-11-10", "2025-11-14")
     with pytest.raises(InputError, match="end must not be before start"):
@@ -172,7 +177,8 @@ def test_market_data_for_fills_prices_fx_kinds_names(service, clock):
     assert "NOSUCH" in market.failures and not market.notices
     clock.advance(2 * 86400)
     stale = market_data_for(needs, service)
-    assert any("QQQ price is not fresh: stale (2 d)" in n.message for n in stale.notices)
+    text = "QQQ price is not fresh: stale (2 d, real-time, Yahoo)"
+    assert any(text in n.message for n in stale.notices)
 
 
 def test_offline_answers_fast_from_cache(tmp_path, clock, monkeypatch):
@@ -184,7 +190,7 @@ def test_offline_answers_fast_from_cache(tmp_path, clock, monkeypatch):
     offline = QuoteService(QuoteCache(tmp_path / "quotes.sqlite"), None, clock=clock)
     clock.advance(5 * 3600)
     assert price_field(offline, "QQQ") == 608.86
-    assert price_field(offline, "QQQ", "status") == "stale (5 h)"
+    assert price_field(offline, "QQQ", "status") == "stale (5 h, real-time, Yahoo)"
     with pytest.raises(QuoteError, match="No cached price for SPY and working offline"):
         price_field(offline, "SPY")
 
@@ -203,7 +209,7 @@ def test_hung_network_never_hangs_a_cell(tmp_path, clock):
     others = [udfs._scalar("en", lambda t=t: price_field(svc, t)) for t in ["SPY", "VWCE.DE"]]
     elapsed = time.monotonic() - started
     adapter.release.set()
-    assert "did not answer within 0.5 s" in first
+    assert "no answer from the quote server within 0.5 s" in first
     assert all("press Refresh" in text for text in others)
     assert elapsed < 2.0
 

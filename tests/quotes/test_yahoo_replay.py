@@ -95,7 +95,8 @@ def test_dns_failure_is_network(yahoo, adapter, where):
     adapter.faults[where] = "dns"
     failure = yahoo.fetch_quotes(["QQQ", "SPY"], timeout=2)["SPY"]
     assert isinstance(failure.error, NetworkError)
-    assert "QQQ" in failure.error.message
+    # One message per symbol naming only it: cached, it never names another workbook's tickers.
+    assert "SPY" in failure.error.message and "QQQ" not in failure.error.message
 
 
 def test_history_adjusted_and_dated_in_exchange_time(yahoo, adapter):

@@ -66,7 +66,7 @@ def test_fault_mid_batch_keeps_flags_and_recovers(
     assert all(isinstance(e, FAULTS[fault]) for e in report.failures.values()), report.failures
     assert report.rate_limited is (fault == "429")
     for ticker in FIRST_CHUNK:
-        assert price_field(service, ticker, "status") == "fresh"
+        assert price_field(service, ticker, "status").startswith("fresh (")
     for ticker in LATER:
         # The last good price is kept and answered; the status flags it.
         assert price_field(service, ticker) == warm[ticker]
@@ -87,7 +87,7 @@ def test_fault_mid_batch_keeps_flags_and_recovers(
     again = service.refresh(TICKERS)
     assert again.ok and set(again.updated) == set(TICKERS)
     for ticker in TICKERS:
-        assert price_field(service, ticker, "status") == "fresh"
+        assert price_field(service, ticker, "status").startswith("fresh (")
         row = service.lookup(ticker)
         assert row.error == "" and not service.is_stale(row)
     assert _prices(service) == warm  # the replay answers the same prices
@@ -112,7 +112,7 @@ def test_partial_batch_marks_only_the_missing_symbol(service, adapter, warm):
     assert price_field(service, "SPY", "status").startswith("error: SPY: Yahoo Finance has no")
     adapter.fail_symbols = set()
     assert service.refresh(TICKERS).ok
-    assert price_field(service, "SPY", "status") == "fresh"
+    assert price_field(service, "SPY", "status") == "fresh (real-time, Yahoo)"
 
 
 @pytest.mark.parametrize(

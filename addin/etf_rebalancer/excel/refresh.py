@@ -93,15 +93,20 @@ def _cell(value: Any) -> Any:
 
 
 def quote_rows(source: QuoteSource, needs: QuoteNeeds, lang: str = "en") -> list[list[Any]]:
-    """The Quotes table: header, one row per ticker, then one ``CCY/BASE`` row per FX rate."""
-    header = list(layout.QUOTES_HEADER_KO if lang == "ko" else layout.QUOTES_HEADER)
-    rows: list[list[Any]] = [header]
+    """The Quotes table: header, one row per ticker, then one ``CCY/BASE`` row per FX rate.
+
+    Rows come from the quote layer's one builder (``quotes.rows.quote_row``);
+    blanks become ``""`` here, at the edge to Excel.
+    """
+    from etf_rebalancer.quotes.rows import quote_row, quotes_header
+
+    rows: list[list[Any]] = [quotes_header(lang)]
     for ticker in needs.tickers:
         try:
             price, currency, time, status, origin = source.quote(ticker)
         except RebalancerError as error:
             price, currency, time, status, origin = None, None, None, error.localized(lang), ""
-        rows.append([ticker, _cell(price), _cell(currency), _cell(time), status, origin])
+        rows.append([_cell(v) for v in quote_row(ticker, price, currency, time, status, origin)])
     if needs.base_currency:
         for currency in needs.currencies:
             pair = f"{currency}/{needs.base_currency}"
@@ -109,7 +114,8 @@ def quote_rows(source: QuoteSource, needs: QuoteNeeds, lang: str = "en") -> list
                 rate, time, status, origin = source.fx(currency, needs.base_currency)
             except RebalancerError as error:
                 rate, time, status, origin = None, None, error.localized(lang), ""
-            rows.append([pair, _cell(rate), needs.base_currency, _cell(time), status, origin])
+            row = quote_row(pair, rate, needs.base_currency, time, status, origin)
+            rows.append([_cell(v) for v in row])
     return rows
 
 
@@ -250,13 +256,19 @@ def engine_backtest(
         from etf_rebalancer.workbook.portfolios import BACKTEST_START
 
         start = inputs["history_start"]
-        prices = history_rows(
-            source.service,  # type: ignore[attr-defined]
-            tickers,
-            BACKTEST_START if start is None else start,
-            inputs["history_end"],
-            inputs["history_currency"],
-        )
+        from etf_rebalancer.quotes.service import REFRESH_TIMEOUT
+
+        service = source.service  # type: ignore[attr-defined]
+        # The button is an explicit action: history may take the refresh's time, not a cell's.
+        patience = getattr(service, "patience", None)
+        with patience(REFRESH_TIMEOUT) if patience else contextlib.nullcontext():
+            prices = history_rows(
+                service,
+                tickers,
+                BACKTEST_START if start is None else start,
+                inputs["history_end"],
+                inputs["history_currency"],
+            )
     # The language rule of the PORTFOLIO_* functions, so the values match the formulas'.
     return backtest_rows(
         prices, weights, settings, detect_language(prices, weights, settings=settings)

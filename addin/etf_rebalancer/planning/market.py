@@ -26,6 +26,7 @@ from etf_rebalancer.cells.labels import QUOTES_HEADER, QUOTES_HEADER_KO
 from etf_rebalancer.engine.market import MarketData, QuoteNeeds
 from etf_rebalancer.errors import InputError, Notice, QuoteError
 from etf_rebalancer.quotes.cache import CachedQuote
+from etf_rebalancer.quotes.fx import cross_rate
 from etf_rebalancer.quotes.service import QuoteService
 from etf_rebalancer.quotes.symbols import fx_ticker, major_currency
 
@@ -50,17 +51,22 @@ class MarketSource(Protocol):
 
 @dataclass(frozen=True)
 class LiveQuotes:
-    """The quote layer, cache first (``service`` defaults to the process-wide one)."""
+    """The quote layer, cache first (``service`` defaults to the process-wide one).
+
+    ``timeout`` (the CLI) lets the missing quotes take that long; without it
+    (cells) the wait comes from the quote layer's shared breaker (about 1 s).
+    """
 
     service: QuoteService | None = None
+    timeout: float | None = None
 
     def market_for(self, needs: QuoteNeeds) -> MarketData:
         """Answer ``needs`` from the quote service (missing quotes in one batch)."""
         if self.service is None:
-            from etf_rebalancer.quotes.service import get_service
+            from etf_rebalancer.quotes.service import get_service  # patchable in tests
 
-            return market_data_for(needs, get_service())
-        return market_data_for(needs, self.service)
+            return market_data_for(needs, get_service(), timeout=self.timeout)
+        return market_data_for(needs, self.service, timeout=self.timeout)
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,9 @@ class SheetQuotes:
 # ---------------------------------------------------------------- the quote layer
 
 
-def market_data_for(needs: QuoteNeeds, service: QuoteService) -> MarketData:
+def market_data_for(
+    needs: QuoteNeeds, service: QuoteService, *, timeout: float | None = None
+) -> MarketData:
     """Build the :class:`MarketData` a plan needs, cache first, missing quotes in one batch.
 
     Parameters
@@ -85,7 +93,9 @@ def market_data_for(needs: QuoteNeeds, service: QuoteService) -> MarketData:
     needs
         Tickers lacking a price or currency, currencies lacking an FX rate, the base.
     service
-        The quote service (usually ``quotes.service.get_service()``).
+        The quote service (usually ``quotes.registry.get_service()``).
+    timeout
+        Seconds the missing quotes may take (``None``: the breaker's allowance).
 
     Returns
     -------
@@ -97,7 +107,10 @@ def market_data_for(needs: QuoteNeeds, service: QuoteService) -> MarketData:
     """
     base = major_currency(needs.base_currency)[0]
     currencies = [c for c in dict.fromkeys(needs.currencies) if major_currency(c)[0] != base]
-    service.ensure([*needs.tickers, *(fx_ticker(major_currency(c)[0], base) for c in currencies)])
+    service.ensure(
+        [*needs.tickers, *(fx_ticker(major_currency(c)[0], base) for c in currencies)],
+        timeout=timeout,
+    )
 
     prices: dict[str, float] = {}
     ccys: dict[str, str] = {}
@@ -255,33 +268,13 @@ def _ticker_forms(ticker: str) -> list[str]:
     return forms
 
 
-def _direct_rate(pairs: dict[tuple[str, str], float], ccy: str, base: str) -> float | None:
-    if ccy == base:
-        return 1.0
-    if pairs.get((ccy, base)):
-        return pairs[(ccy, base)]
-    if pairs.get((base, ccy)):
-        return 1.0 / pairs[(base, ccy)]
-    return None
-
-
-def _fx_rate(pairs: dict[tuple[str, str], float], ccy: str, base: str) -> float | None:
-    """Value of one ``ccy`` in ``base``: direct, inverse, or crossed through one currency."""
-    rate = _direct_rate(pairs, ccy, base)
-    if rate is not None:
-        return rate
-    for via in sorted({c for pair in pairs for c in pair} - {ccy, base}):
-        first, second = _direct_rate(pairs, ccy, via), _direct_rate(pairs, via, base)
-        if first is not None and second is not None:
-            return first * second
-    return None
-
-
 def market_from_quotes(rows: Sequence[Sequence[Any]] | None, needs: QuoteNeeds) -> MarketData:
     """Answer a request's :class:`QuoteNeeds` from the Quotes sheet (the offline path).
 
     FX rows are named ``CCY/BASE`` with the value of one ``CCY`` in ``BASE``;
-    the inverse pair and one cross through a third currency also work. A ticker
+    the inverse pair and one cross through a third currency (USD first) also
+    work: :func:`etf_rebalancer.quotes.fx.cross_rate`, the rule the live
+    quotes use too. A ticker
     or currency the sheet lacks becomes a failure naming it; sample or old
     prices add a notice saying so.
     """
@@ -314,7 +307,10 @@ def market_from_quotes(rows: Sequence[Sequence[Any]] | None, needs: QuoteNeeds) 
     fx: dict[str, float] = {}
     base = needs.base_currency.upper()
     for ccy in needs.currencies:
-        rate = _fx_rate(pairs, ccy.upper(), base)
+        # The quote layer's one FX rule (direct, inverse, or a cross), as online.
+        via = {c for pair in pairs for c in pair}
+        found = cross_rate(lambda a, b: pairs.get((a, b)), ccy.upper(), base, via)
+        rate = found[0] if found is not None else None
         if rate is None:
             failures[ccy] = Notice(
                 f"No FX rate {ccy}/{base} on the Quotes sheet (add a row {ccy}/{base})",

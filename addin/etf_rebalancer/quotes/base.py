@@ -82,6 +82,13 @@ class Quote:
         Display name, ``""`` when unknown.
     kind
         Instrument kind as the listing reports it (``"ETF"``, ``"EQUITY"``, ``"CURRENCY"``).
+    source
+        The provider that answered (``"naver"``, ``"yahoo"``); ``""`` lets the
+        service name its provider.
+    delay
+        How current ``price`` is, in words for the status cell: ``"real-time"``,
+        ``"delayed 20 min"``, ``"market closed"``, ``"trading halted"``; ``""``
+        when the provider does not say.
     """
 
     symbol: str
@@ -91,6 +98,8 @@ class Quote:
     time: dt.datetime | None = None
     name: str = ""
     kind: str = ""
+    source: str = ""
+    delay: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,11 @@ class Provider(Protocol):
     """
 
     name: str
-    http_requests: int
+
+    @property
+    def http_requests(self) -> int:  # pragma: no cover - protocol
+        """Requests sent so far (a plain attribute in most providers)."""
+        ...
 
     def fetch_quotes(
         self, symbols: Sequence[str], *, timeout: float

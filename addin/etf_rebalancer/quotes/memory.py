@@ -1,11 +1,9 @@
-"""In-memory and CSV quote providers: offline use, examples and tests (no network)."""
+"""The in-memory quote provider: offline use, examples and tests (no network)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import pandas as pd
 
@@ -18,7 +16,6 @@ from etf_rebalancer.quotes.base import (
     Quote,
     QuoteResult,
 )
-from etf_rebalancer.quotes.symbols import major_currency
 
 __all__ = ["MemoryProvider"]
 
@@ -82,59 +79,6 @@ class MemoryProvider:
             else:
                 out[symbol] = Failure(symbol, _not_found(symbol))
         return out
-
-    @classmethod
-    def from_csv(
-        cls, quotes_csv: Path | str, history_csv: Path | str | None = None
-    ) -> MemoryProvider:
-        """Load quotes (and optionally daily histories) from CSV files.
-
-        ``quotes_csv`` columns: ``symbol, price, currency`` and optionally
-        ``previous_close, time`` (ISO, UTC), ``name``, ``kind``. ``history_csv``
-        columns: ``symbol, date, close`` and optionally ``adjclose``, ``currency``.
-        Prices in a minor unit (``GBp``) are turned into the major one.
-        """
-        quotes: dict[str, Quote] = {}
-        with open(quotes_csv, newline="", encoding="utf-8-sig") as handle:
-            for row in csv.DictReader(handle):
-                symbol = row["symbol"].strip().upper()
-                currency, factor = major_currency(row["currency"])
-                prev = (row.get("previous_close") or "").strip()
-                when = (row.get("time") or "").strip()
-                quotes[symbol] = Quote(
-                    symbol=symbol,
-                    price=float(row["price"]) * factor,
-                    currency=currency,
-                    previous_close=float(prev) * factor if prev else None,
-                    time=_utc(when) if when else None,
-                    name=(row.get("name") or "").strip(),
-                    kind=(row.get("kind") or "").strip().upper(),
-                )
-        histories: dict[str, History] = {}
-        if history_csv is not None:
-            table = pd.read_csv(history_csv, parse_dates=["date"])
-            for symbol, part in table.groupby("symbol"):
-                currency, factor = major_currency(
-                    str(part["currency"].iloc[0]) if "currency" in part else ""
-                )
-                frame = pd.DataFrame(
-                    {
-                        "close": part["close"].astype(float).to_numpy() * factor,
-                        "adjclose": (part["adjclose"] if "adjclose" in part else part["close"])
-                        .astype(float)
-                        .to_numpy()
-                        * factor,
-                    },
-                    index=pd.DatetimeIndex(part["date"]).normalize(),
-                ).sort_index()
-                key = str(symbol).strip().upper()
-                histories[key] = History(key, currency, frame)
-        return cls(quotes, histories)
-
-
-def _utc(text: str) -> dt.datetime:
-    stamp = dt.datetime.fromisoformat(text)
-    return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
 
 
 def _not_found(symbol: str) -> NotFoundError:

@@ -1,51 +1,46 @@
-"""The quote service: cache-first answers for UDFs, CLI and engine, and one batched refresh.
+"""The quote service: cache-first answers for cells, CLI and planning, and one batched refresh.
 
 How a cell gets its price
 -------------------------
 Every ``ETF_PRICE``/``ETF_FX`` call reads the cache (an in-memory snapshot of
 the SQLite file): a warm workbook makes no network call however many cells it
 has, and a stale price is still answered (``ETF_PRICE(t, "status")`` says how
-old it is). Prices change only when the user presses Refresh
-(:meth:`QuoteService.refresh`, one batch for the whole workbook) or when a cell
-asks for a ticker the cache has never seen:
+old it is, where it came from and how late that source is). Prices change only
+when the user presses Refresh (:meth:`QuoteService.refresh`, one batch for the
+whole workbook) or when a cell asks for a ticker the cache has never seen:
 
-* the first such cell fetches, in one request with a short total timeout
-  (:data:`COLD_TIMEOUT`), its own ticker plus every ticker other cells asked
-  for earlier and did not get (the *wanted* list, kept in the cache file);
+* the first such cell fetches, in one request, its own ticker plus every
+  ticker other cells asked for earlier and did not get (the *wanted* list,
+  kept in the cache file); it waits only what the shared
+  :class:`~etf_rebalancer.quotes.breaker.Breaker` allows (about 1 s per
+  recalculation in all). An answer arriving later is still stored, so the next
+  recalculation finds it;
 * cells that miss in the next :data:`COLD_QUIET` seconds (the rest of the same
   recalculation) do not fetch: they answer "no price yet for X: press Refresh"
-  and join the wanted list, so the next fetch, Refresh or F9, gets them all in
-  one batch. A cold workbook of 50 cells therefore costs one batched request,
-  never 50.
-* after a network failure no cell fetches for :data:`NETWORK_BACKOFF` seconds,
-  and after an HTTP 429 for :data:`RATE_LIMIT_BACKOFF` seconds, so an offline
-  laptop answers every cell at once from the cache instead of waiting per cell.
+  and join the wanted list. A cold workbook of 50 cells costs one batch.
+* a fetch that times out or finds no network trips the breaker for
+  :data:`NETWORK_BACKOFF` seconds (:data:`RATE_LIMIT_BACKOFF` after HTTP 429):
+  until then, or until Refresh, every cell, ``ETF_HISTORY`` included, answers
+  at once from the cache or with its message.
 
-``ETF_REBAL_OFFLINE=1`` removes the network provider altogether.
+``ETF_REBAL_OFFLINE=1`` removes the network providers altogether. The UDF
+bodies live in :mod:`etf_rebalancer.quotes.functions`, the process-wide
+service in :mod:`etf_rebalancer.quotes.registry`, the FX rule in
+:mod:`etf_rebalancer.quotes.fx`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
-import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from etf_rebalancer.cells import (
-    CASH_TICKER,
-    as_rows,
-    is_blank,
-    normalise_header,
-    normalise_ticker,
-    parse_date,
-)
+from etf_rebalancer.cells import CASH_TICKER, is_blank, normalise_ticker
 from etf_rebalancer.errors import InputError, Notice, QuoteError
 from etf_rebalancer.quotes.base import (
     ERROR_KINDS,
@@ -58,7 +53,10 @@ from etf_rebalancer.quotes.base import (
     Quote,
     RateLimitedError,
 )
+from etf_rebalancer.quotes.breaker import Breaker
 from etf_rebalancer.quotes.cache import CachedQuote, QuoteCache
+from etf_rebalancer.quotes.fx import cross_rate
+from etf_rebalancer.quotes.rows import quote_row
 from etf_rebalancer.quotes.symbols import (
     candidates,
     fx_ticker,
@@ -67,43 +65,20 @@ from etf_rebalancer.quotes.symbols import (
     parse_fx_ticker,
 )
 
-__all__ = [
-    "FIELDS",
-    "QuoteService",
-    "RefreshReport",
-    "fx_rate",
-    "get_service",
-    "history_rows",
-    "price_field",
-]
+__all__ = ["QuoteService", "RefreshReport"]
 
 STALE_AFTER = 3600.0  # seconds after which a fetched price is reported stale
-COLD_TIMEOUT = 4.0  # a cell waits at most this long for an on-demand fetch
 COLD_QUIET = 2.0  # after an on-demand fetch, other misses wait for Refresh
-NETWORK_BACKOFF = 60.0  # no on-demand fetch this long after a network failure
+LATE_TIMEOUT = 8.0  # per-request timeout of an on-demand fetch finishing after its cell
+NETWORK_BACKOFF = 60.0  # no cell waits this long after a network failure
 RATE_LIMIT_BACKOFF = 900.0  # ...and this long after Yahoo answered HTTP 429
 REFRESH_TIMEOUT = 30.0  # total seconds an explicit refresh may take
 REFRESH_RATE_LIMIT_PAUSE = 60.0  # an explicit refresh right after a 429 does not ask again
 
-FIELDS = ("price", "currency", "previous_close", "change", "time", "name", "status")
-_FIELD_ALIASES = {
-    "": "price",
-    "last": "price",
-    "previousclose": "previous_close",
-    "prevclose": "previous_close",
-    "현재가": "price",
-    "가격": "price",
-    "통화": "currency",
-    "전일종가": "previous_close",
-    "등락률": "change",
-    "시각": "time",
-    "이름": "name",
-    "종목명": "name",
-    "상태": "status",
-}
-_HISTORY_FIELDS = {"adjclose": "adjclose", "adjustedclose": "adjclose", "close": "close"}
+_SOURCE_NAMES = {"naver": "Naver", "yahoo": "Yahoo", "kis": "KIS", "memory": "offline table"}
 
 Progress = Callable[[str], None]
+Rows = list[CachedQuote]
 
 
 @dataclass(frozen=True)
@@ -150,7 +125,7 @@ class RefreshReport:
 
 
 class QuoteService:
-    """Cache-first quotes with a batched refresh; one per process (see :func:`get_service`).
+    """Cache-first quotes with a batched refresh; one per process (see ``registry.get_service``).
 
     Parameters
     ----------
@@ -161,6 +136,9 @@ class QuoteService:
         use (importing yfinance takes a second); ``None`` works offline.
     clock
         Epoch seconds now (tests pass a fake clock).
+    breaker
+        The waiting allowance shared by every on-demand fetch (a fresh
+        :class:`~etf_rebalancer.quotes.breaker.Breaker` by default).
     """
 
     def __init__(
@@ -170,16 +148,21 @@ class QuoteService:
         *,
         clock: Callable[[], float] = time.time,
         stale_after: float = STALE_AFTER,
-        cold_timeout: float = COLD_TIMEOUT,
+        cold_timeout: float | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.cache = cache
         self._provider = provider
         self.clock = clock
         self.stale_after = stale_after
-        self.cold_timeout = cold_timeout
+        self.breaker = breaker or Breaker()
+        if cold_timeout is not None:  # tests: a longer wait per burst
+            self.breaker.budget = cold_timeout
         self._cold_lock = threading.Lock()
-        self._blocked_until = 0.0  # monotonic time before which cells do not fetch
+        self._quiet_until = 0.0  # monotonic time before which cells do not fetch
         self._rate_limited_at: float | None = None
+        self._in_flight = threading.Event()  # an on-demand fetch still running
+        self._patient = False  # inside patience(): an explicit command is fetching
 
     # ------------------------------------------------------------ provider
 
@@ -193,7 +176,8 @@ class QuoteService:
         """The network provider, built on first use."""
         if self._provider is not None and not hasattr(self._provider, "fetch_quotes"):
             factory = self._provider
-            assert callable(factory)
+            if not callable(factory):
+                raise TypeError(f"provider must be a Provider or a factory, got {factory!r}")
             self._provider = factory()
         return self._provider  # type: ignore[return-value]
 
@@ -222,11 +206,38 @@ class QuoteService:
             raise _row_error(row)
         return row
 
-    def ensure(self, keys: Iterable[str]) -> None:
-        """Fetch, in one batch, whichever of ``keys`` the cache lacks (for REBAL_* and the CLI)."""
+    def ensure(self, keys: Iterable[str], *, timeout: float | None = None) -> None:
+        """Fetch, in one batch, whichever of ``keys`` the cache lacks (REBAL_*, the CLI).
+
+        ``timeout`` (the CLI) waits that long whatever the breaker says; without
+        it (a cell) the wait comes from the breaker's shared allowance.
+        """
         missing = [k for k in dict.fromkeys(keys) if self.cache.get(k) is None]
-        if missing:
+        if not missing:
+            return
+        if timeout is not None and not self.offline:
+            self._fetch(missing, total_timeout=timeout, explicit=True)
+            self.cache.unwant(missing)
+        else:
             self._cold(missing, quiet=False)
+
+    @contextlib.contextmanager
+    def patience(self, seconds: float) -> Iterator[None]:
+        """Let on-demand fetches inside the block wait up to ``seconds`` in all.
+
+        For explicit commands (``etf-rebal backtest``, the Refresh button's
+        backtest sheet), never for cells: the breaker is closed first, as a
+        Refresh would, and its cell budget comes back afterwards.
+        """
+        budget = self.breaker.budget
+        self.breaker.reset()
+        self.breaker.budget = seconds
+        self._patient = True  # and it does not leave its fetch to one still running
+        try:
+            yield
+        finally:
+            self.breaker.budget = budget
+            self._patient = False
 
     def want(self, keys: Iterable[str]) -> None:
         """Note keys a workbook needs, so the next on-demand fetch includes them."""
@@ -240,12 +251,19 @@ class QuoteService:
                 f"{key}: 저장된 가격이 없고 오프라인입니다; "
                 "온라인에서 새로고침하거나 가격을 직접 입력하세요",
             )
-        if self._rate_limited_at is not None and time.monotonic() < self._blocked_until:
+        if self._rate_limited_at is not None and self.breaker.is_open:
             return RateLimitedError(
                 f"No price yet for {key}: Yahoo Finance asked us to slow down (HTTP 429); "
                 "press Refresh in a few minutes",
                 f"{key}: 아직 가격이 없습니다; Yahoo Finance 요청 한도 초과(HTTP 429), "
                 "몇 분 뒤 새로고침하세요",
+            )
+        if self.breaker.is_open:
+            return NetworkError(
+                f"No price yet for {key}: the quote servers did not answer just now; "
+                "press Refresh to try again",
+                f"{key}: 아직 가격이 없습니다; 시세 서버가 방금 응답하지 않았습니다. "
+                "새로고침을 눌러 다시 시도하세요",
             )
         return QuoteError(
             f"No price yet for {key}: press Refresh (prices are fetched in one batch)",
@@ -255,28 +273,26 @@ class QuoteService:
     # ------------------------------------------------------------ fetching
 
     def _cold(self, keys: list[str], *, quiet: bool = True) -> None:
-        """The on-demand fetch policy: at most one batch per quiet window, none in a backoff."""
+        """The on-demand fetch policy: one batch per quiet window, waits from the breaker."""
         if self.offline:
             return
-        now = time.monotonic()
-        if (quiet and now < self._blocked_until) or (
-            not quiet and self._rate_limited_at is not None and now < self._blocked_until
-        ):
+        if (quiet and time.monotonic() < self._quiet_until) or self._in_flight.is_set():
+            self.want(keys)
+            return
+        wait = self.breaker.allowance()
+        if wait <= 0:
             self.want(keys)
             return
         if not self._cold_lock.acquire(blocking=False):
             self.want(keys)  # another thread is fetching; don't queue behind it
             return
         try:
-            self._blocked_until = math.inf
             wanted = [k for k in self.cache.wanted() if self.cache.get(k) is None]
             batch = list(dict.fromkeys([*keys, *wanted]))
-            report = self._fetch(batch, total_timeout=self.cold_timeout)
+            self._fetch(batch, total_timeout=wait)
             self.cache.unwant(batch)
-            self._blocked_until = time.monotonic() + _backoff(report)
+            self._quiet_until = time.monotonic() + COLD_QUIET
         finally:
-            if self._blocked_until == math.inf:
-                self._blocked_until = time.monotonic() + NETWORK_BACKOFF
             self._cold_lock.release()
 
     def refresh(
@@ -336,6 +352,12 @@ class QuoteService:
     def _fetch(
         self, keys: list[str], *, total_timeout: float, explicit: bool = False
     ) -> RefreshReport:
+        """Fetch ``keys`` in one provider call, store the answers, trip the breaker on failure.
+
+        An explicit fetch (Refresh, the CLI) resets the breaker first and waits
+        ``total_timeout``; an on-demand one waits what the breaker allows and
+        lets a late answer be stored when it arrives.
+        """
         started = self.clock()
         provider = self.provider
         notices: list[Notice] = list(self.cache.notices)
@@ -348,6 +370,10 @@ class QuoteService:
         results: Mapping[str, Quote | Failure]
         requests_before = provider.http_requests if provider else 0
         pause = self._rate_limit_pause() if explicit else None
+        source = provider.name if provider else "offline"
+        timed_out = False
+        if explicit and pause is None:
+            self.breaker.reset()
         if provider is None:
             offline = OfflineError(
                 "working offline: no quotes fetched", "오프라인: 시세를 받지 않았습니다"
@@ -358,37 +384,30 @@ class QuoteService:
         elif not all_symbols:
             results = {}
         else:
-            # A per-request timeout below the total leaves room for yfinance's cookie step.
-            per_request = max(1.0, total_timeout / 2)
-            results = _with_deadline(
+            # On demand, the request may outlive the cell's wait: its answer is stored late.
+            per_request = (
+                max(1.0, total_timeout / 2) if explicit else max(LATE_TIMEOUT, total_timeout)
+            )
+
+            def late(answer: Mapping[str, Any]) -> None:
+                updated, _ = self._store(symbols_for, answer, source, only_found=True)
+                if updated:  # slow, not gone: cells may fetch again
+                    self.breaker.reset()
+
+            began = time.monotonic()
+            results, timed_out = self._with_deadline(
                 lambda: provider.fetch_quotes(all_symbols, timeout=per_request),
                 total_timeout,
                 all_symbols,
+                late=None if explicit else late,
             )
-        now = self.clock()
-        updated: list[str] = []
-        failures: dict[str, QuoteError] = {}
-        rows: list[CachedQuote] = []
-        remember: list[tuple[str, str]] = []
-        source = provider.name if provider else "offline"
-        for key, group in symbols_for.items():
-            found = next((results[s] for s in group if isinstance(results.get(s), Quote)), None)
-            old = self.cache.get(key)
-            if isinstance(found, Quote):
-                rows.append(_row_from_quote(key, found, old, source, now))
-                updated.append(key)
-                if len(group) > 1 or found.symbol != group[0]:
-                    remember.append((key, found.symbol))
-                continue
-            error = _group_error(key, group, results)
-            failures[key] = error
-            rows.append(_row_from_failure(key, group[0], error, old, now))
-        self.cache.put(rows)
-        self.cache.remember(remember)
+            if not explicit:
+                self.breaker.spend(time.monotonic() - began)
+        updated, failures = self._store(symbols_for, results, source)
         rate_limited = any(isinstance(e, RateLimitedError) for e in failures.values())
         if rate_limited and pause is None:
             self._rate_limited_at = time.monotonic()
-            self._blocked_until = time.monotonic() + RATE_LIMIT_BACKOFF
+            self.breaker.trip(RATE_LIMIT_BACKOFF, next(iter(failures.values())))
             notices.append(
                 Notice(
                     "Yahoo Finance rate limit (HTTP 429): the rest of this refresh was skipped; "
@@ -397,6 +416,8 @@ class QuoteService:
                     "저장된 가격을 유지합니다. 몇 분 뒤 다시 시도하세요.",
                 )
             )
+        elif provider and pause is None and (timed_out or _all_network(failures.values())):
+            self.breaker.trip(NETWORK_BACKOFF, next(iter(failures.values()), None))
         finished = self.clock()
         return RefreshReport(
             requested=tuple(keys),
@@ -409,6 +430,87 @@ class QuoteService:
             notices=tuple(notices),
             rows=tuple(self.sheet_row(k) for k in keys),
         )
+
+    def _store(
+        self,
+        symbols_for: Mapping[str, tuple[str, ...]],
+        results: Mapping[str, Any],
+        source: str,
+        *,
+        only_found: bool = False,
+    ) -> tuple[list[str], dict[str, QuoteError]]:
+        """Write one row per key (its quote, or its last good price and why it has none)."""
+        now = self.clock()
+        updated: list[str] = []
+        failures: dict[str, QuoteError] = {}
+        rows: Rows = []
+        remember: list[tuple[str, str]] = []
+        for key, group in symbols_for.items():
+            found = next((results[s] for s in group if isinstance(results.get(s), Quote)), None)
+            old = self.cache.get(key)
+            if isinstance(found, Quote):
+                rows.append(_row_from_quote(key, found, old, found.source or source, now))
+                updated.append(key)
+                # Only a board the answer names is remembered (Naver answers bare codes).
+                if found.symbol in group and (len(group) > 1 or found.symbol != group[0]):
+                    remember.append((key, found.symbol))
+                continue
+            if only_found:
+                continue
+            error = _group_error(key, group, results)
+            failures[key] = error
+            rows.append(_row_from_failure(key, group[0], error, old, now))
+        self.cache.put(rows)
+        self.cache.remember(remember)
+        return updated, failures
+
+    def _with_deadline(
+        self,
+        call: Callable[[], Mapping[str, Any]],
+        seconds: float,
+        symbols: Sequence[str],
+        *,
+        late: Callable[[Mapping[str, Any]], None] | None = None,
+    ) -> tuple[Mapping[str, Any], bool]:
+        """Run ``call`` in a daemon thread and wait ``seconds``: ``(results, timed_out)``.
+
+        Past the deadline every symbol gets a network failure naming only
+        itself; with ``late`` the answer, when it comes, is handed to it (and
+        no other on-demand fetch starts until then).
+        """
+        box: dict[str, Any] = {}
+        lock = threading.Lock()
+        done = threading.Event()
+        if late is not None:
+            self._in_flight.set()
+
+        def target() -> None:
+            try:
+                result: Any = call()
+            except Exception as error:  # a provider bug: report it per symbol
+                result, box["error"] = None, error
+            with lock:
+                box["result"] = result
+                done.set()
+                if box.get("abandoned") and result is not None and late is not None:
+                    try:
+                        late(result)
+                    finally:
+                        self._in_flight.clear()
+                elif late is not None:
+                    self._in_flight.clear()
+
+        thread = threading.Thread(target=target, name="quote-fetch", daemon=True)
+        thread.start()
+        done.wait(max(0.0, seconds))
+        with lock:
+            if box.get("result") is not None:
+                return box["result"], False
+            box["abandoned"] = True
+            error = box.get("error")
+        if error is not None:
+            return {s: Failure(s, _call_failed(s, error)) for s in symbols}, False
+        return {s: Failure(s, _no_answer(s, seconds)) for s in symbols}, True
 
     def _rate_limit_pause(self) -> RateLimitedError | None:
         if self._rate_limited_at is None:
@@ -496,7 +598,8 @@ class QuoteService:
         return age is None or age > self.stale_after or bool(row.error)
 
     def status(self, row: CachedQuote) -> str:
-        """``fresh``, ``stale (3 h)``, ``manual (2 d)`` or ``error: ...``."""
+        """``fresh (real-time, Naver)``, ``stale (3 h, delayed 20 min, Yahoo)``, ``manual (2 d)``,
+        or ``error: ...``: how old, from where, and how late that source is."""
         if row.override_price is not None:
             return f"manual ({_age_text(self.age(row) or 0.0)})"
         if row.price is None:
@@ -504,30 +607,32 @@ class QuoteService:
         age = self.age(row) or 0.0
         if row.error:
             return f"error: {row.error} (last price {_age_text(age)} old)"
+        origin = ", ".join(p for p in (row.delay, _SOURCE_NAMES.get(row.source, "")) if p)
         if age <= self.stale_after:
-            return "fresh"
-        return f"stale ({_age_text(age)})"
+            return f"fresh ({origin})" if row.delay else "fresh"
+        return f"stale ({_age_text(age)}, {origin})" if row.delay else f"stale ({_age_text(age)})"
 
     def sheet_row(self, key: str) -> tuple[Any, ...]:
-        """One Quotes-sheet row: ``Ticker, Price, Currency, Time, Status, Source``."""
+        """One Quotes-sheet row (:func:`~etf_rebalancer.quotes.rows.quote_row`)."""
         row = self.cache.get(key)
         if row is None:
-            return (key, None, None, None, "error: not fetched", "")
+            return quote_row(key, None, None, None, "error: not fetched", "")
         stamp = row.as_of or row.fetched_at
-        return (
+        return quote_row(
             key,
             row.effective_price,
-            row.effective_currency or None,
+            row.effective_currency,
             _local(stamp) if stamp else None,
             self.status(row),
             "manual" if row.override_price is not None else row.source,
         )
 
-    def fx(self, from_currency: str, to_currency: str) -> tuple[float, list[CachedQuote]]:
+    def fx(self, from_currency: str, to_currency: str) -> tuple[float, Rows]:
         """Units of ``to_currency`` for one ``from_currency`` and the cached rows it came from.
 
-        Tries the direct pair, its inverse, then a cross through USD; a cold
-        miss fetches the direct pair (see the module notes).
+        The one FX rule (:func:`~etf_rebalancer.quotes.fx.cross_rate`): the
+        direct pair, its inverse, or a cross through USD or another cached
+        currency; a cold miss fetches the direct pair (see the module notes).
 
         Raises
         ------
@@ -552,345 +657,157 @@ class QuoteService:
         rate, rows = found
         return rate * scale, rows
 
-    def _fx_cached(self, base: str, quote: str) -> tuple[float, list[CachedQuote]] | None:
-        def leg(a: str, b: str) -> tuple[float, CachedQuote] | None:
-            if a == b:
-                return None
-            direct = self.cache.get(fx_ticker(a, b))
-            if direct is not None and direct.effective_price:
-                return direct.effective_price, direct
-            inverse = self.cache.get(fx_ticker(b, a))
-            if inverse is not None and inverse.effective_price:
-                return 1.0 / inverse.effective_price, inverse
-            return None
+    def _fx_cached(self, base: str, quote: str) -> tuple[float, Rows] | None:
+        def rate_of(a: str, b: str) -> float | None:
+            row = self.cache.get(fx_ticker(a, b))
+            return row.effective_price if row is not None else None
 
-        one = leg(base, quote)
-        if one is not None:
-            return one[0], [one[1]]
-        if "USD" in (base, quote):
+        found = cross_rate(rate_of, base, quote)  # direct, inverse, via USD: no scan
+        if found is None:
+            via = {c for k in self.cache.all() if (pair := parse_fx_ticker(k)) for c in pair}
+            found = cross_rate(rate_of, base, quote, via)
+        if found is None:
             return None
-        first, second = leg(base, "USD"), leg("USD", quote)
-        if first is None or second is None:
-            return None
-        return first[0] * second[0], [first[1], second[1]]
+        rate, pairs = found
+        rows = [r for a, b in pairs if (r := self.cache.get(fx_ticker(a, b))) is not None]
+        return rate, rows
 
     # ------------------------------------------------------------ history
 
     def history(
         self, keys: Sequence[str], start: dt.date, end: dt.date
     ) -> dict[str, History | Failure]:
-        """Daily closes per ticker, ``start`` to ``end``: cache first, the missing in one batch."""
+        """Daily closes per ticker, ``start`` to ``end``: cache first, the missing in one batch.
+
+        A KRX code whose board is not known yet asks for both boards' history in
+        the same batch and remembers the one that answers. The wait comes from
+        the breaker, as for quotes: with the network gone, cached history (or a
+        message) is answered at once.
+        """
         today = dt.datetime.fromtimestamp(self.clock()).date()
         out: dict[str, History | Failure] = {}
-        unresolved = [k for k in keys if len(candidates(k)) > 1 and not self.cache.resolved(k)]
-        if unresolved and not self.offline:
-            self.ensure(unresolved)
-        need: dict[str, str] = {}
+        need: dict[str, tuple[str, ...]] = {}
         for key in keys:
-            symbol = self.cache.resolved(key) or candidates(key)[0]
-            cover = self.cache.history_coverage(symbol)
-            recent = cover is not None and self.clock() - cover.fetched_at <= self.stale_after
-            covered = (
-                cover is not None
-                and cover.start <= start
-                and (cover.end >= end or (cover.end >= min(end, today) and recent))
-            )
-            if covered and cover is not None:
-                out[key] = History(symbol, cover.currency, self.cache.history(symbol, start, end))
+            resolved = self.cache.resolved(key)
+            options = (resolved,) if resolved else candidates(key)
+            hit = next((s for s in options if self._covered(s, start, end, today)), None)
+            if hit is not None:
+                cover = self.cache.history_coverage(hit)
+                currency = cover.currency if cover is not None else ""
+                out[key] = History(hit, currency, self.cache.history(hit, start, end))
             else:
-                need[key] = symbol
+                need[key] = options
         if not need:
             return out
         provider = None if self.offline else self.provider
         fetch_end = min(end, today)
-        if provider is not None and start <= fetch_end:
-            results = _with_deadline(
+        symbols = list(dict.fromkeys(s for group in need.values() for s in group))
+        results: Mapping[str, Any] = {}
+        wait = self.breaker.allowance() if provider is not None else 0.0
+        free = self._patient or not self._in_flight.is_set()
+        if provider is not None and start <= fetch_end and wait > 0 and free:
+
+            def late(answer: Mapping[str, Any]) -> None:
+                if self._store_history(need, answer, start, end):
+                    self.breaker.reset()  # slow, not gone: cells may fetch again
+
+            began = time.monotonic()
+            results, timed_out = self._with_deadline(
                 lambda: provider.fetch_history(
-                    list(need.values()), start, fetch_end, timeout=self.cold_timeout
+                    symbols, start, fetch_end, timeout=max(LATE_TIMEOUT, wait)
                 ),
-                self.cold_timeout * 2,
-                list(need.values()),
+                wait,
+                symbols,
+                late=late,
             )
-        else:
-            results = {}
-        now = self.clock()
-        for key, symbol in need.items():
-            result = results.get(symbol)
-            if isinstance(result, History):
-                self.cache.put_history(symbol, result.currency, result.frame, start, end, now)
-                out[key] = result
+            self.breaker.spend(time.monotonic() - began)
+            failed = [r.error for r in results.values() if isinstance(r, Failure)]
+            if timed_out or (failed and len(failed) == len(results) and _all_network(failed)):
+                self.breaker.trip(NETWORK_BACKOFF, failed[0] if failed else None)
+        got = self._store_history(need, results, start, end)
+        for key, options in need.items():
+            if key in got:
+                out[key] = got[key]
                 continue
-            cover = self.cache.history_coverage(symbol)
-            if cover is not None:  # offline or failed: answer what is cached
-                out[key] = History(symbol, cover.currency, self.cache.history(symbol, start, end))
-            elif isinstance(result, Failure):
-                out[key] = Failure(symbol, result.error)
-            elif self.offline:
-                out[key] = Failure(
-                    symbol,
-                    OfflineError(
-                        f"No cached history for {key} from {start} and working offline: "
-                        "calculate once online, or paste prices (Date, then one column per "
-                        "ticker) in place of ETF_HISTORY",
-                        f"{key}: {start}부터의 저장된 가격이력이 없고 오프라인입니다; 온라인에서 "
-                        "한 번 계산하거나 ETF_HISTORY 대신 가격표(날짜, 티커별 열)를 붙여 넣으세요",
-                    ),
+            cover_symbol = next((s for s in options if self.cache.history_coverage(s)), None)
+            if cover_symbol is not None:  # offline or failed: answer what is cached
+                cover = self.cache.history_coverage(cover_symbol)
+                currency = cover.currency if cover is not None else ""
+                out[key] = History(
+                    cover_symbol, currency, self.cache.history(cover_symbol, start, end)
                 )
+                continue
+            result = next(
+                (results[s] for s in options if isinstance(results.get(s), Failure)), None
+            )
+            if isinstance(result, Failure):
+                out[key] = Failure(options[0], _group_error(key, options, results))
+            elif self.offline:
+                out[key] = Failure(options[0], _offline_history(key, start))
             else:
-                out[key] = Failure(symbol, self._missing_error(key))
+                out[key] = Failure(options[0], self._missing_error(key))
         return out
 
+    def _covered(self, symbol: str, start: dt.date, end: dt.date, today: dt.date) -> bool:
+        cover = self.cache.history_coverage(symbol)
+        if cover is None or cover.start > start:
+            return False
+        recent = self.clock() - cover.fetched_at <= self.stale_after
+        return cover.end >= end or (cover.end >= min(end, today) and recent)
 
-# ---------------------------------------------------------------- UDF bodies
-
-
-def price_field(service: QuoteService, ticker: Any, field: Any = "price") -> Any:
-    """Body of ``ETF_PRICE(ticker, [field])``: one value from the cache.
-
-    Returns
-    -------
-    float or str or datetime.datetime
-        ``price`` and ``previous_close`` in the listing currency (pounds, not
-        pence); ``change`` as a fraction of the previous close; ``time`` as a
-        naive datetime in the computer's local time (Excel has no timezones);
-        ``currency``, ``name`` and ``status`` as text.
-
-    Raises
-    ------
-    InputError, QuoteError
-        Blank or malformed ticker, unknown field, no price available.
-    """
-    if is_blank(ticker):
-        raise InputError("ticker must be given, got an empty cell", "티커가 비어 있습니다")
-    key = normalise_ticker(ticker, where=" (ETF_PRICE ticker)")
-    if key == CASH_TICKER:
-        raise InputError(
-            "ticker must be a listed security, got CASH", "티커는 상장 종목이어야 합니다: 현금"
-        )
-    name = _price_field_name(field)
-    if name == "status":
-        row = service.lookup(key)
-        if row is None:
-            try:
-                row = service.quote(key)
-            except QuoteError as error:
-                row = service.lookup(key)
-                if row is None:
-                    return f"error: {error.message}"
-        return service.status(row)
-    row = service.quote(key)
-    if name == "price":
-        return row.effective_price
-    if name == "currency":
-        return row.effective_currency or _no_value(key, "currency")
-    if name == "name":
-        return row.name or key
-    if name == "previous_close":
-        if row.previous_close is None:
-            raise _no_value(key, "previous close")
-        return row.previous_close
-    if name == "change":
-        price = row.effective_price
-        if row.previous_close is None or not row.previous_close or price is None:
-            raise _no_value(key, "previous close")
-        return price / row.previous_close - 1.0
-    # time
-    stamp = row.override_at if row.override_price is not None else (row.as_of or row.fetched_at)
-    if stamp is None:
-        raise _no_value(key, "time")
-    return _local(stamp)
-
-
-def fx_rate(service: QuoteService, from_currency: Any, to_currency: Any) -> float:
-    """Body of ``ETF_FX(from, to)``: units of ``to`` for one unit of ``from``."""
-    base = _currency_argument(from_currency, "from_currency")
-    quote = _currency_argument(to_currency, "to_currency")
-    rate, _rows = service.fx(base, quote)
-    return rate
-
-
-def history_rows(
-    service: QuoteService, tickers: Any, start: Any, end: Any = None, field: Any = "adjclose"
-) -> list[list[Any]]:
-    """Body of ``ETF_HISTORY``: ``Date`` then one column per ticker, oldest first.
-
-    Days on which only some tickers traded (different exchanges' holidays) keep
-    a blank (``None``) for the others. ``field`` is ``adjclose`` (default) or
-    ``close``, optionally with a currency (``"KRW"``, ``"close USD"``): every
-    price is then converted into it at that day's FX close (the pair's history,
-    fetched in the same way), so a backtest of a mixed-currency mix carries the
-    currency moves its investor does.
-    """
-    keys: list[str] = []
-    for row_index, row in enumerate(as_rows(tickers), start=1):
-        for cell in row:
-            if is_blank(cell):
+    def _store_history(
+        self,
+        need: Mapping[str, tuple[str, ...]],
+        results: Mapping[str, Any],
+        start: dt.date,
+        end: dt.date,
+    ) -> dict[str, History]:
+        now = self.clock()
+        got: dict[str, History] = {}
+        for key, options in need.items():
+            answers = [results[s] for s in options if isinstance(results.get(s), History)]
+            found = next((h for h in answers if not h.frame.empty), answers[0] if answers else None)
+            if found is None:
                 continue
-            key = normalise_ticker(cell, where=f" (tickers cell {row_index})")
-            if key != CASH_TICKER:
-                keys.append(key)
-    keys = list(dict.fromkeys(keys))
-    if not keys:
-        raise InputError("tickers must name at least one ticker, got none", "티커가 없습니다")
-    first = parse_date(start, what="start").date()
-    if is_blank(end):
-        last = dt.datetime.fromtimestamp(service.clock()).date()
-    else:
-        last = parse_date(end, what="end").date()
-    if last < first:
-        raise InputError(
-            f"end must not be before start, got start {first} and end {last}",
-            f"종료일이 시작일보다 앞설 수 없습니다: 시작 {first}, 종료 {last}",
-        )
-    column, target = _history_field(field)
-    results = service.history(keys, first, last)
-    failed = [(k, r) for k, r in results.items() if isinstance(r, Failure)]
-    if failed:
-        key, failure = failed[0]
-        assert isinstance(failure, Failure)
-        error = failure.error
-        if key in error.message:
-            raise error
-        raise type(error)(f"{key}: {error.message}", f"{key}: {error.localized('ko')}")
-    series = {k: r.frame[column] for k, r in results.items() if isinstance(r, History)}
-    if target is not None:
-        currencies = {
-            k: major_currency(r.currency)[0] for k, r in results.items() if isinstance(r, History)
-        }
-        series = _convert(service, series, currencies, target, first, last)
-    table = pd.DataFrame(series).sort_index()
-    if table.empty:
-        raise QuoteError(
-            f"No prices for {', '.join(keys)} between {first} and {last}",
-            f"{', '.join(keys)}: {first}~{last} 기간의 가격이 없습니다",
-        )
-    out: list[list[Any]] = [["Date", *keys]]
-    for day, values in zip(table.index, table[keys].to_numpy(), strict=True):
-        out.append(
-            [
-                day.to_pydatetime(),
-                *(float(v) if v == v and math.isfinite(v) else None for v in values),
-            ]
-        )
-    return out
-
-
-# ---------------------------------------------------------------- process-wide service
-
-_services: dict[tuple[str, bool], QuoteService] = {}
-_services_lock = threading.Lock()
-
-
-def cache_dir() -> Path:
-    """``$ETF_REBAL_CACHE_DIR`` if set, else the platform's user cache folder."""
-    configured = os.environ.get("ETF_REBAL_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("etf-rebalancer", appauthor=False))
-
-
-def get_service(offline: bool | None = None) -> QuoteService:
-    """The process-wide service for the current cache folder and offline setting.
-
-    Cheap after the first call (two environment lookups and a dictionary hit).
-    ``ETF_REBAL_OFFLINE=1`` (or ``offline=True``) gives a service with no
-    network provider: it answers from the cache only.
-    """
-    if offline is None:
-        offline = os.environ.get("ETF_REBAL_OFFLINE", "").strip().lower() in ("1", "true", "yes")
-    key = (os.environ.get("ETF_REBAL_CACHE_DIR", ""), offline)
-    service = _services.get(key)
-    if service is not None:
-        return service
-    with _services_lock:
-        service = _services.get(key)
-        if service is None:
-            service = _build_service(offline=key[1])
-            _services[key] = service
-    return service
-
-
-def _build_service(*, offline: bool) -> QuoteService:
-    folder = cache_dir()
-    notices: list[Notice] = []
-    try:
-        cache = QuoteCache(folder / "quotes.sqlite")
-    except (OSError, Exception) as error:  # an unusable folder must not stop the add-in
-        cache = QuoteCache(":memory:")
-        notices.append(
-            Notice(
-                f"The quote cache folder {folder} cannot be used ({error}); prices are kept "
-                "in memory until Excel closes",
-                f"시세 캐시 폴더 {folder}를 쓸 수 없습니다({error}); 가격은 Excel을 닫을 때까지만 "
-                "메모리에 보관됩니다",
-            )
-        )
-    cache.notices.extend(notices)
-    if offline:
-        return QuoteService(cache, None)
-
-    def make_provider() -> Provider:
-        from etf_rebalancer.quotes.yahoo import YahooProvider
-
-        return YahooProvider(cache_dir=folder)
-
-    return QuoteService(cache, make_provider)
-
-
-def reset_services() -> None:
-    """Forget every process-wide service (tests; a changed cache folder)."""
-    with _services_lock:
-        for service in _services.values():
-            service.cache.close()
-        _services.clear()
+            self.cache.put_history(found.symbol, found.currency, found.frame, start, end, now)
+            if len(options) > 1:
+                self.cache.remember([(key, found.symbol)])
+            got[key] = found
+        return got
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def _with_deadline(
-    call: Callable[[], Mapping[str, Any]], seconds: float, symbols: Sequence[str]
-) -> Mapping[str, Any]:
-    """Run ``call`` in a daemon thread; past the deadline answer network failures.
-
-    yfinance's cookie request has its own 30 s timeout; Excel must not wait that
-    long, so the caller stops waiting and the thread finishes on its own.
-    """
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = call()
-        except Exception as error:  # a provider bug: report it per symbol
-            box["error"] = error
-
-    thread = threading.Thread(target=target, name="quote-fetch", daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if "result" in box:
-        return box["result"]
-    names = ", ".join(symbols[:5]) + (" ..." if len(symbols) > 5 else "")
-    if "error" in box:
-        error: QuoteError = NetworkError(
-            f"Quote fetch failed for {names}: {box['error']}",
-            f"시세를 받지 못했습니다: {names}: {box['error']}",
-        )
-    else:
-        error = NetworkError(
-            f"Yahoo Finance did not answer within {seconds:g} s for {names}",
-            f"Yahoo Finance가 {seconds:g}초 안에 응답하지 않았습니다: {names}",
-        )
-    return {s: Failure(s, error) for s in symbols}
+def _all_network(errors: Iterable[QuoteError]) -> bool:
+    errors = list(errors)
+    return bool(errors) and all(isinstance(e, NetworkError) for e in errors)
 
 
-def _backoff(report: RefreshReport) -> float:
-    if report.rate_limited:
-        return RATE_LIMIT_BACKOFF
-    if report.failures and all(isinstance(e, NetworkError) for e in report.failures.values()):
-        return NETWORK_BACKOFF
-    return COLD_QUIET
+def _no_answer(symbol: str, seconds: float) -> NetworkError:
+    return NetworkError(
+        f"{symbol}: no answer from the quote server within {seconds:.1f} s "
+        "(slow or no network); press Refresh to try again",
+        f"{symbol}: 시세 서버가 {seconds:.1f}초 안에 응답하지 않았습니다(네트워크 느림/끊김); "
+        "새로고침을 눌러 다시 시도하세요",
+    )
+
+
+def _call_failed(symbol: str, error: BaseException) -> NetworkError:
+    return NetworkError(
+        f"{symbol}: quote fetch failed ({type(error).__name__}: {error})",
+        f"{symbol}: 시세를 받지 못했습니다 ({type(error).__name__}: {error})",
+    )
+
+
+def _offline_history(key: str, start: dt.date) -> OfflineError:
+    return OfflineError(
+        f"No cached history for {key} from {start} and working offline: "
+        "calculate once online, or paste prices (Date, then one column per "
+        "ticker) in place of ETF_HISTORY",
+        f"{key}: {start}부터의 저장된 가격이력이 없고 오프라인입니다; 온라인에서 "
+        "한 번 계산하거나 ETF_HISTORY 대신 가격표(날짜, 티커별 열)를 붙여 넣으세요",
+    )
 
 
 def _group_error(key: str, group: tuple[str, ...], results: Mapping[str, Any]) -> QuoteError:
@@ -927,6 +844,7 @@ def _row_from_quote(
         kind=quote.kind,
         source=source,
         fetched_at=now,
+        delay=quote.delay,
         override_price=old.override_price if old else None,
         override_currency=old.override_currency if old else "",
         override_at=old.override_at if old else None,
@@ -954,108 +872,6 @@ def _row_error(row: CachedQuote) -> QuoteError:
     return cls(message, row.error_ko or None)
 
 
-def _no_value(key: str, what: str) -> QuoteError:
-    return QuoteError(f"{key}: no {what} in the quote", f"{key}: 시세에 {what} 값이 없습니다")
-
-
-def _price_field_name(field: Any) -> str:
-    if is_blank(field):
-        return "price"
-    if not isinstance(field, str):
-        raise InputError(
-            f"field must be one of {', '.join(FIELDS)}, got {field!r}",
-            f"field는 {', '.join(FIELDS)} 중 하나여야 합니다: {field!r}",
-        )
-    folded = normalise_header(field)
-    for name in FIELDS:
-        if folded == normalise_header(name):
-            return name
-    if folded in _FIELD_ALIASES:
-        return _FIELD_ALIASES[folded]
-    raise InputError(
-        f"field must be one of {', '.join(FIELDS)}, got {field!r}",
-        f"field는 {', '.join(FIELDS)} 중 하나여야 합니다: {field!r}",
-    )
-
-
-def _history_field(field: Any) -> tuple[str, str | None]:
-    """``(column, currency)`` of ETF_HISTORY's ``field``: ``adjclose`` (default) or
-    ``close``, optionally followed or replaced by a currency to convert into
-    (``KRW``, ``close USD``)."""
-    if is_blank(field):
-        return "adjclose", None
-    if isinstance(field, str) and normalise_header(field) in _HISTORY_FIELDS:
-        return _HISTORY_FIELDS[normalise_header(field)], None  # "Adjusted Close"
-    words = field.split() if isinstance(field, str) else []
-    column: str | None = None
-    currency: str | None = None
-    valid = bool(words)
-    for word in words:
-        name = _HISTORY_FIELDS.get(normalise_header(word))
-        if name and column is None:
-            column = name
-        elif currency is None and is_currency(word.upper()):
-            currency = word.upper()
-        else:
-            valid = False
-    if not valid:
-        raise InputError(
-            "field must be adjclose or close, and/or a currency to convert into "
-            f"(such as KRW or close USD), got {field!r}",
-            "field는 adjclose 또는 close, 그리고/또는 환산할 통화(예: KRW, close USD)여야 "
-            f"합니다: {field!r}",
-        )
-    return column or "adjclose", currency
-
-
-def _convert(
-    service: QuoteService,
-    series: dict[str, pd.Series],
-    currencies: dict[str, str],
-    target: str,
-    first: dt.date,
-    last: dt.date,
-) -> dict[str, pd.Series]:
-    """Each series times its currency's daily rate into ``target`` (the last rate known
-    on that day: FX trades through other exchanges' holidays, not always the reverse)."""
-    pairs = {c: fx_ticker(c, target) for c in set(currencies.values()) if c != target}
-    if not pairs:
-        return series
-    # A week's lead, so a listing's first close has a rate even after an FX holiday.
-    fx = service.history(list(pairs.values()), first - dt.timedelta(days=7), last)
-    rates: dict[str, pd.Series] = {}
-    for currency, pair in pairs.items():
-        result = fx[pair]
-        if isinstance(result, Failure):
-            error = result.error
-            raise type(error)(
-                f"{pair} (to convert prices into {target}): {error.message}",
-                f"{pair} ({target} 환산용): {error.localized('ko')}",
-            )
-        rates[currency] = result.frame["close"].dropna()
-    out = {}
-    for key, values in series.items():
-        currency = currencies[key]
-        if currency == target:
-            out[key] = values
-            continue
-        rate = rates[currency]
-        on_days = rate.reindex(rate.index.union(values.index)).ffill().reindex(values.index)
-        out[key] = values * on_days
-    return out
-
-
-def _currency_argument(value: Any, what: str) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    iso = major_currency(text)[0] if text else ""
-    if not is_currency(iso) and not is_currency(text):
-        raise InputError(
-            f"{what} must be a three-letter currency code such as USD or KRW, got {value!r}",
-            f"{what} 값은 USD, KRW 같은 세 글자 통화 코드여야 합니다: {value!r}",
-        )
-    return text if text in ("GBp", "ILA", "ZAc") else text.upper()
-
-
 def _age_text(seconds: float) -> str:
     if seconds < 90:
         return f"{max(0, round(seconds))} s"
@@ -1072,3 +888,19 @@ def _local(stamp: float) -> dt.datetime:
 
 def _utc(stamp: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(stamp, tz=dt.UTC)
+
+
+# ---------------------------------------------------------------- moved names
+
+
+def __getattr__(name: str) -> Any:
+    """Names that lived here before the split, found where they live now (no import cycle)."""
+    if name in ("FIELDS", "fx_rate", "history_rows", "price_field"):
+        from etf_rebalancer.quotes import functions
+
+        return getattr(functions, name)
+    if name in ("cache_dir", "get_service", "reset_services"):
+        from etf_rebalancer.quotes import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

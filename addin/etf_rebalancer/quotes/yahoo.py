@@ -7,7 +7,24 @@ up to :data:`CHUNK_SIZE` symbols. Daily history comes from the chart endpoint
 (one request per symbol, as ``yf.download`` does), parsed by yfinance's
 ``utils.parse_quotes``. Every transport error is translated here, once, into
 the project's :class:`~etf_rebalancer.errors.QuoteError` kinds and returned as
-a :class:`~etf_rebalancer.quotes.base.Failure` value.
+a :class:`~etf_rebalancer.quotes.base.Failure` value, one per symbol naming
+only that symbol (a cached message never names another workbook's tickers).
+
+When Yahoo refuses the batch endpoint (HTTP 401 "Invalid Crumb" or "User is
+unable to access this feature", 403, a failed cookie/crumb step: users of
+several libraries report these through 2025-2026), the same call falls back to
+the per-symbol chart endpoint (``/v8/finance/chart/SYM?range=1d``, whose
+``meta`` carries the last price), :data:`MAX_WORKERS` requests at a time,
+within the same deadline, and remembers for :data:`CHART_PATH_MEMORY` seconds
+that the chart path is the one that works.
+
+Every quote says how late it is (``Quote.delay``): Yahoo's KRX quotes are
+about 20 minutes late (use Naver for real-time KRX prices), US listings and
+FX are real-time, other exchanges say their delay in ``exchangeDataDelayedBy``.
+
+yfinance logs its own retries (``Cookie/crumb fetch failed ...``) on the
+``yfinance`` logger; a ``NullHandler`` there keeps Python's last-resort handler
+from printing them on stderr: what went wrong is reported once, as a value.
 """
 
 from __future__ import annotations
@@ -16,9 +33,11 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -52,11 +71,16 @@ from etf_rebalancer.quotes.symbols import major_currency
 __all__ = ["CHART_URL", "CHUNK_SIZE", "QUOTE_URL", "YahooProvider", "translate_error"]
 
 log = logging.getLogger(__name__)
+# Third-party warnings are not the user's messages: see the module notes.
+logging.getLogger("yfinance").addHandler(logging.NullHandler())
+logging.getLogger("yfinance").propagate = False
 
 QUOTE_URL = "https://query1.finance.yahoo.com/v7/finance/quote"
 CHART_URL = "https://query2.finance.yahoo.com/v8/finance/chart/{symbol}"
 CHUNK_SIZE = 50  # symbols per quote request; Yahoo's page answers well beyond this
 MAX_WORKERS = 4  # concurrent requests per refresh: polite to Yahoo, fast enough for 100s
+CHART_PATH_MEMORY = 1800.0  # seconds the chart path is used after the batch path was refused
+KRX_DELAY_MINUTES = 20  # Yahoo's .KS/.KQ quotes during Korean trading hours
 
 _MAINTENANCE_MARKERS = ("Will be right back", "CURRENTLY DOWN", "<html", "<!DOCTYPE")
 
@@ -111,6 +135,8 @@ class YahooProvider:
         self.max_workers = max_workers
         self.http_requests = 0
         self._count_lock = threading.Lock()
+        self._chart_until = 0.0  # monotonic time until which quotes use the chart path
+        self.clock = time.monotonic
         self._hooked = False
         if isinstance(session, requests.Session):
             session.hooks.setdefault("response", []).append(self._count_response)
@@ -137,15 +163,20 @@ class YahooProvider:
 
         Chunks not yet sent when a rate limit answers are marked
         :class:`RateLimitedError` without being sent: Yahoo's limit is per
-        client, so more requests would only extend it.
+        client, so more requests would only extend it. A refused batch
+        endpoint falls back to the chart path (see the module notes); the
+        whole call stays within ``2 * timeout`` (the service's deadline).
         """
         unique = list(dict.fromkeys(s.upper() for s in symbols))
+        deadline = self.clock() + 2 * timeout
+        if self.clock() < self._chart_until:
+            return self.chart_quotes(unique, timeout=timeout, deadline=deadline)
         chunks = [unique[i : i + self.chunk_size] for i in range(0, len(unique), self.chunk_size)]
         stop = threading.Event()
 
         def run(chunk: list[str]) -> dict[str, QuoteResult]:
             if stop.is_set():
-                return _fail_all(chunk, _skipped(chunk))
+                return _fail_each(chunk, _skipped)
             try:
                 payload = self._get_json(
                     QUOTE_URL,
@@ -158,13 +189,47 @@ class YahooProvider:
                     timeout,
                 )
             except Exception as error:
-                translated = translate_error(error, chunk)
-                if isinstance(translated, RateLimitedError):
+                if refused(error):
+                    # The same refresh goes on through the chart endpoint, and remembers it.
+                    self._chart_until = self.clock() + CHART_PATH_MEMORY
+                    return self.chart_quotes(chunk, timeout=timeout, deadline=deadline)
+                if isinstance(translate_error(error, chunk), RateLimitedError):
                     stop.set()
-                return _fail_all(chunk, translated)
+                return _fail_each(chunk, partial(translate_error, error))
             return parse_quote_response(payload, chunk)
 
         return self._run_batches(chunks, run)
+
+    def chart_quotes(
+        self, symbols: Sequence[str], *, timeout: float, deadline: float | None = None
+    ) -> dict[str, QuoteResult]:
+        """Quotes from the per-symbol chart endpoint, :attr:`max_workers` at a time.
+
+        Symbols whose turn comes after ``deadline`` (monotonic) are not sent:
+        they fail as :class:`NetworkError`, like a batch that ran out of time.
+        """
+        stop = threading.Event()
+
+        def run(chunk: list[str]) -> dict[str, QuoteResult]:
+            symbol = chunk[0]
+            if stop.is_set():
+                return _fail_each(chunk, _skipped)
+            left = timeout if deadline is None else min(timeout, deadline - self.clock())
+            if left <= 0:
+                return _fail_each(chunk, _out_of_time)
+            try:
+                payload = self._get_json(
+                    CHART_URL.format(symbol=quote(symbol, safe="^=")),
+                    {"range": "1d", "interval": "1d", "includePrePost": "false"},
+                    left,
+                )
+            except Exception as error:
+                if isinstance(translate_error(error, chunk), RateLimitedError):
+                    stop.set()
+                return _fail_each(chunk, partial(translate_error, error))
+            return {symbol: parse_chart_quote(payload, symbol)}
+
+        return self._run_batches([[s] for s in dict.fromkeys(symbols)], run)
 
     def _run_batches(
         self, chunks: list[list[str]], run: Callable[[list[str]], Mapping[str, Any]]
@@ -206,7 +271,7 @@ class YahooProvider:
         def run(chunk: list[str]) -> dict[str, HistoryResult]:
             symbol = chunk[0]
             if stop.is_set():
-                return _fail_all(chunk, _skipped(chunk))
+                return _fail_each(chunk, _skipped)
             try:
                 payload = self._get_json(
                     # Quoted: a ticker comes from a cell and must not steer the URL path.
@@ -222,10 +287,9 @@ class YahooProvider:
                 )
                 return {symbol: parse_chart_history(payload, symbol, start, end)}
             except Exception as error:
-                translated = translate_error(error, chunk)
-                if isinstance(translated, RateLimitedError):
+                if isinstance(translate_error(error, chunk), RateLimitedError):
                     stop.set()
-                return _fail_all(chunk, translated)
+                return _fail_each(chunk, partial(translate_error, error))
 
         return self._run_batches([[s] for s in unique], run)
 
@@ -246,8 +310,8 @@ def parse_quote_response(payload: Any, symbols: Sequence[str]) -> dict[str, Quot
         if not isinstance(results, list):
             raise TypeError("result is not a list")
     except (KeyError, TypeError) as error:
-        bad = _bad_data(symbols, f"unexpected quote answer ({error})")
-        return _fail_all(symbols, bad)
+        why = f"unexpected quote answer ({error})"
+        return _fail_each(symbols, lambda one: _bad_data(one, why))
     found = {
         str(item.get("symbol", "")).upper(): item for item in results if isinstance(item, dict)
     }
@@ -279,8 +343,59 @@ def parse_quote_response(payload: Any, symbols: Sequence[str]) -> dict[str, Quot
             time=_utc_time(stamp),
             name=str(item.get("longName") or item.get("shortName") or "").strip(),
             kind=str(item.get("quoteType") or "").upper(),
+            source="yahoo",
+            delay=quote_delay(symbol, _number(item.get("exchangeDataDelayedBy"))),
         )
     return out
+
+
+def parse_chart_quote(payload: Any, symbol: str) -> QuoteResult:
+    """The last price in a ``/v8/finance/chart`` answer's ``meta`` (the fallback path)."""
+    try:
+        chart = payload["chart"]
+        if chart.get("error"):
+            description = chart["error"].get("description") or chart["error"].get("code")
+            return Failure(
+                symbol,
+                NotFoundError(
+                    f"{symbol}: Yahoo Finance has no such symbol ({description})",
+                    f"{symbol}: Yahoo Finance에 없는 종목입니다 ({description})",
+                ),
+            )
+        meta = chart["result"][0]["meta"]
+    except (KeyError, TypeError, IndexError, AttributeError) as error:
+        return Failure(symbol, _bad_data([symbol], f"unexpected chart answer ({error})"))
+    price = _number(meta.get("regularMarketPrice"))
+    currency_raw = meta.get("currency") or ""
+    if price is None or price <= 0 or not currency_raw:
+        return Failure(symbol, _bad_data([symbol], "no price or currency in the chart answer"))
+    currency, factor = major_currency(str(currency_raw))
+    previous = _number(meta.get("chartPreviousClose"))
+    if previous is None:
+        previous = _number(meta.get("previousClose"))
+    return Quote(
+        symbol=symbol,
+        price=price * factor,
+        currency=currency,
+        previous_close=previous * factor if previous is not None else None,
+        time=_utc_time(_number(meta.get("regularMarketTime"))),
+        name=str(meta.get("longName") or meta.get("shortName") or "").strip(),
+        kind=str(meta.get("instrumentType") or "").upper(),
+        source="yahoo",
+        delay=quote_delay(symbol, None),
+    )
+
+
+def quote_delay(symbol: str, delayed_by: float | None) -> str:
+    """How late Yahoo's quote of ``symbol`` is, in the status cell's words."""
+    text = symbol.upper()
+    if text.endswith((".KS", ".KQ")):
+        return f"delayed {KRX_DELAY_MINUTES} min"
+    if delayed_by and delayed_by > 0:
+        return f"delayed {delayed_by:g} min"
+    if text.endswith("=X") or "." not in text:
+        return "real-time"  # FX, and US listings (Yahoo shows Nasdaq/Cboe real-time prices)
+    return "delayed"
 
 
 def parse_chart_history(payload: Any, symbol: str, start: dt.date, end: dt.date) -> HistoryResult:
@@ -325,6 +440,25 @@ def parse_chart_history(payload: Any, symbol: str, start: dt.date, end: dt.date)
 
 
 # ---------------------------------------------------------------- errors
+
+_REFUSAL_MARKERS = ("invalid crumb", "unable to access this feature", "invalid cookie")
+
+
+def refused(error: BaseException) -> bool:
+    """True when Yahoo refused the batch endpoint itself (401/403, crumb or cookie trouble).
+
+    A rate limit (429), a timeout or a missing symbol is not a refusal: the
+    chart endpoint would fare no better.
+    """
+    for e in _chain(error):
+        if isinstance(e, requests.HTTPError) and _status(e) in (401, 403):
+            return True
+        text = str(e).lower()
+        if isinstance(e, YFException | requests.HTTPError) and any(
+            m in text for m in _REFUSAL_MARKERS
+        ):
+            return True
+    return False
 
 
 def translate_error(error: BaseException, symbols: Sequence[str]) -> QuoteError:
@@ -422,6 +556,14 @@ def _bad_data(symbols: Sequence[str], why: str) -> BadDataError:
     )
 
 
+def _out_of_time(symbols: Sequence[str]) -> NetworkError:
+    names = _names(symbols)
+    return NetworkError(
+        f"Not fetched: this refresh ran out of time before {names}",
+        f"가져오지 않음: 이번 새로고침 시간이 {names} 전에 다 됐습니다",
+    )
+
+
 def _skipped(symbols: Sequence[str]) -> RateLimitedError:
     names = _names(symbols)
     return RateLimitedError(
@@ -430,8 +572,11 @@ def _skipped(symbols: Sequence[str]) -> RateLimitedError:
     )
 
 
-def _fail_all(symbols: Sequence[str], error: QuoteError) -> dict[str, Any]:
-    return {s: Failure(s, error) for s in symbols}
+def _fail_each(
+    symbols: Sequence[str], error_for: Callable[[list[str]], QuoteError]
+) -> dict[str, Any]:
+    """A failure per symbol whose message names only that symbol."""
+    return {s: Failure(s, error_for([s])) for s in symbols}
 
 
 def _utc_time(stamp: float | None) -> dt.datetime | None:
