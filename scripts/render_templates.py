@@ -40,7 +40,8 @@ _PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 ERROR_VALUES = ("#NAME?", "#VALUE!", "#REF!", "#DIV/0!", "#N/A", "#NUM!", "#NULL!", "#SPILL!")
 
 
-def _soffice(tmp: str, source: Path, target: str, recalc: bool) -> None:
+def _soffice(tmp: str, source: Path | list[Path], target: str, recalc: bool) -> None:
+    sources = [source] if isinstance(source, Path) else list(source)
     profile = Path(tmp) / "profile"
     (profile / "user").mkdir(parents=True, exist_ok=True)
     (profile / "user" / "registrymodifications.xcu").write_text(
@@ -55,25 +56,34 @@ def _soffice(tmp: str, source: Path, target: str, recalc: bool) -> None:
             target,
             "--outdir",
             str(Path(tmp) / "out"),
-            str(source),
+            *map(str, sources),
         ],
         check=True,
         capture_output=True,
-        timeout=240,
+        timeout=120 + 60 * len(sources),
     )
 
 
 def recalculated(workbook: Path, out_dir: Path) -> Path:
     """``workbook`` fully recalculated by LibreOffice (no add-in) and saved as .xlsx."""
+    return recalculated_all([workbook], out_dir)[0]
+
+
+def recalculated_all(workbooks: list[Path], out_dir: Path) -> list[Path]:
+    """Each workbook fully recalculated (no add-in), in one LibreOffice run; the copies are
+    ``<stem>.recalculated.xlsx`` in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    targets = []
     with tempfile.TemporaryDirectory() as tmp:
-        _soffice(tmp, workbook, "xlsx", recalc=True)
-        result = Path(tmp) / "out" / workbook.name
-        if not result.exists():
-            raise RuntimeError(f"LibreOffice wrote no recalculated copy of {workbook}")
-        target = out_dir / f"{workbook.stem}.recalculated.xlsx"
-        shutil.copy(result, target)
-    return target
+        _soffice(tmp, workbooks, "xlsx", recalc=True)
+        for workbook in workbooks:
+            result = Path(tmp) / "out" / workbook.name
+            if not result.exists():
+                raise RuntimeError(f"LibreOffice wrote no recalculated copy of {workbook}")
+            target = out_dir / f"{workbook.stem}.recalculated.xlsx"
+            shutil.copy(result, target)
+            targets.append(target)
+    return targets
 
 
 def error_cells(workbook: Path) -> list[tuple[str, str, str]]:
