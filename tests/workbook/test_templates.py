@@ -342,3 +342,33 @@ def test_charts_follow_their_spills_and_cache_what_the_plan_shows(built, portfol
     points = [[float(v) for v in re.findall(r"<c:v>(.*?)</c:v>", c)] for c in caches]
     drift = sample_plan(portfolio, lang)["drift"][1:]
     assert points == [[norm(r[2]) for r in drift], [norm(r[3]) for r in drift]]
+
+
+def test_plan_formats_follow_the_spills_by_currency_and_item(built):
+    """Money in its own currency whatever the spill's length: conditional formats keyed on
+    the orders' Currency column and on the summary's item, integer share counts."""
+    from etf_rebalancer.workbook.styles import MONEY_FORMATS
+
+    data = built["korean-investor_ko.xlsx"]
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb[layout.sheet_name("plan", "ko")]
+    rules = {}
+    for rng in ws.conditional_formatting:
+        for rule in rng.rules:
+            fmt = rule.dxf.numFmt.formatCode if rule.dxf and rule.dxf.numFmt else None
+            rules.setdefault(str(rng.sqref), []).append((rule.formula[0], fmt))
+    # Price (E) and Amount (G) by the row's Currency (F), 200 rows down.
+    for column in ("E", "G"):
+        by_currency = dict(rules[f"{column}4:{column}204"])
+        assert by_currency['$F4="KRW"'] == '"₩"#,##0' == MONEY_FORMATS["KRW"]
+        assert by_currency['$F4="USD"'] == "$#,##0.00"
+    shares = dict(rules["D4:D204"])
+    assert shares["AND(ISNUMBER(D4),MOD(D4,1)<>0)"] == "#,##0.######"
+    summary = dict(rules["N4:N204"])
+    assert summary['ISNUMBER(SEARCH("(USD)",$M4))'] == "$#,##0.00"  # a USD pool's cash
+    assert any(f == "0.0%" and "이탈" in k for k, f in summary.items())
+    assert any(f == "0" and "주문 수" in k for k, f in summary.items())
+    # Column formats for what no rule matches: base-currency money, integer counts.
+    assert ws.column_dimensions["H"].number_format == '"₩"#,##0'  # Amount (base)
+    assert ws.column_dimensions["N"].number_format == '"₩"#,##0'
+    assert ws.column_dimensions["D"].number_format == "#,##0"

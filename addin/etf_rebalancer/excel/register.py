@@ -54,7 +54,7 @@ def functions_registered(app_api: Any) -> bool:
 def _xlwings_import_udfs() -> ImportUdfs:
     from xlwings import udfs  # Windows only: imports pywin32
 
-    return udfs.import_udfs  # type: ignore[no-any-return]
+    return udfs.import_udfs
 
 
 def register_functions(addin_api: Any, import_udfs: ImportUdfs | None = None) -> None:

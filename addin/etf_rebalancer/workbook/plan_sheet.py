@@ -187,8 +187,16 @@ def write_plan(
     )
     ws.write_string(0, s, LABELS["summary"].get(lang), title)
     ws.write_string(0, DRIFT_NAME_COL, LABELS["drift"].get(lang), title)
-    hint = fmt.get(italic=True, font_color="#595959")
-    ws.write_string(1, NAME_COL, LABELS["plan_hint"].get(lang), hint)
+    # The hint wraps over the orders' width (two rows' height), never cut at the page edge.
+    ws.merge_range(
+        1,
+        NAME_COL,
+        1,
+        ORDERS_COL + len(ORDERS_HEADER) - 1,
+        LABELS["plan_hint"].get(lang),
+        fmt.get(italic=True, font_color="#595959", text_wrap=True, valign="top"),
+    )
+    ws.set_row(1, 30)
     # The date of the prices the shown plan used: a recipient of a saved file sees
     # the sender's plan with the sender's date until Excel recalculates.
     ticker, time = HEADERS["holdings"][lang][0], HEADERS["quotes"][lang][3]

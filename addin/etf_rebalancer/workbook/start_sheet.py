@@ -65,7 +65,7 @@ def write_start(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> 
     def text(value: str, cell_format=wrap) -> None:
         nonlocal row
         ws.write_string(row, 1, value, cell_format)
-        lines = -(-_display_width(value) // int(TEXT_WIDTH * 1.1))
+        lines = -(-_display_width(value) // int(TEXT_WIDTH * 0.95))
         if lines > 1:
             ws.set_row(row, 15 * lines)
         row += 1
@@ -167,7 +167,7 @@ def write_help(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> N
     }
     for i, (style, value) in enumerate(help_lines(portfolio, lang)):
         ws.write_string(i, 0, value, styles[style])
-        lines = -(-_display_width(value) // 115)  # the 110-wide column holds ~115 characters
+        lines = -(-_display_width(value) // 100)  # the 110-wide column: ~100 characters a line
         if style == "text" and lines > 1:
             # Spreadsheet programs do not all grow a wrapped row when opening a file.
             ws.set_row(i, 15 * lines)
