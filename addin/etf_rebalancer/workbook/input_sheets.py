@@ -513,11 +513,14 @@ def write_quotes(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) ->
     )
     ws.write_datetime(0, label_col + 1, SAMPLE_DATE, fmt.get(num_format=DATE_FORMAT, align="left"))
     banner = LABELS["sample_note"].get(lang)
-    ws.write_string(
+    # Merged over as many rows as the wrapped (bold) text needs: never cut, and the
+    # table's rows keep their height.
+    rows_needed = int(_wrapped_height(banner, 60) // 15)
+    ws.merge_range(
         2,
+        label_col + 1,
+        2 + rows_needed - 1,
         label_col + 1,
         banner,
         fmt.get(text_wrap=True, valign="top", bold=True, font_color="#9C0006", bg_color="#FFC7CE"),
     )
-    # Tall enough for the wrapped banner (bold text is wider: count it so).
-    ws.set_row(2, _wrapped_height(banner, 60))
