@@ -218,7 +218,8 @@ def test_refresh_in_place_keeps_a_backup(tmp_path, fake_quotes):
     after = path.read_bytes()
     assert after != before
     assert array_formula_cells(after) == array_formula_cells(before)
-    assert openpyxl.load_workbook(path)["주문"]["B3"].value.text.startswith("=IFERROR(REBAL_ORDERS(")
+    anchor = openpyxl.load_workbook(path)["주문"]["B3"]
+    assert anchor.value.text.startswith("=IFERROR(REBAL_ORDERS(")
     assert not list(tmp_path.glob(".*.tmp"))
 
 
