@@ -61,8 +61,8 @@ def test_plan_is_what_the_workbook_formulas_show(name):
     """The CLI's orders equal the cached REBAL_ORDERS result the template carries."""
     data = json.loads(run("plan", TEMPLATES / name, "--offline", "-f", "json").stdout)
     wb = openpyxl.load_workbook(TEMPLATES / name, data_only=True)
-    ws = wb.worksheets[0]
-    shown = [[ws.cell(r, c).value for c in range(1, 11)] for r in range(3, 3 + len(data))]
+    ws = wb.worksheets[1]  # the Plan sheet, after Start; its orders spill from B3
+    shown = [[ws.cell(r, c).value for c in range(2, 12)] for r in range(3, 3 + len(data))]
     # json keeps the contract's English words; a Korean workbook's formulas show Korean ones.
     english = {"매수": "BUY", "매도": "SELL"}
     shown = [[r[0], english.get(r[1], r[1]), r[2]] for r in shown]
@@ -106,9 +106,17 @@ def test_workbook_without_the_sheets_exits_5_naming_them(tmp_path):
     assert "Holdings (보유종목)" in out.output and "Sheet1" in out.output
 
 
-def test_blank_starter_says_what_to_fill_in_its_language():
-    en = run("plan", TEMPLATES / "starter_en.xlsx", "--offline")
-    ko = run("plan", TEMPLATES / "starter_ko.xlsx", "--offline")
+def test_blank_starter_says_what_to_fill_in_its_language(tmp_path):
+    # The shipped starter has one example row; emptied, it says what to fill in.
+    import dataclasses
+
+    from etf_rebalancer.workbook.templates import build_template
+
+    blank = dataclasses.replace(STARTER, holdings=(), targets=(), korean=None)
+    for lang in ("en", "ko"):
+        (tmp_path / f"starter_{lang}.xlsx").write_bytes(build_template(blank, lang))
+    en = run("plan", tmp_path / "starter_en.xlsx", "--offline")
+    ko = run("plan", tmp_path / "starter_ko.xlsx", "--offline")
     assert en.exit_code == ko.exit_code == cli.EXIT_BAD_INPUT
     assert "no targets yet" in en.output and "목표비중이 아직 없습니다" in ko.output
 
@@ -188,14 +196,14 @@ def test_refresh_writes_a_copy_keeping_every_formula(tmp_path, fake_quotes):
         array_formula_cells(after)
         == array_formula_cells(before)
         == {
-            "Plan": ["A3", "L3", "O3"],
-            "Backtest": ["E6", "H6", "A21", "L25"],
+            "Plan": ["B3", "M3", "Q3"],
+            "Backtest": ["E6", "H6", "L25"],
             "Prices": ["A4"],
         }
     )
     a, b = zipfile.ZipFile(io.BytesIO(before)), zipfile.ZipFile(io.BytesIO(after))
     changed = {n for n in a.namelist() if a.read(n) != b.read(n)}
-    assert changed <= {"xl/worksheets/sheet9.xml", "xl/tables/table7.xml", "xl/workbook.xml"}
+    assert changed <= {"xl/worksheets/sheet10.xml", "xl/tables/table7.xml", "xl/workbook.xml"}
     quotes = openpyxl.load_workbook(copy)["Quotes"]
     rows = {r[0]: r for r in quotes.iter_rows(min_row=2, max_col=6, values_only=True)}
     assert rows["QQQ"][1] == 640.0 and rows["XAIX.DE"][2] == "EUR"
@@ -215,7 +223,8 @@ def test_refresh_in_place_keeps_a_backup(tmp_path, fake_quotes):
     after = path.read_bytes()
     assert after != before
     assert array_formula_cells(after) == array_formula_cells(before)
-    assert openpyxl.load_workbook(path)["주문"]["A3"].value.text.startswith("=REBAL_ORDERS(")
+    anchor = openpyxl.load_workbook(path)["주문"]["B3"]
+    assert anchor.value.text.startswith("=IFERROR(REBAL_ORDERS(")
     assert not list(tmp_path.glob(".*.tmp"))
 
 

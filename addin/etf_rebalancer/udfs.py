@@ -78,6 +78,17 @@ def _ticker_language(ticker: Any) -> str:
     return "ko" if is_krx_code(text) or detect_language([[text]]) == "ko" else "en"
 
 
+# ---------------------------------------------------------------- add-in status
+
+
+@xw.func(category=CATEGORY)
+def ETF_VERSION():
+    """Version of the loaded add-in (a template's Start sheet shows it) / 추가 기능 버전."""
+    from etf_rebalancer import __version__
+
+    return __version__
+
+
 # ---------------------------------------------------------------- quotes
 
 

@@ -385,3 +385,28 @@ def test_values_only_backtest_uses_a_pasted_price_table_and_reports_errors_in_pl
     text = _backtest_values(wb)[0][0]
     assert text.startswith("Error: ") and "SIZE" in text
     assert not actions(wb, "alert")
+
+
+# ---------------------------------------------------------------- function registration
+
+
+def test_refresh_registers_the_functions_before_recalculating(book):
+    wb = book(sheet("Holdings", HOLDINGS), sheet("Targets", TARGETS), sheet("Settings", SETTINGS))
+    calls = []
+    assert rf.refresh(wb, quotes=QUOTES, values_only=False, register=calls.append) is True
+    assert len(calls) == 1
+    assert actions(wb, "calculate") and not actions(wb, "alert")
+
+
+def test_refused_registration_names_the_trust_setting_after_the_quotes_are_written(book):
+    from etf_rebalancer.errors import WorkbookError
+    from etf_rebalancer.excel.register import TRUST_SETTING_EN, TRUST_SETTING_KO
+
+    def refuse(_app):
+        raise WorkbookError(TRUST_SETTING_EN, TRUST_SETTING_KO)
+
+    wb = book(sheet("Holdings", HOLDINGS), sheet("Targets", TARGETS), sheet("Settings", SETTINGS))
+    assert rf.refresh(wb, quotes=QUOTES, values_only=False, register=refuse) is False
+    (alert,) = actions(wb, "alert")
+    assert "Trust access to the VBA project object model" in alert["args"][0]
+    assert actions(wb, "setValues") and actions(wb, "calculate")  # quotes written, recalculated

@@ -27,6 +27,7 @@ CONTRACT = {
     "PORTFOLIO_BACKTEST": ["prices", "weights", "settings"],
     "PORTFOLIO_EQUITY": ["prices", "weights", "settings"],
     "PORTFOLIO_CORREL": ["prices"],
+    "ETF_VERSION": [],  # a compatible addition: the templates' add-in status cell
 }
 REQUIRED = {
     "ETF_PRICE": 1,
@@ -38,6 +39,7 @@ REQUIRED = {
     "PORTFOLIO_BACKTEST": 2,
     "PORTFOLIO_EQUITY": 2,
     "PORTFOLIO_CORREL": 1,
+    "ETF_VERSION": 0,
 }
 RANGE_ARGS = {"tickers", "holdings", "targets", "settings", "groups", "prices", "weights"}
 # Anything that may fetch quotes must not run while the user types in the Insert Function dialog.
@@ -240,6 +242,7 @@ def test_vba_signatures(xl):
             "Function PORTFOLIO_BACKTEST(prices, weights, Optional settings)",
             "Function PORTFOLIO_EQUITY(prices, weights, Optional settings)",
             "Function PORTFOLIO_CORREL(prices)",
+            "Function ETF_VERSION()",
         ]
     )
 
@@ -315,4 +318,4 @@ def test_import_udfs_registers_help_for_the_function_wizard(xl, monkeypatch):
     for _, kwargs in options.items():
         assert len(kwargs["Description"]) <= 255
         # import_udfs truncates at 255; nothing of ours may lose its end to that.
-        assert all(len(doc) < 255 for doc in kwargs["ArgumentDescriptions"])
+        assert all(len(doc) < 255 for doc in kwargs["ArgumentDescriptions"] or ())

@@ -128,6 +128,14 @@ def _status(book: xw.Book, text: str | bool) -> None:
         book.app.status_bar = text
 
 
+def _app_api(book: xw.Book) -> Any:
+    """Excel's Application COM object; None on engines without one (Office.js, remote)."""
+    try:
+        return book.app.api
+    except NotImplementedError:
+        return None
+
+
 def read_sheets(book: xw.Book) -> dict[str, list[list[Any]]]:
     """Values of the workbook's input sheets, by canonical name (English or Korean sheets)."""
     names = [sheet.name for sheet in book.sheets]
@@ -333,6 +341,7 @@ def refresh(
     planner: Planner | None = None,
     backtester: BacktestRunner | None = None,
     now: Callable[[], dt.datetime] = dt.datetime.now,
+    register: Callable[[Any], Any] | None = None,
 ) -> bool:
     """Refresh a workbook's quotes and recalculate; never raises into Excel.
 
@@ -353,6 +362,12 @@ def refresh(
         path; defaults to :func:`engine_backtest`.
     now : callable
         Clock for the last-refresh time.
+    register : callable, optional
+        Called with Excel's ``Application`` (COM) before recalculating, to register
+        the cell functions when they are missing; defaults to
+        :func:`~etf_rebalancer.excel.register.ensure_registered` on Windows (where
+        UDFs run) and to nothing elsewhere. A :class:`WorkbookError` it raises (Excel
+        refused: the Trust Center setting to tick) is shown once the rest is done.
 
     Returns
     -------
@@ -362,7 +377,12 @@ def refresh(
     book = book if book is not None else xw.Book.caller()
     if values_only is None:
         values_only = sys.platform == "darwin"
+    if register is None and sys.platform == "win32":
+        from etf_rebalancer.excel.register import ensure_registered
+
+        register = ensure_registered
     lang = "en"
+    unregistered: WorkbookError | None = None
     try:
         _status(book, "ETF Rebalancer: reading the workbook…")
         sheets = read_sheets(book)
@@ -392,8 +412,17 @@ def refresh(
                     prefix = "오류: " if lang == "ko" else "Error: "
                     stats, equity = [[prefix + error.localized(lang)]], [[None]]
                 write_backtest(book, stats, equity, lang)
+        if register is not None:
+            _status(book, "ETF Rebalancer: registering the cell functions…")
+            try:
+                register(_app_api(book))
+            except WorkbookError as error:
+                unregistered = error  # the quotes are still worth writing: report at the end
         _status(book, "ETF Rebalancer: recalculating…")
         book.app.calculate()
+        if unregistered is not None:
+            book.app.alert(unregistered.localized(lang), title=TITLE, mode="critical")
+            return False
         return True
     except Exception as error:  # the edge: a message box, never a traceback
         if isinstance(error, RebalancerError):

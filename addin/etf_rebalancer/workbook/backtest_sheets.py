@@ -10,6 +10,11 @@ The Backtest sheet runs the contract's functions over it::
     =PORTFOLIO_EQUITY(...same...)      value series, charted beside it
     =PORTFOLIO_CORREL(Prices!A4#)      correlation matrix of daily returns
 
+each wrapped in ``IFERROR(..., EtfAddinMissing)`` so that, without the add-in,
+they answer the Start sheet's "add-in not loaded" instead of ``#NAME?``. The
+tickers column is one ``INDEX(Targets[Ticker], n)`` per row (plain Excel, no
+FILTER), so it also works where dynamic-array functions do not.
+
 so the backtest follows the Targets table: add a row there and the history and
 results follow. Only the Backtest sheet's own settings (calendar, band, fees,
 benchmark) differ from the Plan's.
@@ -27,11 +32,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name, xl_range_abs, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 
 from etf_rebalancer.cells import detect_language
 from etf_rebalancer.workbook import layout
+from etf_rebalancer.workbook.layout import HEADERS
 from etf_rebalancer.workbook.portfolios import (
     BACKTEST_START,
     Portfolio,
@@ -42,6 +48,8 @@ from etf_rebalancer.workbook.styles import (
     BOOLEAN_FORMAT,
     NUMBER_FORMAT,
     Formats,
+    cached_number,
+    guarded,
     page_setup,
     spill_names,
     write_spill,
@@ -128,6 +136,10 @@ LABELS: dict[str, Text] = {
         "가격은 '가격 통화'로 매일의 환율 종가를 적용해 환산하므로 원화 투자자의 QQQ에는 "
         "USD/KRW 변동도 반영됩니다. 과거 성과가 미래를 보장하지 않습니다.",
     ),
+    # For a portfolio in one currency: no sentence about another currency's investors.
+    "single_currency": Text(
+        "Past results do not predict future ones.", "과거 성과가 미래를 보장하지 않습니다."
+    ),
     "inputs": Text("Settings", "설정"),
     "results": Text("Results", "결과"),
     "equity": Text("Value over time", "평가액 추이"),
@@ -152,7 +164,14 @@ LABELS: dict[str, Text] = {
     "chart": Text("Target mix vs benchmark", "목표 비중 vs 벤치마크"),
     "portfolio": Text("Target mix", "목표 비중"),
     "benchmark": Text("Benchmark", "벤치마크"),
-    "pending": Text("Calculated by Excel with the add-in", "추가 기능이 있는 엑셀에서 계산"),
+    "pending": Text(
+        "No history yet: calculated by Excel with the add-in",
+        "아직 가격이력 없음: 추가 기능이 있는 엑셀에서 계산",
+    ),
+    "chart_empty": Text(
+        "No history yet: the chart fills once the Prices sheet has prices",
+        "아직 가격이력 없음: 가격이력 시트에 가격이 생기면 차트가 그려집니다",
+    ),
     "no_history": Text(
         "This file stores no price history, so results appear once Excel calculates with the "
         "add-in; `etf-rebal backtest FILE` prints the same table from the command line.",
@@ -188,8 +207,12 @@ LABELS: dict[str, Text] = {
         "PriceHistory[#All]을 가격이력!A4#으로 바꾸세요.",
     ),
     "prices_pending": Text(
-        "Price history loads here when Excel calculates =ETF_HISTORY with the add-in.",
-        "추가 기능이 있는 엑셀에서 =ETF_HISTORY 를 계산하면 가격이력이 여기에 나타납니다.",
+        "No history yet: it loads here when Excel calculates =ETF_HISTORY with the add-in.",
+        "아직 가격이력 없음: 추가 기능이 있는 엑셀에서 =ETF_HISTORY 를 계산하면 여기에 나타납니다.",
+    ),
+    "prices_print": Text(
+        "Printing shows the first rows only; the table continues below.",
+        "인쇄하면 처음 몇 행만 나옵니다; 표는 아래로 이어집니다.",
     ),
 }
 
@@ -223,14 +246,21 @@ def _sheet_ref(name: str) -> str:
     return name if name.isascii() and name.isalnum() else "'" + name.replace("'", "''") + "'"
 
 
-def backtest_formulas(lang: str, stored: bool = False) -> dict[str, str]:
+def _anchor(row: int, col: int, size: tuple[int, int] = (1, 1)) -> str:
+    """The range a formula at (row, col) fills with a saved result of ``size`` rows x cols."""
+    return xl_range_abs(row, col, row + size[0] - 1, col + size[1] - 1)
+
+
+def backtest_formulas(
+    lang: str, stored: bool = False, sizes: dict[str, tuple[int, int]] | None = None
+) -> dict[str, str]:
     """The formulas of the Backtest and Prices sheets, as typed in Excel (``A4#`` spelled out).
 
     ``stored``: the Prices sheet holds a price table (``PriceHistory``) instead
-    of the ``ETF_HISTORY`` spill.
+    of the ``ETF_HISTORY`` spill. ``sizes``: rows x columns of the saved results
+    (``stats``, ``equity``, ``correl``) the add-in-missing fallback must cover.
     """
-    from etf_rebalancer.workbook.templates import HEADERS
-
+    sizes = sizes or {}
     if stored:
         prices = f"{layout.TABLES['prices']}[#All]"
     else:
@@ -245,18 +275,29 @@ def backtest_formulas(lang: str, stored: bool = False) -> dict[str, str]:
     # over its spill answer in Korean too; nothing else in the arguments says the language.
     language = ',"ko"' if lang == "ko" else ""
     return {
-        "history": (
+        "history": guarded(
             f"=ETF_HISTORY({NAMES['tickers']},{NAMES['start']},{NAMES['end']},"
-            f"{NAMES['currency']}{language})"
+            f"{NAMES['currency']}{language})",
+            _anchor(PRICES_ROW, 0),
         ),
-        "stats": f"=PORTFOLIO_BACKTEST({prices},{weights},{settings})",
-        "equity": f"=PORTFOLIO_EQUITY({prices},{weights},{settings})",
-        "correl": f"=PORTFOLIO_CORREL({prices})",
+        "stats": guarded(
+            f"=PORTFOLIO_BACKTEST({prices},{weights},{settings})",
+            _anchor(FORMULA_ROW, RESULTS_COL, sizes.get("stats", (1, 1))),
+        ),
+        "equity": guarded(
+            f"=PORTFOLIO_EQUITY({prices},{weights},{settings})",
+            _anchor(FORMULA_ROW, EQUITY_COL, sizes.get("equity", (1, 1))),
+        ),
+        "correl": guarded(
+            f"=PORTFOLIO_CORREL({prices})",
+            _anchor(CORREL_ROW, CORREL_COL, sizes.get("correl", (1, 1))),
+        ),
         "benchmark": (
             f'=IFERROR(INDEX({BACKTEST_TABLE}[{value}],MATCH("benchmark",'
             f'{BACKTEST_TABLE}[{key}],0))&"","")'
         ),
-        "targets": f'=FILTER({targets},{targets}<>"","")',
+        # Row n of the tickers column (n = 1, 2, ...): "" past the table's end.
+        "targets": f'=IFERROR(INDEX({targets},{{n}})&"","")',
     }
 
 
@@ -273,7 +314,6 @@ def backtest_results(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any
         backtest_rows,
         correlation_rows,
     )
-    from etf_rebalancer.workbook.templates import HEADERS
 
     weights: list[list[Any]] = [list(HEADERS["targets"][lang][:2])]
     weights += [[t.ticker, t.target] for t in portfolio.targets]
@@ -300,8 +340,14 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
     name = layout.sheet_name("backtest", lang)
     ws = wb.add_worksheet(name)
     page_setup(ws)
+    ws.fit_to_pages(1, 1)
     results = backtest_results(portfolio, lang)
-    formulas = backtest_formulas(lang, stored=results is not None)
+    sizes = {
+        key: (len(results[key]), max(len(r) for r in results[key]))
+        for key in ("stats", "equity", "correl")
+        if results is not None
+    }
+    formulas = backtest_formulas(lang, stored=results is not None, sizes=sizes)
     base = portfolio.base_currency
     pct = fmt.get(num_format="0.0##%")
     date = fmt.get(num_format="yyyy-mm-dd", align="left")
@@ -325,7 +371,8 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
 
     ws.write_string(0, 0, f"{LABELS['title'].get(lang)} · {portfolio.title.get(lang)}", title)
     ws.write_string(1, 0, LABELS["hint_stored" if results else "hint"].get(lang), italic)
-    ws.write_string(2, 0, LABELS["currency"].get(lang), italic)
+    several = len({i.currency for i in _instruments(portfolio)} | {portfolio.base_currency}) > 1
+    ws.write_string(2, 0, LABELS["currency" if several else "single_currency"].get(lang), italic)
     if results is None:
         ws.write_string(3, 0, LABELS["no_history"].get(lang), italic)
     else:
@@ -399,9 +446,10 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
     ws.write_string(row, 2, LABELS["tickers_help"].get(lang))
     first = row + 1
     ws.write_formula(first, 0, formulas["benchmark"], None, portfolio.benchmark)
-    # FILTER of an empty table returns its "if empty" argument: "".
-    tickers = [[t.ticker] for t in portfolio.targets] or [[""]]
-    write_spill(ws, first + 1, 0, formulas["targets"], tickers)
+    tickers = [t.ticker for t in portfolio.targets]
+    for n in range(1, TICKER_ROWS + 1):
+        cached = tickers[n - 1] if n <= len(tickers) else ""
+        ws.write_formula(first + n, 0, formulas["targets"].format(n=n), None, cached)
     wb.define_name(NAMES["tickers"], _name_ref(name, first, 0, first + TICKER_ROWS))
 
     # Results: three spills, cached as what they compute over a stored table, else
@@ -447,16 +495,35 @@ def write_backtest(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
                 "values": names[series],
                 # Cached points for viewers that do not evaluate names.
                 "categories_data": [f"{r[0]:%Y-%m-%d}" for r in equity] or None,
-                "values_data": [r[column] for r in equity] or None,
+                "values_data": [cached_number(r[column]) for r in equity] or None,
                 "line": {"color": color, "width": 1.5},
             }
         )
-    chart.set_title({"name": LABELS["chart"].get(lang), "name_font": {"size": 12}})
+    # The title says "no history yet" until the equity spill has a first date.
+    first_date = xl_rowcol_to_cell(FORMULA_ROW + 1, EQUITY_COL)
+    chart_title, chart_empty = LABELS["chart"].get(lang), LABELS["chart_empty"].get(lang)
+    ws.write_formula(
+        4,
+        EQUITY_COL + 3,
+        f'=IF(ISNUMBER({first_date}),"{chart_title}","{chart_empty}")',
+        fmt.get(font_color="#FFFFFF"),
+        chart_title if results else chart_empty,
+    )
+    chart.set_title({"name": [name, 4, EQUITY_COL + 3], "name_font": {"size": 12}})
     chart.set_x_axis({"date_axis": True, "num_format": "yyyy", "major_unit_type": "years"})
     chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 640, "height": 340})
     ws.insert_chart(FORMULA_ROW, CORREL_COL, chart)
+    # One page: settings, results, the chart and the correlations (not 2,000 rows of
+    # value series).
+    ws.print_area(0, 0, CORREL_ROW + len(portfolio.targets) + 2, CORREL_COL + 9)
+
+
+def _instruments(portfolio: Portfolio) -> list[Any]:
+    from etf_rebalancer.workbook.portfolios import INSTRUMENTS
+
+    return [INSTRUMENTS[t] for t in [portfolio.benchmark, *portfolio.tickers()] if t in INSTRUMENTS]
 
 
 def _metric_formats(ws: Any, fmt: Formats, base: str) -> None:
@@ -509,6 +576,9 @@ def write_prices(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) ->
             for j, value in enumerate(values[1:], start=1):
                 if value is not None:
                     ws.write_number(i, j, value)
+        ws.write_string(2, 0, LABELS["prices_print"].get(lang), fmt.get(italic=True))
+        ws.repeat_rows(PRICES_ROW)
+        ws.print_area(0, 0, PRICES_ROW + 40, len(stored[0]) - 1)
         return
     ws.set_row(PRICES_ROW, None, fmt.get(bold=True, bottom=1, bg_color="#DDEBF7"))
     ws.write_dynamic_array_formula(

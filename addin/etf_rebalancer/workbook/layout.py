@@ -12,6 +12,8 @@ from etf_rebalancer.cells.labels import QUOTES_HEADER_KO as QUOTES_HEADER_KO
 
 # canonical sheet -> (English name, Korean name); the reader accepts either.
 SHEETS: dict[str, tuple[str, str]] = {
+    # First sheet of every template: what the workbook does, the add-in's status, links.
+    "start": ("Start", "시작"),
     "holdings": ("Holdings", "보유종목"),
     "targets": ("Targets", "목표비중"),
     "groups": ("Groups", "그룹한도"),
@@ -41,12 +43,35 @@ TABLES: dict[str, str] = {
     "prices": "PriceHistory",  # a price table stored on the Prices sheet (no ETF_HISTORY)
 }
 
+# The input tables' headers, by canonical sheet and language (the builder writes them,
+# the Backtest sheet's formulas name them).
+HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "holdings": {
+        "en": ("Ticker", "Name", "Shares", "Price", "Currency", "Account"),
+        "ko": ("티커", "종목명", "수량", "현재가", "통화", "계좌"),
+    },
+    "targets": {
+        "en": ("Ticker", "Target", "Band", "Group", "Min", "Max"),
+        "ko": ("티커", "목표비중", "허용범위", "그룹", "최소", "최대"),
+    },
+    "groups": {"en": ("Group", "Max", "Min"), "ko": ("그룹", "최대", "최소")},
+    "cash": {"en": ("Currency", "Amount"), "ko": ("통화", "금액")},
+    "settings": {"en": ("Setting", "Value", "Description"), "ko": ("설정", "값", "설명")},
+    "quotes": {"en": QUOTES_HEADER, "ko": QUOTES_HEADER_KO},
+}
+# Columns the templates compute in plain Excel after the input columns (no add-in
+# needed). Their headers match no input alias, so the readers ignore them.
+COMPUTED_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "holdings": {
+        "en": ("Value (base)", "Weight now", "Target", "Drift", "Band status"),
+        "ko": ("평가액(기준)", "현재비중", "목표", "이탈", "밴드 상태"),
+    },
+    "cash": {"en": ("Value (base)",), "ko": ("평가액(기준)",)},
+}
+
 # The header of a key/value settings table: the Settings sheet and the Backtest
 # sheet's own table.
-SETTINGS_HEADERS: dict[str, tuple[str, ...]] = {
-    "en": ("Setting", "Value", "Description"),
-    "ko": ("설정", "값", "설명"),
-}
+SETTINGS_HEADERS: dict[str, tuple[str, ...]] = HEADERS["settings"]
 # The labels of the Backtest sheet's history inputs (the Refresh button finds them
 # by these words where workbook names are unavailable).
 HISTORY_LABELS: dict[str, tuple[str, str]] = {
@@ -68,6 +93,11 @@ BACKTEST_NAMES: dict[str, str] = {
 # Refresh button / `etf-rebal refresh` (live prices). FX rows use the ticker
 # "USD/KRW" (price = KRW for one USD).
 LAST_REFRESH_LABEL = ("Last refresh", "마지막 갱신")
+
+# Workbook names of the Start sheet's cells: the one "add-in not loaded" text every
+# add-in formula falls back to, and the status cell.
+ADDIN_MISSING_NAME = "EtfAddinMissing"
+ADDIN_STATUS_NAME = "EtfAddinStatus"
 
 
 def sheet_name(canonical: str, lang: str = "en") -> str:

@@ -91,6 +91,22 @@ class Portfolio:
     # A CSV in etf_rebalancer/data stored on the Prices sheet instead of the live
     # ETF_HISTORY formula, so the Backtest sheet shows real results offline.
     stored_history: str = ""
+    # The same template for Korean users where it differs (the starter: KRW, KODEX 200).
+    korean: Portfolio | None = None
+
+    def for_lang(self, lang: str) -> Portfolio:
+        """The portfolio a template in ``lang`` is built from."""
+        return self.korean if lang == "ko" and self.korean is not None else self
+
+    def group_caps(self) -> tuple[GroupCap, ...]:
+        """The Groups table: the portfolio's caps, then every other group its targets use
+        (at 100%, no cap), so the sheet names each group the Targets sheet mentions."""
+        listed = {g.group.casefold() for g in self.groups}
+        extra: dict[str, GroupCap] = {}
+        for t in self.targets:
+            if t.group and t.group.casefold() not in listed:
+                extra.setdefault(t.group.casefold(), GroupCap(t.group, max=1.0))
+        return (*self.groups, *extra.values())
 
     @property
     def base_currency(self) -> str:
@@ -241,12 +257,13 @@ AI_VALUE_CHAIN = Portfolio(
     notes=(
         _QUARTERLY,
         Text(
-            'The article\'s "EXAI" is not an ETF (no fund trades under that ticker). This '
-            "template uses a real European AI fund instead: Xtrackers Artificial Intelligence "
-            "& Big Data UCITS ETF 1C, Xetra ticker XAIX.DE, priced in EUR.",
-            '기사에 나온 "EXAI"는 ETF가 아닙니다(그 티커로 거래되는 펀드가 없습니다). 이 '
-            "템플릿은 실제 유럽 AI 펀드인 Xtrackers Artificial Intelligence & Big Data UCITS "
-            "ETF 1C (독일 거래소 티커 XAIX.DE, 유로 표시)를 대신 씁니다.",
+            '"EXAI", a ticker sometimes quoted for this mix, is not an ETF (no fund trades '
+            "under that ticker). This template uses a real European AI fund instead: "
+            "Xtrackers Artificial Intelligence & Big Data UCITS ETF 1C, Xetra ticker XAIX.DE, "
+            "priced in EUR.",
+            '이 조합에 흔히 인용되는 "EXAI"는 ETF가 아닙니다(그 티커로 거래되는 펀드가 '
+            "없습니다). 이 템플릿은 실제 유럽 AI 펀드인 Xtrackers Artificial Intelligence & "
+            "Big Data UCITS ETF 1C (독일 거래소 티커 XAIX.DE, 유로 표시)를 대신 씁니다.",
         ),
         Text(
             "KARS (KraneShares Electric Vehicles & Future Mobility) stands for the "
@@ -255,7 +272,7 @@ AI_VALUE_CHAIN = Portfolio(
         ),
     ),
     fx_currencies=("EUR",),
-    benchmark="QQQ",  # the article's comparison: the mix against QQQ alone
+    benchmark="QQQ",  # the mix against QQQ alone
 )
 
 TECH_CORE = Portfolio(
@@ -425,17 +442,37 @@ FACTOR_MIX = Portfolio(
     stored_history="us_factor_etfs_2014_2022.csv",
 )
 
+_STARTER_NOTE = Text(
+    "The first row of each table is an example: overwrite it with your own.",
+    "각 표의 첫 행은 예시입니다: 내 종목으로 바꿔 쓰세요.",
+)
+
 STARTER = Portfolio(
     slug="starter",
     title=Text("Blank starter", "빈 템플릿"),
     description=Text(
-        "Empty tables: type your holdings and targets.",
-        "빈 표입니다: 보유 종목과 목표 비중을 입력하세요.",
+        "One example row per table: type your holdings and targets over it.",
+        "표마다 예시 한 행: 그 위에 보유 종목과 목표 비중을 입력하세요.",
     ),
-    holdings=(),
-    targets=(),
-    cash=(("USD", 0.0),),
+    holdings=(Holding("VOO", 10, "Brokerage"),),
+    targets=(Target("VOO", 1.0, group="core"),),
+    cash=(("USD", 1_000.0),),
     settings=_settings(min_trade=0.0),
+    notes=(_STARTER_NOTE,),
+    korean=Portfolio(
+        slug="starter",
+        title=Text("Blank starter", "빈 템플릿"),
+        description=Text(
+            "One example row per table: type your holdings and targets over it.",
+            "표마다 예시 한 행: 그 위에 보유 종목과 목표 비중을 입력하세요.",
+        ),
+        holdings=(Holding("069500", 10, "ISA"),),
+        targets=(Target("069500", 1.0, group="korea"),),
+        cash=(("KRW", 1_000_000.0),),
+        settings=_settings(base_currency="KRW", min_trade=0.0),
+        notes=(_STARTER_NOTE,),
+        benchmark="069500",
+    ),
 )
 
 PORTFOLIOS: tuple[Portfolio, ...] = (

@@ -10,16 +10,37 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from etf_rebalancer.workbook.layout import ADDIN_MISSING_NAME
+
+# Money in its own currency: KRW and JPY have no minor unit, the others show cents.
 MONEY_FORMATS: dict[str, str] = {
     "USD": "$#,##0.00",
     "KRW": '"₩"#,##0',
     "EUR": '"€"#,##0.00',
     "GBP": '"£"#,##0.00',
     "JPY": '"¥"#,##0',
+    "CHF": '"CHF "#,##0.00',
+    "CAD": '"C$"#,##0.00',
+    "AUD": '"A$"#,##0.00',
+    "HKD": '"HK$"#,##0.00',
 }
 PERCENT_FORMAT = "0.0%"
-SHARES_FORMAT = "#,##0.##"
+# Whole shares as integers (never "52." as "#,##0.##" shows them); a conditional
+# format gives fractional counts their decimals (FRACTION_FORMAT).
+SHARES_FORMAT = "#,##0"
+FRACTION_FORMAT = "#,##0.######"
 NUMBER_FORMAT = "#,##0.00"
+TEXT_FORMAT = "@"  # ticker columns: 069500 typed by a user stays 069500
+# Colour code the Start sheet explains: what a user types, what the sheets compute,
+# and prices that came from the Quotes sheet rather than the add-in.
+INPUT_FILL = "#FFF9DB"
+INPUT_FONT = "#1F3FBF"
+COMPUTED_FILL = "#EDEDED"
+FALLBACK_FILL = "#FCE4D6"
+FALLBACK_FONT = "#9C5700"
+# Cached numbers are written to 12 significant digits: the last bits of a float
+# differ between machines (BLAS, libm), the shown digits do not.
+CACHE_DIGITS = 12
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 # Excel shows a boolean cell as TRUE/FALSE whatever its format; LibreOffice shows
 # 1/0 once the cell has any other format (alignment), unless it is this one.
@@ -41,14 +62,55 @@ class Formats:
         return self._cache[key]
 
     def money(self, currency: str, **extra: Any) -> Any:
-        return self.get(num_format=MONEY_FORMATS.get(currency, NUMBER_FORMAT), **extra)
+        return self.get(num_format=money_format(currency), **extra)
+
+    def input(self, **extra: Any) -> Any:
+        """A cell the user types into (the colour the Start sheet calls "input")."""
+        return self.get(bg_color=INPUT_FILL, font_color=INPUT_FONT, **extra)
+
+    def computed(self, **extra: Any) -> Any:
+        """A cell the workbook computes (grey)."""
+        return self.get(bg_color=COMPUTED_FILL, **extra)
 
 
-def page_setup(ws: Worksheet) -> None:
-    # One page wide, landscape: how the sheet prints, and how the render shows it.
-    ws.set_landscape()
+def money_format(currency: str) -> str:
+    """Number format of an amount in ``currency`` (two decimals for unknown currencies)."""
+    return MONEY_FORMATS.get(str(currency).upper(), NUMBER_FORMAT)
+
+
+def cached_number(value: float) -> float:
+    """A cached result as written: rounded to :data:`CACHE_DIGITS` significant digits."""
+    return float(f"{float(value):.{CACHE_DIGITS}g}")
+
+
+def guarded(formula: str, anchor: str | None = None, missing: str = ADDIN_MISSING_NAME) -> str:
+    """``=F(...)`` as ``=IFERROR(F(...),<missing>)``: without the add-in Excel evaluates an
+    unknown function to ``#NAME?``; this answers with the Start sheet's short text instead.
+
+    The add-in's functions return their own errors as text, so IFERROR catches only
+    the missing add-in (and Excel's own errors in arguments), never a message.
+    ``anchor``: the range the formula's saved result covers (``$B$3:$K$7``): the
+    text only in its first cell and blanks in the others, for programs that keep
+    a spill's saved size and would repeat a single value over all of it
+    (LibreOffice, Excel 2019).
+    """
+    body = formula[1:] if formula.startswith("=") else formula
+    if anchor is None or ":" not in anchor:
+        return f"=IFERROR({body},{missing})"
+    first = anchor.split(":")[0]
+    only_here = f"(ROW({anchor})=ROW({first}))*(COLUMN({anchor})=COLUMN({first}))"
+    return f'=IFERROR({body},IF({only_here},{missing},""))'
+
+
+def page_setup(ws: Worksheet, *, landscape: bool = True, fit: bool = True) -> None:
+    """A4 with narrow margins; ``fit``: one page wide (else the sheet's own breaks)."""
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
     ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)
+    if fit:
+        ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
 
 
@@ -116,7 +178,11 @@ def write_spill(
         col + width - 1,
         formula,
         None,
-        CachedText(first) if isinstance(first, str) else first,
+        CachedText(first)
+        if isinstance(first, str)
+        else cached_number(first)
+        if isinstance(first, int | float) and not isinstance(first, bool)
+        else first,
     )
     # Written over the zeros XlsxWriter pads the range with (keeping column formats).
     for i, values in enumerate(rows):
@@ -132,6 +198,6 @@ def write_spill(
             elif isinstance(value, bool):
                 ws.write_boolean(r, c, value, cell_format)
             elif isinstance(value, int | float):
-                ws.write_number(r, c, float(value), cell_format)
+                ws.write_number(r, c, cached_number(value), cell_format)
             else:
                 ws.write_string(r, c, str(value), cell_format)
