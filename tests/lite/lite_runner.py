@@ -39,9 +39,16 @@ def main() -> None:
     sys.modules["main"] = module
     exec(compile(source, "main.py", "exec"), module.__dict__)
 
+    import numpy
+    import pandas
+    import scipy
     import xlwings
 
-    answer: dict = {"python": tuple(sys.version_info[:3]), "xlwings": xlwings.__version__}
+    answer: dict = {
+        "python": tuple(sys.version_info[:3]),
+        "xlwings": xlwings.__version__,
+        "versions": {m.__name__: m.__version__ for m in (numpy, pandas, scipy)},
+    }
     lite_api = hasattr(xlwings, "server") or "xlwings.server" in sys.modules
     try:
         from xlwings.server import custom_functions_call, custom_functions_meta
@@ -59,6 +66,7 @@ def main() -> None:
                 "version": xlwings.__version__,
                 "client": "Office.js",
                 "caller_address": "Plan!A3",
+                "runtime": "1.3",  # Excel custom-functions runtime: plain serial dates
             }
             results.append(asyncio.run(custom_functions_call(data, module)))
         else:
