@@ -23,6 +23,7 @@ relative imports stay as they are; ``etf-rebal lite extract`` unpacks them again
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
 import sys
@@ -368,6 +369,11 @@ def embedded_modules() -> dict[str, str]:
     LiteBuildError
         When a travelling module imports something Lite cannot import.
     """
+    return dict(_embedded())
+
+
+@functools.cache
+def _embedded() -> tuple[tuple[str, str], ...]:
     modules = _collect()
     _slice(modules)
     _check_imports(modules)
@@ -382,7 +388,7 @@ def embedded_modules() -> dict[str, str]:
     packages = {p for key in out for p in _parents(key.removesuffix(".__init__"))}
     for package in sorted(packages):
         out.setdefault(package + ".__init__", '"""Embedded package (generated)."""\n')
-    return dict(sorted(out.items()))
+    return tuple(sorted(out.items()))
 
 
 # ---------------------------------------------------------------- main.py
