@@ -63,3 +63,6 @@ def loopback(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", only_loopback)
     monkeypatch.setattr(socket, "create_connection", _REAL_CREATE_CONNECTION)
+
+
+from tests.excel.conftest import remote_engine  # noqa: E402,F401 - xlwings' Book(json=...) engine

@@ -40,10 +40,10 @@ from etf_rebalancer.backtest.sheet import (
 from etf_rebalancer.cells import (
     detect_language,
     is_blank,
-    normalise_header,
     normalise_ticker,
     read_key_values,
     read_table,
+    setting_key,
 )
 from etf_rebalancer.cells.labels import QUOTES_HEADER, QUOTES_HEADER_KO
 from etf_rebalancer.errors import InputError, RebalancerError
@@ -104,7 +104,7 @@ def _plan_settings(settings: Any) -> Any:
             isinstance(row, list)
             and row
             and isinstance(row[0], str)
-            and normalise_header(row[0]) == normalise_header(QUOTE_ENDPOINT_KEY)
+            and setting_key(row[0]) == QUOTE_ENDPOINT_KEY
         )
     ]
 
@@ -360,8 +360,8 @@ def _needs(holdings: Any, targets: Any, cash: Any, settings: Any) -> tuple[list,
     base = "USD"
     try:
         values = read_key_values(settings or [], name="settings")
-        if "basecurrency" in values and not is_blank(values["basecurrency"].value):
-            base = str(values["basecurrency"].value).strip().upper()
+        if "base_currency" in values and not is_blank(values["base_currency"].value):
+            base = str(values["base_currency"].value).strip().upper()
     except InputError:
         pass
     currencies: list[str] = []
@@ -392,7 +392,7 @@ async def refresh_quotes(book: xw.Book):
     quotes, table = _table_values(book, "Quotes")
     lang = _language(holdings, targets, settings)
     values = read_key_values(settings or [], name="settings")
-    endpoint = values.get(normalise_header(QUOTE_ENDPOINT_KEY))
+    endpoint = values.get(QUOTE_ENDPOINT_KEY)
     if endpoint is None or is_blank(endpoint.value) or table is None:
         print("Set quote_endpoint in Settings (e.g. http://127.0.0.1:8765) to refresh quotes")
         return
