@@ -1,4 +1,4 @@
-"""``etf-rebal templates build`` writes each template's Lite edition from the bytes it just built."""
+"""``etf-rebal templates build`` writes each Lite edition from the desktop bytes it just built."""
 
 from __future__ import annotations
 
