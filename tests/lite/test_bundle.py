@@ -90,11 +90,11 @@ def test_what_is_sliced_away_is_exactly_the_live_quote_paths():
             "_freshness_notices",
         }
     }
-    # And nothing of the quote layer, planning.symbols, udfs, workbook, excel or cli travels.
+    # And nothing of the quote layer, udfs, workbook, excel or cli travels.
     assert not any(
         part in name
         for name in modules
-        for part in (".quotes", ".symbols", ".udfs", ".workbook", ".excel", ".cli")
+        for part in (".quotes", ".udfs", ".workbook", ".excel", ".cli")
     )
 
 

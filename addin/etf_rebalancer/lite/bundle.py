@@ -57,8 +57,8 @@ _EMBEDDABLE_PREFIXES = (
     "etf_rebalancer.udfs",
     "etf_rebalancer.lite.host",
 )
-#: Modules of the planning package that must not travel (they are the live-quote paths).
-_NOT_EMBEDDABLE = ("etf_rebalancer.planning.symbols",)
+#: Modules under those prefixes that must not travel.
+_NOT_EMBEDDABLE: tuple[str, ...] = ()
 
 #: Third-party imports the embedded code may use (Pyodide ships each; HiGHS is in its scipy).
 _ALLOWED_THIRD_PARTY = frozenset({"numpy", "pandas", "scipy", "xlwings", "pyodide", "js"})

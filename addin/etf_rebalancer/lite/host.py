@@ -49,6 +49,7 @@ from etf_rebalancer.cells.labels import QUOTES_HEADER, QUOTES_HEADER_KO
 from etf_rebalancer.errors import InputError, RebalancerError
 from etf_rebalancer.planning.market import QuoteRow, SheetQuotes, quote_table
 from etf_rebalancer.planning.plan import plan_ranges
+from etf_rebalancer.planning.symbols import refresh_symbols
 
 _ERROR_PREFIX = {"en": "Error: ", "ko": "오류: "}
 #: The Settings key naming where ``refresh_quotes`` fetches quotes (read only by Lite).
@@ -354,26 +355,6 @@ def quote_rows_from_json(data: Any, lang: str) -> list[list[Any]]:
     return rows
 
 
-def _needs(holdings: Any, targets: Any, cash: Any, settings: Any) -> tuple[list, list, str]:
-    tickers = [t for t, _ in [*_tickers(holdings, "holdings"), *_tickers(targets, "targets")]]
-    tickers = [t for t in dict.fromkeys(tickers) if t not in ("CASH", "현금")]
-    base = "USD"
-    try:
-        values = read_key_values(settings or [], name="settings")
-        if "base_currency" in values and not is_blank(values["base_currency"].value):
-            base = str(values["base_currency"].value).strip().upper()
-    except InputError:
-        pass
-    currencies: list[str] = []
-    for rows in (holdings, cash):
-        try:
-            frame = read_table(rows, name="cash", required=["currency"])
-        except Exception:  # an unreadable range just adds no currency
-            continue
-        currencies += [str(c).strip().upper() for c in frame["currency"] if not is_blank(c)]
-    return tickers, [c for c in dict.fromkeys(currencies) if c != base], base
-
-
 def _table_values(book: Any, name: str) -> Any:
     for sheet in book.sheets:
         for table in sheet.tables:
@@ -396,8 +377,12 @@ async def refresh_quotes(book: xw.Book):
     if endpoint is None or is_blank(endpoint.value) or table is None:
         print("Set quote_endpoint in Settings (e.g. http://127.0.0.1:8765) to refresh quotes")
         return
-    tickers, currencies, base = _needs(holdings, targets, cash, settings)
-    data = await fetch_json(quotes_url(str(endpoint.value), tickers, currencies, base))
+    # The same needs `etf-rebal refresh` and the desktop Refresh button ask for.
+    needs = refresh_symbols(holdings, targets, cash, settings)
+    url = quotes_url(
+        str(endpoint.value), list(needs.tickers), list(needs.currencies), needs.base_currency
+    )
+    data = await fetch_json(url)
     rows = quote_rows_from_json(data, lang)
     old = len(quotes) if quotes else 0
     sheet = table.range.sheet
