@@ -774,8 +774,10 @@ def templates_build(
     for portfolio in PORTFOLIOS:
         for lang in ("en", "ko"):
             path = folder / template_filename(portfolio, lang)
-            _write_atomically(path, build_template(portfolio, lang))
+            data = build_template(portfolio, lang)
+            _write_atomically(path, data)
             out.print(f"wrote {path}", markup=False)
+            _write_lite_edition(path, data)
 
 
 @templates_app.command("list")
@@ -1081,3 +1083,68 @@ def backtest(
     else:
         payload = [[_json_value(v) for v in row] for row in rows]
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+
+
+# ---------------------------------------------------------------- xlwings Lite (issue 17)
+
+lite_app = typer.Typer(help="xlwings Lite editions: Python stored inside the workbook.")
+app.add_typer(lite_app, name="lite")
+quotes_app = typer.Typer(help="Serve the quote layer to xlwings Lite workbooks.")
+app.add_typer(quotes_app, name="quotes")
+
+
+def _write_lite_edition(desktop: Path, data: bytes) -> None:
+    """The template build's Lite step: ``lite/NAME.xlsx`` beside each desktop template."""
+    from etf_rebalancer.lite.commands import lite_edition_for
+
+    path, lite = lite_edition_for(desktop, data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(path, lite)
+    out.print(f"wrote {path}", markup=False)
+
+
+@lite_app.command("extract")
+def lite_extract(
+    workbook: Annotated[Path, typer.Argument(help="A Lite workbook (.xlsx).")],
+    folder: Annotated[Path, typer.Argument(help="Folder to write main.py and the rest into.")],
+) -> None:
+    """Write the Python a Lite workbook carries (main.py, requirements.txt, modules) to FOLDER."""
+    from etf_rebalancer.lite.commands import extract_to
+
+    try:
+        written = extract_to(workbook, folder)
+    except RebalancerError as error:
+        raise _fail(error, "en") from None
+    except OSError as error:
+        err.print(f"Could not read {workbook}: {error.strerror or error}", markup=False)
+        raise typer.Exit(1) from None
+    for path in written:
+        out.print(f"wrote {path}", markup=False)
+
+
+@quotes_app.command("serve")
+def quotes_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port.")] = 8765,
+    origin: Annotated[
+        str, typer.Option(help="Origin allowed by CORS (xlwings Lite's by default).")
+    ] = "https://addin.xlwings.org",
+) -> None:
+    """Serve quotes and FX as JSON for a Lite workbook's quote_endpoint setting."""
+    from etf_rebalancer.quotes.server import make_server, serve
+
+    server = make_server(host, port, origin=origin)
+    url = f"http://{host}:{server.server_address[1]}"
+    out.print(
+        f"Serving quotes on {url} for {origin} (Ctrl+C stops); "
+        f"set quote_endpoint = {url} in the workbook's Settings",
+        markup=False,
+    )
+    try:
+        serve(server)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
