@@ -135,7 +135,8 @@ def test_formulas_call_the_lite_functions_and_price_from_quotes(desktop):
     assert calls and all(prefix == "_xldudf_" for prefix, _ in calls)
     rebal = [f for f in formulas if "_xldudf_REBAL_" in f]
     assert len(rebal) == 3
-    assert all(f.endswith(",Quotes[#All])") for f in rebal)
+    # Each call passes the Quotes table last (inside the add-in-missing guard).
+    assert all(re.search(r"_xldudf_REBAL_\w+\([^()]*,Quotes\[#All\]\)", f) for f in rebal)
 
 
 def test_rewrite_formula_cases():
@@ -263,3 +264,10 @@ def test_a_write_that_drops_the_code_is_refused(tmp_path):
     with pytest.raises(WorkbookError, match="openpyxl"):
         refuse_lossy_write(lite)
     refuse_lossy_write(DESKTOP_TEMPLATES[0].read_bytes())  # nothing to lose: allowed
+
+
+def test_the_lite_version_is_the_package_version():
+    from etf_rebalancer import __version__
+    from etf_rebalancer.lite import host
+
+    assert __version__ == host.LITE_VERSION

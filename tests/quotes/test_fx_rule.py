@@ -6,10 +6,10 @@ import itertools
 
 import pytest
 
+from etf_rebalancer.cells.fx import cross_rate
 from etf_rebalancer.engine.market import QuoteNeeds
 from etf_rebalancer.planning.market import market_from_quotes
 from etf_rebalancer.quotes.cache import CachedQuote, QuoteCache
-from etf_rebalancer.quotes.fx import cross_rate
 from etf_rebalancer.quotes.service import QuoteService
 
 HEADER = ["Ticker", "Price", "Currency", "Time", "Status", "Source"]

@@ -49,9 +49,12 @@ from etf_rebalancer.cells.labels import QUOTES_HEADER, QUOTES_HEADER_KO
 from etf_rebalancer.errors import InputError, RebalancerError
 from etf_rebalancer.planning.market import QuoteRow, SheetQuotes, quote_table
 from etf_rebalancer.planning.plan import plan_ranges
+from etf_rebalancer.planning.rows import plan_language, plan_rows
 from etf_rebalancer.planning.symbols import refresh_symbols
 
 _ERROR_PREFIX = {"en": "Error: ", "ko": "오류: "}
+#: The package version the embedded code was generated from.
+LITE_VERSION = "0.1.0"
 #: The Settings key naming where ``refresh_quotes`` fetches quotes (read only by Lite).
 QUOTE_ENDPOINT_KEY = "quote_endpoint"
 #: Label of the rows ``REBAL_SUMMARY`` adds in Lite: where each price came from and its age.
@@ -87,10 +90,18 @@ def _table(lang: str, compute: Callable[[], list[list[Any]]]) -> list[list[Any]]
         return [[_cell_error(error, lang)]]
 
 
-def _language(*ranges: Any) -> str:
+def _language(*ranges: Any, settings: Any = None) -> str:
+    # The desktop UDFs' rule (cells.detect_language), guarded: a guess is never a cell's error.
     try:
-        return detect_language(*ranges)
-    except Exception:  # a language guess must never be the error a cell shows
+        return detect_language(*ranges, settings=settings)
+    except Exception:
+        return "en"
+
+
+def _plan_language(holdings: Any, targets: Any, cash: Any, settings: Any, groups: Any) -> str:
+    try:
+        return plan_language(holdings, targets, cash, _plan_settings(settings), groups)
+    except Exception:
         return "en"
 
 
@@ -207,9 +218,10 @@ def price_source_rows(
 @arg("quotes", ndim=2, doc=_DOC_QUOTES)
 def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None, quotes=None):
     """Orders that bring the portfolio to its targets, in whole shares / 리밸런싱 주문표."""
-    lang = _language(holdings, targets, settings)
+    lang = _plan_language(holdings, targets, cash, settings, groups)
     return _table(
-        lang, lambda: _plan(holdings, targets, cash, settings, groups, quotes).order_rows()
+        lang,
+        lambda: plan_rows(_plan(holdings, targets, cash, settings, groups, quotes), "orders", lang),
     )
 
 
@@ -222,10 +234,11 @@ def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None, quote
 @arg("quotes", ndim=2, doc=_DOC_QUOTES)
 def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None, quotes=None):
     """Cash, fees, turnover, drift, warnings, and each price's source and age / 리밸런싱 요약."""
-    lang = _language(holdings, targets, settings)
+    lang = _plan_language(holdings, targets, cash, settings, groups)
 
     def compute() -> list[list[Any]]:
-        rows = _plan(holdings, targets, cash, settings, groups, quotes).summary_rows(lang)
+        plan = _plan(holdings, targets, cash, settings, groups, quotes)
+        rows = plan_rows(plan, "summary", lang)
         return rows + price_source_rows(holdings, targets, quotes, lang, dt.date.today())
 
     return _table(lang, compute)
@@ -240,9 +253,10 @@ def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None, quot
 @arg("quotes", ndim=2, doc=_DOC_QUOTES)
 def REBAL_DRIFT(holdings, targets, cash=None, settings=None, groups=None, quotes=None):
     """Current weight, target, drift and band status per asset / 비중 이탈 현황."""
-    lang = _language(holdings, targets, settings)
+    lang = _plan_language(holdings, targets, cash, settings, groups)
     return _table(
-        lang, lambda: _plan(holdings, targets, cash, settings, groups, quotes).drift_rows()
+        lang,
+        lambda: plan_rows(_plan(holdings, targets, cash, settings, groups, quotes), "drift", lang),
     )
 
 
@@ -255,8 +269,8 @@ def REBAL_DRIFT(holdings, targets, cash=None, settings=None, groups=None, quotes
 @arg("settings", ndim=2, doc=_DOC_BT_SETTINGS)
 def PORTFOLIO_BACKTEST(prices, weights, settings=None):
     """Total return, CAGR, volatility, Sharpe, drawdown of a rebalanced mix / 백테스트 결과."""
-    lang = _language(prices, weights, settings)
-    return _table(lang, lambda: backtest_stats_rows(prices, weights, settings))
+    lang = _language(prices, weights, settings=settings)
+    return _table(lang, lambda: backtest_stats_rows(prices, weights, settings, lang))
 
 
 @func
@@ -265,15 +279,16 @@ def PORTFOLIO_BACKTEST(prices, weights, settings=None):
 @arg("settings", ndim=2, doc=_DOC_BT_SETTINGS)
 def PORTFOLIO_EQUITY(prices, weights, settings=None):
     """Value series of the same backtest (Date, Portfolio [, Benchmark]) / 평가액 추이."""
-    lang = _language(prices, weights, settings)
-    return _table(lang, lambda: backtest_equity_rows(prices, weights, settings))
+    lang = _language(prices, weights, settings=settings)
+    return _table(lang, lambda: backtest_equity_rows(prices, weights, settings, lang))
 
 
 @func
 @arg("prices", ndim=2, doc=_DOC_PRICES)
 def PORTFOLIO_CORREL(prices):
     """Correlation matrix of daily simple returns / 일간 수익률 상관계수."""
-    return _table(_language(prices), lambda: correlation_rows(prices))
+    lang = _language(prices)
+    return _table(lang, lambda: correlation_rows(prices, lang))
 
 
 # ---------------------------------------------------------------- live-quote stand-ins
@@ -311,9 +326,17 @@ def ETF_FX(from_currency, to_currency):
 @arg("start", doc="First date / 시작일")
 @arg("end", doc="Last date / 종료일")
 @arg("field", doc="adjclose, close, or a currency / 항목")
-def ETF_HISTORY(tickers, start, end=None, field="adjclose"):
+@arg("language", doc="en or ko / 언어")
+def ETF_HISTORY(tickers, start, end=None, field="adjclose", language=None):
     """Lite: says that history must be pasted (browsers may not call Yahoo) / 가격 이력 안내."""
-    return [[_NO_HISTORY[_language(tickers)]]]
+    lang = "ko" if str(language or "").strip().casefold() in ("ko", "korean", "한국어") else "en"
+    return [[_NO_HISTORY[lang]]]
+
+
+@func
+def ETF_VERSION():
+    """Version of the code this workbook carries (the Start sheet's status cell) / 버전."""
+    return f"{LITE_VERSION} (Lite)"
 
 
 # ---------------------------------------------------------------- refresh from an endpoint

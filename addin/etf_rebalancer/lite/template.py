@@ -40,6 +40,7 @@ LITE_FUNCTIONS = (
     "ETF_PRICE",
     "ETF_FX",
     "ETF_HISTORY",
+    "ETF_VERSION",
 )
 #: Functions that take the Quotes table as their last argument in Lite, and the
 #: number of desktop arguments before it (holdings, targets, cash, settings, groups).

@@ -22,11 +22,11 @@ from etf_rebalancer.cells import (
     parse_date,
     parse_number,
 )
+from etf_rebalancer.cells.fx import cross_rate
 from etf_rebalancer.cells.labels import QUOTES_HEADER, QUOTES_HEADER_KO
 from etf_rebalancer.engine.market import MarketData, QuoteNeeds
 from etf_rebalancer.errors import InputError, Notice, QuoteError
 from etf_rebalancer.quotes.cache import CachedQuote
-from etf_rebalancer.quotes.fx import cross_rate
 from etf_rebalancer.quotes.service import QuoteService
 from etf_rebalancer.quotes.symbols import fx_ticker, major_currency
 
@@ -273,7 +273,7 @@ def market_from_quotes(rows: Sequence[Sequence[Any]] | None, needs: QuoteNeeds) 
 
     FX rows are named ``CCY/BASE`` with the value of one ``CCY`` in ``BASE``;
     the inverse pair and one cross through a third currency (USD first) also
-    work: :func:`etf_rebalancer.quotes.fx.cross_rate`, the rule the live
+    work: :func:`etf_rebalancer.cells.fx.cross_rate`, the rule the live
     quotes use too. A ticker
     or currency the sheet lacks becomes a failure naming it; sample or old
     prices add a notice saying so.

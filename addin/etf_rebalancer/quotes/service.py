@@ -26,7 +26,7 @@ whole workbook) or when a cell asks for a ticker the cache has never seen:
 ``ETF_REBAL_OFFLINE=1`` removes the network providers altogether. The UDF
 bodies live in :mod:`etf_rebalancer.quotes.functions`, the process-wide
 service in :mod:`etf_rebalancer.quotes.registry`, the FX rule in
-:mod:`etf_rebalancer.quotes.fx`.
+:mod:`etf_rebalancer.cells.fx`.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from etf_rebalancer.cells import CASH_TICKER, is_blank, normalise_ticker
+from etf_rebalancer.cells.fx import cross_rate
 from etf_rebalancer.errors import InputError, Notice, QuoteError
 from etf_rebalancer.quotes.base import (
     ERROR_KINDS,
@@ -55,7 +56,6 @@ from etf_rebalancer.quotes.base import (
 )
 from etf_rebalancer.quotes.breaker import Breaker
 from etf_rebalancer.quotes.cache import CachedQuote, QuoteCache
-from etf_rebalancer.quotes.fx import cross_rate
 from etf_rebalancer.quotes.rows import quote_row
 from etf_rebalancer.quotes.symbols import (
     candidates,
@@ -630,7 +630,7 @@ class QuoteService:
     def fx(self, from_currency: str, to_currency: str) -> tuple[float, Rows]:
         """Units of ``to_currency`` for one ``from_currency`` and the cached rows it came from.
 
-        The one FX rule (:func:`~etf_rebalancer.quotes.fx.cross_rate`): the
+        The one FX rule (:func:`~etf_rebalancer.cells.fx.cross_rate`): the
         direct pair, its inverse, or a cross through USD or another cached
         currency; a cold miss fetches the direct pair (see the module notes).
 
