@@ -46,6 +46,10 @@ _DOC_SETTINGS = (
     "min_trade, fee_rate, fee_min, fx_spread, FX <CCY> / 설정: 키, 값"
 )
 _DOC_GROUPS = "Group caps: Group, Max [, Min], e.g. leveraged 10% / 그룹 한도: 그룹, 최대 [, 최소]"
+_DOC_ACCOUNTS = (
+    "Accounts: Account, Type (general/isa/pension/irp/dc) [, Max Risky]; orders per account / "
+    "계좌: 계좌, 유형 (위탁/ISA/연금저축/IRP/DC) [, 위험자산한도]"
+)
 
 
 def _cell_error(error: Exception, lang: str) -> str:
@@ -122,17 +126,24 @@ def ETF_HISTORY(tickers, start, end=None, field="adjclose"):
 # ---------------------------------------------------------------- rebalancing
 
 
-def _rebalance_plan(holdings, targets, cash, settings, groups):
+def _rebalance_plan(holdings, targets, cash, settings, groups, accounts=None):
     from etf_rebalancer.planning import LiveQuotes, plan_ranges
 
     # The engine has no clock: the edge dates the plan (Korea's transaction tax table).
     return plan_ranges(
-        holdings, targets, cash, settings, groups, market=LiveQuotes(), as_of=dt.date.today()
+        holdings,
+        targets,
+        cash,
+        settings,
+        groups,
+        accounts,
+        market=LiveQuotes(),
+        as_of=dt.date.today(),
     )
 
 
-def _rebalance_language(holdings, targets, settings):
-    return detect_language(holdings, targets, settings)
+def _rebalance_language(holdings, targets, settings, accounts=None):
+    return detect_language(holdings, targets, settings, accounts)
 
 
 @xw.func(category=CATEGORY, call_in_wizard=False)  # may fetch missing quotes
@@ -141,26 +152,13 @@ def _rebalance_language(holdings, targets, settings):
 @xw.arg("cash", doc=_DOC_CASH)
 @xw.arg("settings", ndim=2, doc=_DOC_SETTINGS)
 @xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
-def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None):
+@xw.arg("accounts", ndim=2, doc=_DOC_ACCOUNTS)
+def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None, accounts=None):
     """Orders that bring the portfolio to its targets, in whole shares / 리밸런싱 주문표."""
-    lang = _rebalance_language(holdings, targets, settings)
-    return _table(
-        lang, lambda: _rebalance_plan(holdings, targets, cash, settings, groups).order_rows()
-    )
-
-
-@xw.func(category=CATEGORY, call_in_wizard=False)  # may fetch missing quotes
-@xw.arg("holdings", ndim=2, doc=_DOC_HOLDINGS)
-@xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
-@xw.arg("cash", doc=_DOC_CASH)
-@xw.arg("settings", ndim=2, doc=_DOC_SETTINGS)
-@xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
-def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None):
-    """Cash, fees, turnover, drift and warnings of the plan / 리밸런싱 요약."""
-    lang = _rebalance_language(holdings, targets, settings)
+    lang = _rebalance_language(holdings, targets, settings, accounts)
     return _table(
         lang,
-        lambda: _rebalance_plan(holdings, targets, cash, settings, groups).summary_rows(lang),
+        lambda: _rebalance_plan(holdings, targets, cash, settings, groups, accounts).order_rows(),
     )
 
 
@@ -170,11 +168,31 @@ def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None):
 @xw.arg("cash", doc=_DOC_CASH)
 @xw.arg("settings", ndim=2, doc=_DOC_SETTINGS)
 @xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
-def REBAL_DRIFT(holdings, targets, cash=None, settings=None, groups=None):
-    """Current weight, target, drift and band status per asset / 비중 이탈 현황."""
-    lang = _rebalance_language(holdings, targets, settings)
+@xw.arg("accounts", ndim=2, doc=_DOC_ACCOUNTS)
+def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None, accounts=None):
+    """Cash, fees, turnover, drift and warnings of the plan / 리밸런싱 요약."""
+    lang = _rebalance_language(holdings, targets, settings, accounts)
     return _table(
-        lang, lambda: _rebalance_plan(holdings, targets, cash, settings, groups).drift_rows()
+        lang,
+        lambda: _rebalance_plan(holdings, targets, cash, settings, groups, accounts).summary_rows(
+            lang
+        ),
+    )
+
+
+@xw.func(category=CATEGORY, call_in_wizard=False)  # may fetch missing quotes
+@xw.arg("holdings", ndim=2, doc=_DOC_HOLDINGS)
+@xw.arg("targets", ndim=2, doc=_DOC_TARGETS)
+@xw.arg("cash", doc=_DOC_CASH)
+@xw.arg("settings", ndim=2, doc=_DOC_SETTINGS)
+@xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
+@xw.arg("accounts", ndim=2, doc=_DOC_ACCOUNTS)
+def REBAL_DRIFT(holdings, targets, cash=None, settings=None, groups=None, accounts=None):
+    """Current weight, target, drift and band status per asset / 비중 이탈 현황."""
+    lang = _rebalance_language(holdings, targets, settings, accounts)
+    return _table(
+        lang,
+        lambda: _rebalance_plan(holdings, targets, cash, settings, groups, accounts).drift_rows(),
     )
 
 
