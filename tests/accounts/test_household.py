@@ -86,8 +86,8 @@ def test_least_household_drift_matches_brute_force(spec: Spec) -> None:
     plan = plan_spec(spec)
     assert plan.method in ("milp", "none")  # proven optimal on households this small
     drift, _ = plan.drift(after=True)
-    # Tie-breakers (the slope rise per piece, the wash cost) may cost at most ~1e-6.
-    assert drift <= best + 1e-5
+    # "Optimal" is proven within DRIFT_GAP (2e-5) plus the tie-breakers (~1e-6).
+    assert drift <= best + 5e-5
     assert drift >= best - 1e-9  # the brute force is exhaustive: nothing beats it
     if caps_kept:
         for k, cap in enumerate(plan.caps):
