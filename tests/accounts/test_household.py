@@ -312,3 +312,22 @@ def test_udfs_take_the_accounts_argument() -> None:
     bad = list(args)
     bad[5] = [["Account", "Type"], ["ISA", "nope"], ["GEN", "general"]]
     assert udfs.REBAL_SUMMARY(*bad)[0][0].startswith("Error: Type must be")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(households(tiny=False), st.randoms(use_true_random=False))
+def test_plan_does_not_depend_on_row_order_or_percent_writing(spec: Spec, rnd) -> None:  # type: ignore[no-untyped-def]
+    r = spec.ranges()
+    first = plan_ranges(
+        r["holdings"], r["targets"], r["cash"], r["settings"], None, r["accounts"],
+        market=NO_QUOTES, as_of=DAY,
+    )  # fmt: skip
+    shuffled = {k: [v[0], *rnd.sample(v[1:], len(v) - 1)] for k, v in r.items()}
+    for row in shuffled["targets"][1:]:
+        row[1] = row[1] * 100  # the same targets as percents
+    again = plan_ranges(
+        shuffled["holdings"], shuffled["targets"], shuffled["cash"], shuffled["settings"], None,
+        shuffled["accounts"], market=NO_QUOTES, as_of=DAY,
+    )  # fmt: skip
+    assert again.order_rows() == first.order_rows()
+    assert again.summary_rows() == first.summary_rows()

@@ -469,6 +469,10 @@ def _is_etf(kind: str | None) -> bool | None:
     return None
 
 
+def _round(weight: float | None) -> float | None:
+    return None if weight is None else round(weight, 12)
+
+
 def _pct(value: float) -> str:
     return f"{value * 100:.2f}%"
 
@@ -568,8 +572,10 @@ class _Formulation:
         self.currency = [c for _, _, c in kept]
         self.fx = np.array([self.rate(c) for c in self.currency])
         self.price_value = self.price * self.fx
-        self.target = np.array([a.target for a in self.assets])
-        self.cash_target = request.cash_target
+        # Weights rounded to 12 decimals: targets written as percents (25 -> 0.25) differ
+        # from fractions by float noise, which must not steer HiGHS's search elsewhere.
+        self.target = np.round(np.array([a.target for a in self.assets]), 12)
+        self.cash_target = round(request.cash_target, 12)
         n = len(kept)
 
         # ---- Korea's transaction tax on KRX stock sales (unknown kind: taxed and said so)
@@ -698,26 +704,27 @@ class _Formulation:
             _band(a.target, a.band if a.band is not None else band_default, config.band_type)
             for a in self.assets
         ]
-        self.band_lo = np.array([b[0] for b in bands])
-        self.band_hi = np.array([b[1] for b in bands])
-        self.band_width = np.array([b[2] for b in bands])
-        self.cash_band = _band(
+        self.band_lo = np.round(np.array([b[0] for b in bands]), 12)
+        self.band_hi = np.round(np.array([b[1] for b in bands]), 12)
+        self.band_width = np.round(np.array([b[2] for b in bands]), 12)
+        lo, hi, width = _band(
             request.cash_target,
             request.cash_band if request.cash_band is not None else band_default,
             config.band_type,
         )
-        self.min_weight = np.array(
-            [np.nan if a.min_weight is None else a.min_weight for a in self.assets]
+        self.cash_band = (round(lo, 12), round(hi, 12), round(width, 12))
+        self.min_weight = np.round(
+            np.array([np.nan if a.min_weight is None else a.min_weight for a in self.assets]), 12
         )
-        self.max_weight = np.array(
-            [np.nan if a.max_weight is None else a.max_weight for a in self.assets]
+        self.max_weight = np.round(
+            np.array([np.nan if a.max_weight is None else a.max_weight for a in self.assets]), 12
         )
         members: dict[str, list[int]] = {}
         for i, asset in enumerate(self.assets):
             if asset.group is not None:
                 members.setdefault(asset.group, []).append(i)
         self.groups = [
-            (cap.label, np.array(members[key]), cap.min_weight, cap.max_weight)
+            (cap.label, np.array(members[key]), _round(cap.min_weight), _round(cap.max_weight))
             for key, cap in sorted(request.groups.items())
             if key in members
         ]
