@@ -753,8 +753,13 @@ class _Formulation:
 
     # ------------------------------------------------------------ the program
 
-    def build(self) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-        """The MILP as arrays; returns it with the buy and sell column indices."""
+    def build(self, hard_caps: bool = True) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+        """The MILP as arrays; returns it with the buy and sell column indices.
+
+        With ``hard_caps`` a risky cap that trades can reach (:meth:`cap_reachable`) is a
+        hard constraint: with whole shares no finite penalty can stop one lumpy share
+        from breaching it by a hair for a large drift gain. Unreachable caps stay soft.
+        """
         config = self.config
         band_mode = config.mode == "band"
         drift_weight = BAND_DRIFT_WEIGHT if band_mode else 1.0
@@ -868,7 +873,8 @@ class _Formulation:
             mine = np.flatnonzero(self.pos_account == k)
             pools = np.flatnonzero(self.pool_account == k)
             coef = (self.pos_risky[mine].astype(float) - cap) * a[mine]
-            slack = bld.block(1, 0.0, np.inf, CAP_PENALTY, False)
+            hard = hard_caps and self.cap_reachable(k, cap)
+            slack = bld.block(1, 0.0, 0.0 if hard else np.inf, CAP_PENALTY, False)
             bld.rows(
                 np.r_[b[mine], s[mine], cash[pools], slack],
                 np.r_[coef, -coef, np.full(len(pools), -cap), [-1.0]],
@@ -914,8 +920,41 @@ class _Formulation:
                 )  # fmt: skip
         return bld.model(), b, s
 
+    def cap_reachable(self, k: int, cap: float) -> bool:
+        """Whether account ``k`` can end at or under its risky cap (before costs).
+
+        Cash and safe assets are never risky, so the least risky weight an account can
+        reach is what it cannot sell (everything when buy-only, share fractions
+        otherwise) over its value now. Costs of selling could tip a borderline case over:
+        :meth:`solve` then retries with the cap soft.
+        """
+        mine = self.pos_account == k
+        price = self.price_value[self.pos_asset[mine]]
+        risky = self.pos_risky[mine]
+        kept = (self.pos_held[mine] - self.sell_max[mine])[risky] @ price[risky]
+        pools = self.pool_account == k
+        value = self.pos_held[mine] @ price + float(
+            (self.cash_start[pools] * self.pool_fx[pools]).sum()
+        )
+        return bool(value > 0 and kept <= cap * value * (1 - 1e-9))
+
     def solve(self) -> tuple[np.ndarray, np.ndarray, str, str]:
-        model, b, s = self.build()
+        result, b, s = self.run_milp(hard_caps=True)
+        if result.status == 2:  # infeasible: a cap judged reachable is not, after costs
+            result, b, s = self.run_milp(hard_caps=False)
+        # scipy does not know HiGHS's "solution limit" status (what the node limit gives):
+        # it arrives as status 4 with the incumbent in x.
+        limited = result.status == 1 or (result.status == 4 and "limit" in str(result.message))
+        if result.x is None or not (result.status == 0 or limited):
+            raise SolverError(
+                f"The household optimiser found no plan: {result.message}",
+                f"가구 최적화 계산이 계획을 찾지 못했습니다: {result.message}",
+            )
+        x = np.asarray(result.x)
+        return self.finish(result, x[b], x[s])
+
+    def run_milp(self, hard_caps: bool) -> tuple[Any, np.ndarray, np.ndarray]:
+        model, b, s = self.build(hard_caps)
         try:
             with warnings.catch_warnings():
                 # scipy passes options it does not list (mip_abs_gap) to HiGHS verbatim
@@ -938,16 +977,11 @@ class _Formulation:
                 f"The household optimiser refused the problem: {error}",
                 f"가구 최적화 계산이 문제를 처리하지 못했습니다: {error}",
             ) from error
-        # scipy does not know HiGHS's "solution limit" status (what the node limit gives):
-        # it arrives as status 4 with the incumbent in x.
-        limited = result.status == 1 or (result.status == 4 and "limit" in str(result.message))
-        if result.x is None or not (result.status == 0 or limited):
-            raise SolverError(
-                f"The household optimiser found no plan: {result.message}",
-                f"가구 최적화 계산이 계획을 찾지 못했습니다: {result.message}",
-            )
-        x = np.asarray(result.x)
-        buy, sell = x[b], x[s]
+        return result, b, s
+
+    def finish(
+        self, result: Any, buy: np.ndarray, sell: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, str, str]:
         if self.config.whole_shares:
             buy, sell = np.round(buy), np.round(sell)
         net = np.clip(buy, 0.0, self.buy_max) - np.clip(sell, 0.0, self.sell_max)
