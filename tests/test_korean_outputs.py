@@ -336,7 +336,10 @@ def memory_service(tmp_path, monkeypatch):
         {"QQQ": Quote("QQQ", 5.0, "USD")}, {"QQQ": History("QQQ", "USD", frame)}
     )
     svc = QuoteService(QuoteCache(tmp_path / "q.sqlite"), provider)
+    from etf_rebalancer.quotes import registry
+
     monkeypatch.setattr(service_module, "get_service", lambda *a, **k: svc)
+    monkeypatch.setattr(registry, "get_service", lambda *a, **k: svc)
     yield svc
     svc.cache.close()
 

@@ -47,6 +47,10 @@ _DOC_SETTINGS = (
     "min_trade, fee_rate, fee_min, fx_spread, FX <CCY> / 설정: 키, 값"
 )
 _DOC_GROUPS = "Group caps: Group, Max [, Min], e.g. leveraged 10% / 그룹 한도: 그룹, 최대 [, 최소]"
+_DOC_ACCOUNTS = (
+    "Accounts: Account, Type (general/isa/pension/irp/dc) [, Max Risky]; orders per account / "
+    "계좌: 계좌, 유형 (위탁/ISA/연금저축/IRP/DC) [, 위험자산한도]"
+)
 
 
 def _cell_error(error: Exception, lang: str) -> str:
@@ -153,28 +157,37 @@ def _history_language(language):
 # ---------------------------------------------------------------- rebalancing
 
 
-def _rebalance_plan(holdings, targets, cash, settings, groups):
+def _rebalance_plan(holdings, targets, cash, settings, groups, accounts=None):
     from etf_rebalancer.planning import LiveQuotes, plan_ranges
 
     # The engine has no clock: the edge dates the plan (Korea's transaction tax table).
     return plan_ranges(
-        holdings, targets, cash, settings, groups, market=LiveQuotes(), as_of=dt.date.today()
+        holdings,
+        targets,
+        cash,
+        settings,
+        groups,
+        accounts,
+        market=LiveQuotes(),
+        as_of=dt.date.today(),
     )
 
 
-def _rebalance_language(holdings, targets, cash, settings, groups):
+def _rebalance_language(holdings, targets, cash, settings, groups, accounts=None):
     from etf_rebalancer.planning import plan_language
 
-    return plan_language(holdings, targets, cash, settings, groups)
+    return plan_language(holdings, targets, cash, settings, groups, accounts)
 
 
-def _rebalance_table(table, holdings, targets, cash, settings, groups):
+def _rebalance_table(table, holdings, targets, cash, settings, groups, accounts=None):
     from etf_rebalancer.planning import plan_rows
 
-    lang = _rebalance_language(holdings, targets, cash, settings, groups)
+    lang = _rebalance_language(holdings, targets, cash, settings, groups, accounts)
     return _table(
         lang,
-        lambda: plan_rows(_rebalance_plan(holdings, targets, cash, settings, groups), table, lang),
+        lambda: plan_rows(
+            _rebalance_plan(holdings, targets, cash, settings, groups, accounts), table, lang
+        ),
     )
 
 
@@ -184,9 +197,10 @@ def _rebalance_table(table, holdings, targets, cash, settings, groups):
 @xw.arg("cash", doc=_DOC_CASH)
 @xw.arg("settings", ndim=2, doc=_DOC_SETTINGS)
 @xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
-def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None):
+@xw.arg("accounts", ndim=2, doc=_DOC_ACCOUNTS)
+def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None, accounts=None):
     """Orders that bring the portfolio to its targets, in whole shares / 리밸런싱 주문표."""
-    return _rebalance_table("orders", holdings, targets, cash, settings, groups)
+    return _rebalance_table("orders", holdings, targets, cash, settings, groups, accounts)
 
 
 @xw.func(category=CATEGORY, call_in_wizard=False)  # may fetch missing quotes
@@ -195,9 +209,10 @@ def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None):
 @xw.arg("cash", doc=_DOC_CASH)
 @xw.arg("settings", ndim=2, doc=_DOC_SETTINGS)
 @xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
-def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None):
+@xw.arg("accounts", ndim=2, doc=_DOC_ACCOUNTS)
+def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None, accounts=None):
     """Cash, fees, turnover, drift and warnings of the plan / 리밸런싱 요약."""
-    return _rebalance_table("summary", holdings, targets, cash, settings, groups)
+    return _rebalance_table("summary", holdings, targets, cash, settings, groups, accounts)
 
 
 @xw.func(category=CATEGORY, call_in_wizard=False)  # may fetch missing quotes
@@ -206,9 +221,10 @@ def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None):
 @xw.arg("cash", doc=_DOC_CASH)
 @xw.arg("settings", ndim=2, doc=_DOC_SETTINGS)
 @xw.arg("groups", ndim=2, doc=_DOC_GROUPS)
-def REBAL_DRIFT(holdings, targets, cash=None, settings=None, groups=None):
+@xw.arg("accounts", ndim=2, doc=_DOC_ACCOUNTS)
+def REBAL_DRIFT(holdings, targets, cash=None, settings=None, groups=None, accounts=None):
     """Current weight, target, drift and band status per asset / 비중 이탈 현황."""
-    return _rebalance_table("drift", holdings, targets, cash, settings, groups)
+    return _rebalance_table("drift", holdings, targets, cash, settings, groups, accounts)
 
 
 # ---------------------------------------------------------------- backtests

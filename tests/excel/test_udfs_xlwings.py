@@ -21,9 +21,9 @@ CONTRACT = {
     "ETF_PRICE": ["ticker", "field"],
     "ETF_FX": ["from_currency", "to_currency"],
     "ETF_HISTORY": ["tickers", "start", "end", "field", "language"],
-    "REBAL_ORDERS": ["holdings", "targets", "cash", "settings", "groups"],
-    "REBAL_SUMMARY": ["holdings", "targets", "cash", "settings", "groups"],
-    "REBAL_DRIFT": ["holdings", "targets", "cash", "settings", "groups"],
+    "REBAL_ORDERS": ["holdings", "targets", "cash", "settings", "groups", "accounts"],
+    "REBAL_SUMMARY": ["holdings", "targets", "cash", "settings", "groups", "accounts"],
+    "REBAL_DRIFT": ["holdings", "targets", "cash", "settings", "groups", "accounts"],
     "PORTFOLIO_BACKTEST": ["prices", "weights", "settings"],
     "PORTFOLIO_EQUITY": ["prices", "weights", "settings"],
     "PORTFOLIO_CORREL": ["prices"],
@@ -41,7 +41,9 @@ REQUIRED = {
     "PORTFOLIO_CORREL": 1,
     "ETF_VERSION": 0,
 }
-RANGE_ARGS = {"tickers", "holdings", "targets", "settings", "groups", "prices", "weights"}
+RANGE_ARGS = {
+    "tickers", "holdings", "targets", "settings", "groups", "accounts", "prices", "weights"
+}  # fmt: skip
 # Anything that may fetch quotes must not run while the user types in the Insert Function dialog.
 NETWORK = {"ETF_PRICE", "ETF_FX", "ETF_HISTORY", "REBAL_ORDERS", "REBAL_SUMMARY", "REBAL_DRIFT"}
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -234,11 +236,11 @@ def test_vba_signatures(xl):
             "Function ETF_FX(from_currency, to_currency)",
             "Function ETF_HISTORY(tickers, start, Optional end, Optional field, Optional language)",
             "Function REBAL_ORDERS(holdings, targets, Optional cash, Optional settings, "
-            "Optional groups)",
+            "Optional groups, Optional accounts)",
             "Function REBAL_SUMMARY(holdings, targets, Optional cash, Optional settings, "
-            "Optional groups)",
+            "Optional groups, Optional accounts)",
             "Function REBAL_DRIFT(holdings, targets, Optional cash, Optional settings, "
-            "Optional groups)",
+            "Optional groups, Optional accounts)",
             "Function PORTFOLIO_BACKTEST(prices, weights, Optional settings)",
             "Function PORTFOLIO_EQUITY(prices, weights, Optional settings)",
             "Function PORTFOLIO_CORREL(prices)",
@@ -251,7 +253,8 @@ def test_vba_body_calls_our_module_from_the_active_workbook(xl):
     block = function_block(vba_for(xl), "REBAL_ORDERS")
     assert (
         'REBAL_ORDERS = XLPy.CallUDF("etf_rebalancer.udfs", "REBAL_ORDERS", '
-        "Array(holdings, targets, cash, settings, groups), ActiveWorkbook, Application.Caller)"
+        "Array(holdings, targets, cash, settings, groups, accounts), ActiveWorkbook, "
+        "Application.Caller)"
     ) in block
     assert "REBAL_ORDERS = Err.Description" in block
     assert "Application.Volatile" not in block
@@ -313,7 +316,7 @@ def test_import_udfs_registers_help_for_the_function_wizard(xl, monkeypatch):
     assert set(options) == {f"'etf_rebalancer.xlam'!{name}" for name in CONTRACT}
     orders = options["'etf_rebalancer.xlam'!REBAL_ORDERS"]
     assert orders["Category"] == "ETF Rebalancer"
-    assert len(orders["ArgumentDescriptions"]) == 5
+    assert len(orders["ArgumentDescriptions"]) == 6
     assert orders["ArgumentDescriptions"][0].startswith("Holdings with a header")
     for _, kwargs in options.items():
         assert len(kwargs["Description"]) <= 255

@@ -101,7 +101,7 @@ def _cases() -> list[dict[str, Any]]:
             {
                 "name": desktop.stem,
                 "lang": ranges.lang,
-                "plan": [*ranges.request_args(), ranges.quotes],
+                "plan": [*ranges.request_args(), None, ranges.quotes],  # no accounts range
                 "backtest": [prices, weights, bt_settings],
             }
         )
@@ -184,7 +184,7 @@ def test_plan_functions_equal_the_desktop_udfs(index, lite_answers, desktop_pric
     cases, answer = lite_answers
     case = cases[index]
     results = answer["results"][index * 6 : index * 6 + 6]
-    holdings, targets, cash, settings, groups, quotes = case["plan"]
+    holdings, targets, cash, settings, groups, _accounts, quotes = case["plan"]
     desktop_prices_from(quotes)
     orders = udfs.REBAL_ORDERS(holdings, targets, cash, settings, groups)
     summary = udfs.REBAL_SUMMARY(holdings, targets, cash, settings, groups)
@@ -234,7 +234,7 @@ def test_most_templates_give_real_plans_and_backtests():
     cases = _cases()
     real = 0
     for case in cases:
-        holdings, targets, cash, settings, groups, quotes = case["plan"]
+        holdings, targets, cash, settings, groups, _accounts, quotes = case["plan"]
         plan = SheetQuotes(quotes)
         from etf_rebalancer.planning import plan_ranges
 

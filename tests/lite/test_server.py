@@ -74,6 +74,7 @@ def test_rows_from_the_server_price_a_lite_plan(server):
         1000.0,
         [["Setting", "Value"], ["quote_endpoint", server]],  # Lite's own key is accepted
         None,
+        None,
         quotes,
     )
     assert orders[0][0] == "Ticker", orders

@@ -142,9 +142,9 @@ def test_formulas_call_the_lite_functions_and_price_from_quotes(desktop):
 def test_rewrite_formula_cases():
     assert (
         rewrite_formula("REBAL_ORDERS(A1:B2,C1:D2)")
-        == "_xldudf_REBAL_ORDERS(A1:B2,C1:D2,,,,Quotes[#All])"
+        == "_xldudf_REBAL_ORDERS(A1:B2,C1:D2,,,,,Quotes[#All])"
     )
-    assert rewrite_formula("REBAL_SUMMARY()") == "_xldudf_REBAL_SUMMARY(,,,,,Quotes[#All])"
+    assert rewrite_formula("REBAL_SUMMARY()") == "_xldudf_REBAL_SUMMARY(,,,,,,Quotes[#All])"
     assert rewrite_formula('IF(A1="REBAL_ORDERS(x)",PORTFOLIO_CORREL(B:B),0)') == (
         'IF(A1="REBAL_ORDERS(x)",_xldudf_PORTFOLIO_CORREL(B:B),0)'
     )

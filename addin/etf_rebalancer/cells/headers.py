@@ -31,6 +31,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "max": ("max", "maxweight", "cap", "최대", "최대비중", "상한"),
     "amount": ("amount", "value", "cash", "금액", "현금", "잔액"),
     "date": ("date", "날짜", "일자"),
+    # Accounts (household rebalancing). The accounts range's Type/유형 column is read
+    # through "kind" above, so holdings' ETF/STOCK Type keeps its meaning.
+    "asset_class": ("class", "assetclass", "자산군", "자산구분"),
+    "max_risky": ("maxrisky", "riskymax", "riskcap", "위험자산한도", "위험자산비중한도"),
     "key": ("key", "setting", "settings", "item", "설정", "항목", "키"),
 }
 

@@ -70,6 +70,13 @@ SOLVER_LABELS: dict[str, tuple[str, str]] = {
     "milp-time-limit": ("best found within the time limit (MILP)", "시간 제한 내 최선 (MILP)"),
     "greedy": ("greedy fallback", "그리디 대체 계산"),
     "none": ("nothing to trade", "거래 없음"),
+    "milp-node-limit": ("best found within the node limit (MILP)", "노드 한도 내 최선 (MILP)"),
+}
+#: Household (accounts) labels: the orders' Account column and the summary's risky rows.
+ACCOUNT_LABELS: dict[str, tuple[str, str]] = {
+    "account": ("Account", "계좌"),
+    "risky_after": ("Risky weight after", "거래 후 위험자산 비중"),
+    "risky_limit": ("Risky limit", "위험자산 한도"),
 }
 
 #: Column headers of every output table: English (the contract) -> Korean. The

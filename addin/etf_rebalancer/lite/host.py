@@ -65,6 +65,7 @@ _DOC_TARGETS = "Targets: Ticker, Target [, Band, Group, Min, Max] / 목표 비�
 _DOC_CASH = "Cash in the base currency, or a Currency, Amount range / 현금"
 _DOC_SETTINGS = "Settings: key, value (base_currency, mode, band, ...) / 설정"
 _DOC_GROUPS = "Group caps: Group, Max [, Min] / 그룹 한도"
+_DOC_ACCOUNTS = "Accounts: Account, Type [, Max Risky] / 계좌: 계좌, 유형 [, 위험자산한도]"
 _DOC_QUOTES = "The Quotes table: Ticker, Price, Currency, Time, Status, Source / 시세 표"
 _DOC_PRICES = "Daily closes: Date, then one column per ticker / 일별 종가 표"
 _DOC_WEIGHTS = "Ticker, Weight / 티커, 비중"
@@ -98,9 +99,11 @@ def _language(*ranges: Any, settings: Any = None) -> str:
         return "en"
 
 
-def _plan_language(holdings: Any, targets: Any, cash: Any, settings: Any, groups: Any) -> str:
+def _plan_language(
+    holdings: Any, targets: Any, cash: Any, settings: Any, groups: Any, accounts: Any
+) -> str:
     try:
-        return plan_language(holdings, targets, cash, _plan_settings(settings), groups)
+        return plan_language(holdings, targets, cash, _plan_settings(settings), groups, accounts)
     except Exception:
         return "en"
 
@@ -121,7 +124,9 @@ def _plan_settings(settings: Any) -> Any:
     ]
 
 
-def _plan(holdings: Any, targets: Any, cash: Any, settings: Any, groups: Any, quotes: Any) -> Any:
+def _plan(
+    holdings: Any, targets: Any, cash: Any, settings: Any, groups: Any, accounts: Any, quotes: Any
+) -> Any:
     # The engine has no clock: the edge dates the plan (Korea's transaction tax table).
     return plan_ranges(
         holdings,
@@ -129,6 +134,7 @@ def _plan(holdings: Any, targets: Any, cash: Any, settings: Any, groups: Any, qu
         cash,
         _plan_settings(settings),
         groups,
+        accounts,
         market=SheetQuotes(quotes),
         as_of=dt.date.today(),
     )
@@ -216,12 +222,17 @@ def price_source_rows(
 @arg("settings", ndim=2, doc=_DOC_SETTINGS)
 @arg("groups", ndim=2, doc=_DOC_GROUPS)
 @arg("quotes", ndim=2, doc=_DOC_QUOTES)
-def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None, quotes=None):
+@arg("accounts", ndim=2, doc=_DOC_ACCOUNTS)
+def REBAL_ORDERS(
+    holdings, targets, cash=None, settings=None, groups=None, accounts=None, quotes=None
+):
     """Orders that bring the portfolio to its targets, in whole shares / 리밸런싱 주문표."""
-    lang = _plan_language(holdings, targets, cash, settings, groups)
+    lang = _plan_language(holdings, targets, cash, settings, groups, accounts)
     return _table(
         lang,
-        lambda: plan_rows(_plan(holdings, targets, cash, settings, groups, quotes), "orders", lang),
+        lambda: plan_rows(
+            _plan(holdings, targets, cash, settings, groups, accounts, quotes), "orders", lang
+        ),
     )
 
 
@@ -232,12 +243,15 @@ def REBAL_ORDERS(holdings, targets, cash=None, settings=None, groups=None, quote
 @arg("settings", ndim=2, doc=_DOC_SETTINGS)
 @arg("groups", ndim=2, doc=_DOC_GROUPS)
 @arg("quotes", ndim=2, doc=_DOC_QUOTES)
-def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None, quotes=None):
+@arg("accounts", ndim=2, doc=_DOC_ACCOUNTS)
+def REBAL_SUMMARY(
+    holdings, targets, cash=None, settings=None, groups=None, accounts=None, quotes=None
+):
     """Cash, fees, turnover, drift, warnings, and each price's source and age / 리밸런싱 요약."""
-    lang = _plan_language(holdings, targets, cash, settings, groups)
+    lang = _plan_language(holdings, targets, cash, settings, groups, accounts)
 
     def compute() -> list[list[Any]]:
-        plan = _plan(holdings, targets, cash, settings, groups, quotes)
+        plan = _plan(holdings, targets, cash, settings, groups, accounts, quotes)
         rows = plan_rows(plan, "summary", lang)
         return rows + price_source_rows(holdings, targets, quotes, lang, dt.date.today())
 
@@ -251,12 +265,17 @@ def REBAL_SUMMARY(holdings, targets, cash=None, settings=None, groups=None, quot
 @arg("settings", ndim=2, doc=_DOC_SETTINGS)
 @arg("groups", ndim=2, doc=_DOC_GROUPS)
 @arg("quotes", ndim=2, doc=_DOC_QUOTES)
-def REBAL_DRIFT(holdings, targets, cash=None, settings=None, groups=None, quotes=None):
+@arg("accounts", ndim=2, doc=_DOC_ACCOUNTS)
+def REBAL_DRIFT(
+    holdings, targets, cash=None, settings=None, groups=None, accounts=None, quotes=None
+):
     """Current weight, target, drift and band status per asset / 비중 이탈 현황."""
-    lang = _plan_language(holdings, targets, cash, settings, groups)
+    lang = _plan_language(holdings, targets, cash, settings, groups, accounts)
     return _table(
         lang,
-        lambda: plan_rows(_plan(holdings, targets, cash, settings, groups, quotes), "drift", lang),
+        lambda: plan_rows(
+            _plan(holdings, targets, cash, settings, groups, accounts, quotes), "drift", lang
+        ),
     )
 
 

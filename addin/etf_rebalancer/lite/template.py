@@ -43,8 +43,9 @@ LITE_FUNCTIONS = (
     "ETF_VERSION",
 )
 #: Functions that take the Quotes table as their last argument in Lite, and the
-#: number of desktop arguments before it (holdings, targets, cash, settings, groups).
-_QUOTES_ARGUMENT = {"REBAL_ORDERS": 5, "REBAL_SUMMARY": 5, "REBAL_DRIFT": 5}
+#: number of desktop arguments before it (holdings, targets, cash, settings, groups,
+#: accounts).
+_QUOTES_ARGUMENT = {"REBAL_ORDERS": 6, "REBAL_SUMMARY": 6, "REBAL_DRIFT": 6}
 _PREFIX = "_xldudf_"
 _CALL = re.compile(r"(?<![A-Za-z0-9_.\]])(" + "|".join(LITE_FUNCTIONS) + r")\(")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -20,10 +21,12 @@ from etf_rebalancer.cells import CASH_TICKER, KeyValue, is_blank
 from etf_rebalancer.cells.headers import LANGUAGES
 from etf_rebalancer.cells.labels import Bilingual, ko, where
 from etf_rebalancer.cells.tickers import listing_currency_from_suffix
+from etf_rebalancer.engine import account_rules
+from etf_rebalancer.engine.household import Account, HouseholdRequest, Position
 from etf_rebalancer.engine.request import Asset, GroupCap, RebalanceRequest, Settings
 from etf_rebalancer.errors import InputError
 
-__all__ = ["SETTING_KEYS", "read_request"]
+__all__ = ["SETTING_KEYS", "household_requested", "read_household", "read_request"]
 
 #: Setting keys the contract defines (``fx *`` stands for every ``FX <CCY>`` key).
 SETTING_KEYS = (
@@ -563,3 +566,261 @@ def _read_cash(values: Any, base: str) -> dict[str, float]:
     if any(not math.isfinite(v) for v in pools.values()):  # parse_number guards; belt and braces
         raise InputError("cash amounts must be finite numbers", "현금은 유한한 숫자여야 합니다")
     return pools
+
+
+# ---------------------------------------------------------------- accounts (household)
+# Kept apart from the single-portfolio reader above: read_request still reads the
+# household-level request (shares summed per ticker), these functions add the split
+# over accounts, the accounts range and the targets' Class column.
+
+
+def household_requested(cash: Any, accounts: Any) -> bool:
+    """Whether the ranges ask for a household plan (per-account orders).
+
+    True when an ``accounts`` range is given or the cash range names an account.
+    An ``Account`` column in holdings alone (with one pooled cash range) keeps
+    today's single-portfolio plan, so workbooks that used the column as a label
+    plan exactly as before.
+    """
+    if not _is_range_blank(accounts):
+        return True
+    if not isinstance(cash, list | tuple | pd.DataFrame):
+        return False
+    rows = xl.as_rows(cash)
+    if not rows or not any(xl.normalise_header(c) in _ACCOUNT_HEADERS for c in rows[0]):
+        return False
+    return any(not is_blank(v) for v in xl.column_values(cash, "account"))
+
+
+_ACCOUNT_HEADERS = {xl.normalise_header(a) for a in xl.ALIASES["account"]}
+
+
+def _is_range_blank(values: Any) -> bool:
+    if values is None:
+        return True
+    if not isinstance(values, list | tuple | pd.DataFrame):
+        return is_blank(values)
+    return all(is_blank(c) for r in xl.as_rows(values) for c in r)
+
+
+def read_household(
+    holdings: Any,
+    targets: Any,
+    cash: Any = None,
+    settings: Any = None,
+    groups: Any = None,
+    accounts: Any = None,
+    as_of: Any = None,
+) -> HouseholdRequest:
+    """Read the ranges of a household plan: holdings and cash per account, account types.
+
+    Parameters
+    ----------
+    holdings
+        As for :func:`read_request`; ``Account``/``계좌`` (blank: the default
+        account) says where each row is held. A ticker may appear once per account.
+    targets
+        As for :func:`read_request`, with an optional ``Class``/``자산군`` column
+        (equity, bond, cash, leveraged, inverse or their Korean names).
+    cash
+        A number (the default account's cash in the base currency), or a range
+        ``Currency``, ``Amount`` [, ``Account``].
+    settings, groups, as_of
+        As for :func:`read_request`.
+    accounts
+        Optional range ``Account``, ``Type`` [, ``Max Risky``]. When given, every
+        account named in holdings or cash must be listed in it; without it every
+        account is ``general``.
+
+    Returns
+    -------
+    HouseholdRequest
+
+    Raises
+    ------
+    InputError
+        Naming the range, row, account and value of the first problem found.
+    """
+    request = read_request(holdings, targets, None, settings, groups, as_of=as_of)
+    base = request.settings.base_currency
+    listed = _read_accounts(accounts)
+    positions, held_cash, names = _read_positions(holdings, base)
+    pools, cash_names = _read_account_cash(cash, base)
+    for (key, currency), amount in held_cash.items():
+        pools[(key, currency)] = pools.get((key, currency), 0.0) + amount
+    for key, (name, place) in {**cash_names, **names}.items():
+        if key and listed is not None and key not in listed:
+            known = ", ".join(a.name for a in listed.values()) or "none"
+            raise InputError(
+                f"Account {name}{place} is not in the accounts range (it lists {known}); "
+                "add a row with its Type",
+                f"계좌 {name}{ko(place)}이(가) 계좌 범위에 없습니다 (있는 계좌: {known}); "
+                "유형과 함께 행을 추가하세요",
+            )
+    every: dict[str, Account] = {"": Account(key="", name="")}
+    for key, (name, _where) in sorted({**cash_names, **names}.items()):
+        every[key] = Account(key=key, name=name)
+    every.update(listed or {})
+    total: dict[str, float] = {}
+    for (_key, currency), amount in pools.items():
+        total[currency] = total.get(currency, 0.0) + amount
+    request = replace(request, cash=dict(sorted(total.items())))
+    return HouseholdRequest(
+        request=request,
+        accounts=tuple(every[k] for k in sorted(every)),
+        positions=tuple(sorted(positions, key=lambda p: (p.account, p.ticker))),
+        cash=tuple((k, c, a) for (k, c), a in sorted(pools.items())),
+        classes=_read_classes(targets),
+    )
+
+
+def _account_key(value: Any) -> tuple[str, str]:
+    """(key, display name) of an Account cell; blank is the default account ``""``."""
+    if is_blank(value):
+        return "", ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # an account number typed as a number
+    name = str(value).strip()
+    return name.casefold(), name
+
+
+def _read_accounts(values: Any) -> dict[str, Account] | None:
+    if _is_range_blank(values):
+        return None
+    table = xl.read_table(
+        values, name="accounts", required=["account", "kind"], optional=["max_risky"]
+    )
+    out: dict[str, Account] = {}
+    for record in table.to_dict("records"):
+        row = record["row"]
+        key, name = _account_key(record["account"])
+        if not key:
+            raise InputError(
+                f"Account name is missing (accounts row {row})",
+                f"계좌 이름이 없습니다 (계좌 {row}행)",
+            )
+        where, where_ko = f" (accounts row {row}, {name})", f" (계좌 {row}행, {name})"
+        if key in out:
+            raise InputError(
+                f"Account {name} appears twice in accounts (rows {out[key].row} and {row})",
+                f"계좌 {name}이(가) 계좌 범위에 두 번 있습니다 ({out[key].row}행, {row}행)",
+            )
+        raw_type = record["kind"]
+        kind = None if is_blank(raw_type) else account_rules.account_type(str(raw_type))
+        if kind is None:
+            raise InputError(
+                f"Type must be general, isa, pension, irp or dc, got {raw_type!r}{where}",
+                f"유형은 일반(위탁), ISA, 연금저축, IRP, DC(퇴직연금) 중 하나여야 합니다: "
+                f"{raw_type!r}{where_ko}",
+            )
+        number, explicit = xl.parse_weight(record.get("max_risky"), what="Max Risky", where=where)
+        cap = xl.weights_to_fractions([(number, explicit)])[0]
+        if cap is not None and not 0 <= cap <= 1:
+            raise InputError(
+                f"Max Risky must be a weight from 0% to 100%, got {record.get('max_risky')!r}"
+                f"{where}",
+                f"위험자산한도는 0%~100% 사이여야 합니다: {record.get('max_risky')!r}{where_ko}",
+            )
+        out[key] = Account(key=key, name=name, kind=kind, max_risky=cap, row=row)
+    return out
+
+
+def _read_positions(
+    values: Any, base: str
+) -> tuple[list[Position], dict[tuple[str, str], float], dict[str, tuple[str, str]]]:
+    """Positions per (ticker, account), CASH rows per (account, currency), account names."""
+    table = xl.read_table(
+        values,
+        name="holdings",
+        required=["ticker", "shares"],
+        optional=["price", "currency", "account"],
+    )
+    positions: dict[tuple[str, str], Position] = {}
+    cash: dict[tuple[str, str], float] = {}
+    names: dict[str, tuple[str, str]] = {}
+    for record in table.to_dict("records"):
+        row = record["row"]
+        ticker = xl.normalise_ticker(record["ticker"], where=f" (holdings row {row})")
+        key, name = _account_key(record.get("account"))
+        if key and key not in names:
+            names[key] = (name, f" (holdings row {row})")
+        where = f" (holdings row {row}, {ticker})"
+        shares = _shares(record["shares"], where, f" (보유종목 {row}행, {ticker})")
+        if ticker == CASH_TICKER:
+            price = _price(record.get("price"), where, where)
+            raw = record.get("currency")
+            currency = base if is_blank(raw) else _currency(raw, where)
+            slot = (key, currency)
+            cash[slot] = cash.get(slot, 0.0) + shares * (price if price is not None else 1.0)
+            continue
+        if (ticker, key) in positions:
+            first = positions[(ticker, key)].row
+            shown = name or "default"
+            raise InputError(
+                f"Ticker {ticker} appears twice in account {shown} (holdings rows {first} and "
+                f"{row}); merge the rows",
+                f"티커 {ticker}가 계좌 {name or '기본 계좌'}에 두 번 있습니다 "
+                f"(보유종목 {first}행, {row}행); 행을 합치세요",
+            )
+        positions[(ticker, key)] = Position(ticker=ticker, account=key, shares=shares, row=row)
+    return list(positions.values()), cash, names
+
+
+def _read_account_cash(
+    values: Any, base: str
+) -> tuple[dict[tuple[str, str], float], dict[str, tuple[str, str]]]:
+    """Cash per (account, currency); a number or a range without Account: default account."""
+    rows = xl.as_rows(values) if isinstance(values, list | tuple | pd.DataFrame) else []
+    if not rows or not any(xl.normalise_header(c) in _ACCOUNT_HEADERS for c in rows[0]):
+        return {("", c): a for c, a in _read_cash(values, base).items()}, {}
+    table = xl.read_table(
+        values, name="cash", required=["currency", "amount"], optional=["account"]
+    )
+    pools: dict[tuple[str, str], float] = {}
+    seen: dict[tuple[str, str], int] = {}
+    names: dict[str, tuple[str, str]] = {}
+    for record in table.to_dict("records"):
+        row = record["row"]
+        where = f" (cash row {row})"
+        key, name = _account_key(record.get("account"))
+        if key and key not in names:
+            names[key] = (name, where)
+        currency = _currency(record["currency"], where)
+        amount = xl.parse_number(record["amount"], what="Amount", where=where)
+        if amount is None:
+            continue
+        if (key, currency) in seen:
+            shown = name or "default"
+            raise InputError(
+                f"Currency {currency} of account {shown} appears twice in cash (rows "
+                f"{seen[(key, currency)]} and {row})",
+                f"계좌 {name or '기본 계좌'}의 통화 {currency}가 현금 범위에 두 번 있습니다 "
+                f"({seen[(key, currency)]}행, {row}행)",
+            )
+        seen[(key, currency)] = row
+        pools[(key, currency)] = amount
+    return pools, names
+
+
+def _read_classes(values: Any) -> dict[str, str]:
+    table = xl.read_table(values, name="targets", required=["ticker"], optional=["asset_class"])
+    if "asset_class" not in table.columns:
+        return {}
+    out: dict[str, str] = {}
+    for record in table.to_dict("records"):
+        raw = record["asset_class"]
+        if is_blank(raw) or is_blank(record["ticker"]):
+            continue
+        row = record["row"]
+        ticker = xl.normalise_ticker(record["ticker"], where=f" (targets row {row})")
+        found = account_rules.asset_class(str(raw))
+        if found is None:
+            raise InputError(
+                f"Class must be equity, bond, cash, leveraged or inverse, got {raw!r} "
+                f"(targets row {row}, {ticker})",
+                f"자산군은 주식, 채권, 현금성, 레버리지, 인버스 중 하나여야 합니다: {raw!r} "
+                f"(목표비중 {row}행, {ticker})",
+            )
+        if ticker != CASH_TICKER:
+            out[ticker] = found
+    return out

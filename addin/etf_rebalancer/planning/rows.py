@@ -13,7 +13,11 @@ from typing import Any
 
 from etf_rebalancer.cells import detect_language
 from etf_rebalancer.cells.labels import localize_rows
+from etf_rebalancer.engine.household import HouseholdPlan
 from etf_rebalancer.engine.plan import Plan
+
+#: Either plan answers the same three tables.
+AnyPlan = Plan | HouseholdPlan
 
 __all__ = ["PLAN_TABLES", "plan_language", "plan_rows", "plan_tables"]
 
@@ -27,16 +31,17 @@ def plan_language(
     cash: Any = None,
     settings: Any = None,
     groups: Any = None,
+    accounts: Any = None,
 ) -> str:
     """The language a REBAL_* call answers in (see ``detect_language``): ``"en"`` or ``"ko"``.
 
     Korean when a header of the ranges (or a settings key) is Korean, unless the
     ``language`` setting says otherwise; data cells (names, accounts) never count.
     """
-    return detect_language(holdings, targets, cash, groups, settings=settings)
+    return detect_language(holdings, targets, cash, groups, accounts, settings=settings)
 
 
-def plan_rows(plan: Plan, table: str, lang: str = "en") -> list[list[Any]]:
+def plan_rows(plan: AnyPlan, table: str, lang: str = "en") -> list[list[Any]]:
     """One output table of ``plan`` (``orders``, ``summary`` or ``drift``) in ``lang``."""
     if table == "orders":
         return localize_rows("orders", plan.order_rows(), lang)
@@ -47,6 +52,6 @@ def plan_rows(plan: Plan, table: str, lang: str = "en") -> list[list[Any]]:
     raise ValueError(f"unknown plan table {table!r}; expected one of {PLAN_TABLES}")
 
 
-def plan_tables(plan: Plan, lang: str = "en") -> dict[str, list[list[Any]]]:
+def plan_tables(plan: AnyPlan, lang: str = "en") -> dict[str, list[list[Any]]]:
     """All three tables of ``plan`` in ``lang``, keyed as :data:`PLAN_TABLES`."""
     return {table: plan_rows(plan, table, lang) for table in PLAN_TABLES}
