@@ -92,7 +92,7 @@ HULL_CUTS = True
 TINY_WEIGHT = 1e-6
 #: The deterministic work budget: branch-and-bound nodes HiGHS may explore. The plan is a
 #: function of the inputs alone because this, not a clock, is what stops the search.
-NODE_BUDGET = 500
+NODE_BUDGET = 200
 #: Last-resort wall-clock guard (seconds); when it fires the plan depends on machine
 #: speed, and :mod:`.plan` says so in the summary.
 GUARD_SECONDS = 5.0
@@ -216,36 +216,109 @@ def _highs(model: dict[str, object], guard_seconds: float) -> highspy.Highs:
     return highs
 
 
+#: Breach (weight units) below which a band or cap counts as kept.
+BREACH_TOL = 1e-7
+#: Price of fees and conversions in the least-breach programs (see _solve_milp).
+LOOSENING_COST = 1.5
+
+
 def _solve_milp(
     problem: Problem, guard_seconds: float, started: float, start: Solution | None
 ) -> Solution:
+    """HiGHS on the program, caps and bands first: lexicographically, not by weights.
+
+    When the plan breaches a cap (group or per-asset Min/Max), a first program
+    finds the least breach whole shares allow and the main one is re-solved with
+    the breach held to it; then the same for bands in band mode. So no penalty
+    weighting can trade a keepable cap or band for drift or turnover.
+    """
     try:
         model, layout = _build(problem)
-        highs = _highs(model, guard_seconds)
         hint = start if start is not None else greedy(problem)
-        unit = layout["unit"]
-        cols = np.concatenate([layout["b"], layout["s"]])
-        vals = np.concatenate([hint.buy, hint.sell]) / np.concatenate([unit, unit])
-        # A partial start (share counts only): HiGHS completes the rest by an LP.
-        highs.setSolution(len(cols), cols.astype(np.int32), vals.astype(float))
-        highs.run()
+        solution, x = _run(model, layout, problem, guard_seconds, hint)
+        for kind in ("cap", "band"):
+            cols = layout[kind]
+            if solution is None or x is None or not len(cols):
+                continue
+            breach = float(x[cols].sum())
+            if breach > BREACH_TOL * WEIGHT_UNITS:
+                least_model = dict(model)
+                cost = np.zeros_like(np.asarray(model["c"], dtype=float))
+                cost[cols] = 1.0
+                # Money spent loosens lower bounds (they apply to the value after costs) by
+                # at most the sum of the lower bounds (<= 1) per unit: priced above that,
+                # no fee or conversion is ever paid just to shrink the portfolio.
+                cost[layout["fee"]] = LOOSENING_COST
+                cost[layout["flows"]] = LOOSENING_COST * problem.fx_spread
+                least_model["c"] = cost
+                first, x_first = _run(least_model, layout, problem, guard_seconds, solution)
+                if first is not None and x_first is not None:
+                    least = float(x_first[cols].sum())
+                    if least < breach - BREACH_TOL * WEIGHT_UNITS:
+                        model = _limited(model, cols, least + BREACH_TOL * WEIGHT_UNITS)
+                        again, x_again = _run(model, layout, problem, guard_seconds, first)
+                        if again is not None:
+                            solution, x = again, x_again
+                        continue
+            # Keep this kind's breach where it is while the next kind is settled.
+            model = _limited(model, cols, breach + BREACH_TOL * WEIGHT_UNITS)
     except (ValueError, MemoryError, RuntimeError) as error:  # a model HiGHS refuses
         fallback = greedy(problem)
         fallback.detail = f"solver error: {error}"
         fallback.seconds = time.perf_counter() - started
         return fallback
-    seconds = time.perf_counter() - started
+    if solution is None:
+        fallback = greedy(problem)
+        fallback.detail = "no feasible plan within the work budget"
+        fallback.seconds = time.perf_counter() - started
+        return fallback
+    solution.seconds = time.perf_counter() - started
+    if solution.method != "milp":
+        # An unproven incumbent can be poor: keep the greedy plan instead when the
+        # program's own objective says it is better.
+        fallback = greedy(problem)
+        if objective(problem, fallback.buy, fallback.sell) < objective(
+            problem, solution.buy, solution.sell
+        ):
+            solution.buy, solution.sell = fallback.buy, fallback.sell
+            solution.detail = "work budget spent; the greedy plan beat the best found"
+    return solution
+
+
+def _limited(model: dict[str, object], cols: np.ndarray, bound: float) -> dict[str, object]:
+    """``model`` with one more row: the sum of columns ``cols`` at most ``bound``."""
+    matrix = sparse.csr_array(model["A"])
+    row = sparse.csr_array(
+        (np.ones(len(cols)), (np.zeros(len(cols), dtype=np.int64), cols)),
+        shape=(1, matrix.shape[1]),
+    )
+    out = dict(model)
+    out["A"] = sparse.vstack([matrix, row], format="csr")
+    out["lo"] = np.append(np.asarray(model["lo"]), -np.inf)
+    out["hi"] = np.append(np.asarray(model["hi"]), bound)
+    return out
+
+
+def _run(
+    model: dict[str, object],
+    layout: dict[str, np.ndarray],
+    problem: Problem,
+    guard_seconds: float,
+    hint: Solution,
+) -> tuple[Solution | None, np.ndarray | None]:
+    """One HiGHS run from a partial start (share counts); ``None`` without a plan."""
+    highs = _highs(model, guard_seconds)
+    unit = layout["unit"]
+    cols = np.concatenate([layout["b"], layout["s"]])
+    vals = np.concatenate([hint.buy, hint.sell]) / np.concatenate([unit, unit])
+    # A partial start (share counts only): HiGHS completes the rest by an LP.
+    highs.setSolution(len(cols), cols.astype(np.int32), vals.astype(float))
+    highs.run()
     status = highs.getModelStatus()
     info = highs.getInfo()
-    has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    if not has_plan:
-        fallback = greedy(problem)
-        fallback.detail = highs.modelStatusToString(status)
-        fallback.seconds = seconds
-        fallback.extra["guard"] = float(status == highspy.HighsModelStatus.kTimeLimit)
-        return fallback
+    if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+        return None, None
     x = np.asarray(highs.getSolution().col_value)
-    unit = layout["unit"]
     buy, sell = x[layout["b"]] * unit, x[layout["s"]] * unit
     if problem.whole:
         # Share columns are integral up to tolerance; value-modelled (tiny) ones round down.
@@ -260,7 +333,7 @@ def _solve_milp(
     value = float(info.objective_function_value) / WEIGHT_UNITS
     solution = Solution(
         buy, sell, "milp" if proven else "milp-time-limit", highs.modelStatusToString(status),
-        value, seconds,
+        value,
     )  # fmt: skip
     bound = float(info.mip_dual_bound)
     if math.isfinite(bound):
@@ -268,14 +341,7 @@ def _solve_milp(
         solution.extra["gap"] = max(value - bound / WEIGHT_UNITS, 0.0)
     solution.extra["nodes"] = float(info.mip_node_count)
     solution.extra["guard"] = float(status == highspy.HighsModelStatus.kTimeLimit)
-    if not proven:
-        # An unproven incumbent can be poor: keep the greedy plan instead when the
-        # program's own objective says it is better.
-        fallback = greedy(problem)
-        if objective(problem, fallback.buy, fallback.sell) < objective(problem, buy, sell):
-            solution.buy, solution.sell = fallback.buy, fallback.sell
-            solution.detail = "work budget spent; the greedy plan beat the best found"
-    return solution
+    return solution, x
 
 
 def _order_binaries(
@@ -286,8 +352,10 @@ def _order_binaries(
     s: np.ndarray,
     fees: tuple[float, float, float],
     cost_weight: float,
-) -> np.ndarray:
-    """Binaries per order: order cost, ``min_trade`` and ``fee_min``; returns fee columns.
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Binaries per order: order cost, ``min_trade`` and ``fee_min``.
+
+    Returns the fee columns and the buy and sell binaries' columns.
 
     ``upper`` bounds the buy and sell columns, ``a`` is each column unit's weight and
     ``fees`` is ``(fee_rate, fee_min, min_trade)`` with money as weights.
@@ -335,7 +403,7 @@ def _order_binaries(
             np.concatenate([idx, idx, idx]), np.zeros(n), np.full(n, np.inf),
         )  # fmt: skip
 
-    return fee
+    return fee, (yb, ys)
 
 
 def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
@@ -369,8 +437,9 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
     s = bld.block(n, 0.0, sell_ub, trade_cost_s, integral)
     idx = np.arange(n)
     fee = np.empty(0, dtype=np.int64)
+    fee_binaries = (fee, fee)
     if uses_order_binaries(problem):
-        fee = _order_binaries(
+        fee, fee_binaries = _order_binaries(
             bld, (buy_ub, sell_ub), av, b, s, (fee_rate, fee_min, min_trade), cost_weight
         )
     # Deviation pieces: assets 0..n-1, cash n.
@@ -440,9 +509,59 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         rows += [src, dst]
     start = problem.cash_start / problem.value * units
     bld.rows_add(np.concatenate(cols), np.concatenate(vals), np.concatenate(rows), start, start)
+    # kappa: the costs (fees, tax, FX spread). Bands and caps are weights of the value
+    # after costs, V (1 - kappa): w <= hi is  a x <= hi (1 - kappa),  linear in kappa.
+    has_costs = fee_rate > 0 or fee_min > 0 or bool(np.any(problem.sell_tax > 0))
+    has_costs = has_costs or (bool(pairs) and spread > 0)
+    kappa = bld.block(1, 0.0, np.inf, 0.0, False) if has_costs else np.empty(0, dtype=np.int64)
+    # Costs can only be what the orders incur: no fee above rate x value + fee_min, no
+    # conversion into a pool beyond what it spends. Without these a program that values
+    # kappa (bounds shrink with it) would burn money to loosen every band and cap.
+    if use_fee_var:
+        yb, ys = fee_binaries
+        bld.rows_add(
+            np.concatenate([fee, b, s, yb, ys]),
+            np.concatenate([np.ones(n), -fee_rate * av, -fee_rate * av,
+                            np.full(n, -fee_min), np.full(n, -fee_min)]),
+            np.concatenate([idx] * 5), np.full(n, -np.inf), np.zeros(n),
+        )  # fmt: skip
+    if pairs:
+        dst_of = np.array([q for _, q in pairs])
+        fc = [flows, b]
+        fv = [np.full(len(pairs), 1.0 - spread), -buy_gross]
+        fr = [dst_of, problem.pool]
+        if use_fee_var:
+            fc.append(fee)
+            fv.append(-np.ones(n))
+            fr.append(problem.pool)
+        bld.rows_add(
+            np.concatenate(fc), np.concatenate(fv), np.concatenate(fr),
+            np.full(pools, -np.inf), np.zeros(pools),
+        )  # fmt: skip
+    if has_costs:
+        kc, kv = [kappa, s], [np.ones(1), -problem.sell_tax * av]
+        if use_fee_var:
+            kc.append(fee)
+            kv.append(-np.ones(n))
+        elif fee_rate > 0:
+            kc += [b, s]
+            kv += [-fee_rate * av, -fee_rate * av]
+        if pairs:
+            kc.append(flows)
+            kv.append(np.full(len(pairs), -spread))
+        cat = np.concatenate(kc)
+        bld.rows_add(cat, np.concatenate(kv), np.zeros(len(cat), dtype=np.int64), [0.0], [0.0])
+
+    def on_kappa(bound: np.ndarray, rows: np.ndarray) -> tuple[list[np.ndarray], ...]:
+        """Columns, values and rows of ``+bound x kappa`` for rows ``rows``."""
+        if not has_costs:
+            return [], [], []
+        return [np.full(len(rows), kappa[0])], [np.asarray(bound, dtype=float)], [rows]
 
     # Soft constraints: rows lo <= a b - a s (+/- slack) <= hi on the weight change.
-    def soft_bounds(lo: np.ndarray, hi: np.ndarray, penalty: float) -> None:
+    slacks: dict[str, list[np.ndarray]] = {"cap": [], "band": []}
+
+    def soft_bounds(lo: np.ndarray, hi: np.ndarray, penalty: float, kind: str) -> None:
         base = problem.held * a
         for bound, sign in ((hi, -1.0), (lo, 1.0)):
             have = np.flatnonzero(np.isfinite(bound))
@@ -450,26 +569,31 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
                 continue
             m = len(have)
             slack = bld.block(m, 0.0, np.inf, penalty, False)
+            slacks[kind].append(slack)
             r = np.arange(m)
-            rhs = bound[have] * k - base[have]
+            rhs = bound[have] * units - base[have]
+            kc, kv, kr = on_kappa(bound[have], r)
             bld.rows_add(
-                np.concatenate([b[have], s[have], slack]),
-                np.concatenate([av[have], -av[have], np.full(m, sign)]),
-                np.concatenate([r, r, r]),
+                np.concatenate([b[have], s[have], slack, *kc]),
+                np.concatenate([av[have], -av[have], np.full(m, sign), *kv]),
+                np.concatenate([r, r, r, *kr]),
                 rhs if sign > 0 else np.full(m, -np.inf),
                 rhs if sign < 0 else np.full(m, np.inf),
             )
 
-    soft_bounds(problem.min_weight, problem.max_weight, CAP_PENALTY)
+    soft_bounds(problem.min_weight, problem.max_weight, CAP_PENALTY, "cap")
     if band_mode:
-        soft_bounds(problem.band_lo, problem.band_hi, BAND_PENALTY)
-        for bound, sign in ((problem.cash_hi * k, -1.0), (problem.cash_lo * k, 1.0)):
-            if not math.isfinite(bound):
+        soft_bounds(problem.band_lo, problem.band_hi, BAND_PENALTY, "band")
+        for weight, sign in ((problem.cash_hi, -1.0), (problem.cash_lo, 1.0)):
+            if not math.isfinite(weight):
                 continue  # no cash target: idle cash is not a band breach
+            bound = weight * units
             slack = bld.block(1, 0.0, np.inf, BAND_PENALTY, False)
+            slacks["band"].append(slack)
+            kc, kv, kr = on_kappa(np.array([weight]), np.zeros(1, dtype=np.int64))
             bld.rows_add(
-                np.concatenate([cash, slack]), np.append(np.ones(pools), sign),
-                np.zeros(pools + 1, dtype=np.int64),
+                np.concatenate([cash, slack, *kc]), np.concatenate([np.ones(pools), [sign], *kv]),
+                np.concatenate([np.zeros(pools + 1, dtype=np.int64), *kr]),
                 [bound if sign > 0 else -np.inf], [bound if sign < 0 else np.inf],
             )  # fmt: skip
     for _label, members, lo, hi in problem.groups:
@@ -479,11 +603,13 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
             if group_bound is None:
                 continue
             slack = bld.block(1, 0.0, np.inf, CAP_PENALTY, False)
-            rhs = group_bound * k - base_weight
+            slacks["cap"].append(slack)
+            rhs = group_bound * units - base_weight
+            kc, kv, kr = on_kappa(np.array([group_bound]), np.zeros(1, dtype=np.int64))
             bld.rows_add(
-                np.concatenate([b[members], s[members], slack]),
-                np.concatenate([av[members], -av[members], [sign]]),
-                np.zeros(2 * m + 1, dtype=np.int64),
+                np.concatenate([b[members], s[members], slack, *kc]),
+                np.concatenate([av[members], -av[members], [sign], *kv]),
+                np.concatenate([np.zeros(2 * m + 1, dtype=np.int64), *kr]),
                 [rhs if sign > 0 else -np.inf], [rhs if sign < 0 else np.inf],
             )  # fmt: skip
 
@@ -496,4 +622,14 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         "lo": np.array(bld.row_lo),
         "hi": np.array(bld.row_hi),
     }
-    return model, {"b": b, "s": s, "unit": unit}
+    empty = np.empty(0, dtype=np.int64)
+    layout = {
+        "b": b,
+        "s": s,
+        "unit": unit,
+        "cap": np.concatenate(slacks["cap"]) if slacks["cap"] else empty,
+        "band": np.concatenate(slacks["band"]) if slacks["band"] else empty,
+        "fee": fee,
+        "flows": flows,
+    }
+    return model, layout

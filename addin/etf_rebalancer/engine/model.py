@@ -20,6 +20,7 @@ __all__ = [
     "ORDER_COST",
     "Problem",
     "Solution",
+    "breaches",
     "contract_drift",
     "objective",
     "piecewise",
@@ -179,6 +180,8 @@ def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float:
     total += cost_weight * (float(fee.sum()) + float(tax.sum()) + lost)
     total += WASH_COST * (deficit / (1.0 - problem.fx_spread) if deficit else 0.0)
 
+    # Bands and caps are weights of the value after these very costs (as the MILP has them).
+    k = 1.0 - (float(fee.sum()) + float(tax.sum()) + lost)
     for i in range(n):
         total += CAP_PENALTY * _excess(
             weights[i], problem.min_weight[i] * k, problem.max_weight[i] * k
@@ -296,3 +299,35 @@ def contract_drift(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float
         return math.inf
     gaps = np.abs(holdings / total - problem.target).sum()
     return float(gaps + abs(cash / total - problem.cash_target))
+
+
+def breaches(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> tuple[float, float]:
+    """Total weight outside the caps (group and per-asset Min/Max) and, in band mode, the bands.
+
+    Weights as the program has them: of ``value``, bounds times the share of it left
+    after the plan's own costs (the contract's weights after costs).
+    """
+    a = problem.price / problem.value
+    settled = settle_pools(problem, buy, sell)
+    k = 1.0 - settled.costs / problem.value
+    weights = (problem.held + buy - sell) * a
+    cap = sum(
+        _excess(weights[i], problem.min_weight[i] * k, problem.max_weight[i] * k)
+        for i in range(problem.n)
+    )
+    for _label, members, lo, hi in problem.groups:
+        cap += _excess(
+            float(weights[members].sum()),
+            math.nan if lo is None else lo * k,
+            math.nan if hi is None else hi * k,
+        )
+    band = 0.0
+    if problem.mode == "band":
+        band = sum(
+            _excess(weights[i], problem.band_lo[i] * k, problem.band_hi[i] * k)
+            for i in range(problem.n)
+        )
+        band += _excess(
+            float(settled.cash_end.sum()) / problem.value, problem.cash_lo * k, problem.cash_hi * k
+        )
+    return float(cap), float(band)

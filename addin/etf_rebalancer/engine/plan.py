@@ -50,7 +50,7 @@ _PLAN_CACHE_SIZE = 8
 #: work budget (:data:`.milp.NODE_BUDGET`, the knapsack's step budget), so the plan is a
 #: function of the inputs; this guard only stops a pathological solve, and the summary
 #: says so when it fires (then the plan may depend on the machine's speed).
-DEFAULT_TIME_LIMIT = 2.0
+DEFAULT_TIME_LIMIT = 10.0
 
 
 @dataclass
@@ -611,6 +611,9 @@ def _solve(formulation: _Formulation, time_limit: float) -> Plan:
     solution = milp.solve(problem, guard_seconds=time_limit)
     plan = _settled_plan(formulation, solution)
     best_score = _exact_score(plan, problem)
+    # Drift targets are weights of the value after costs: the program applies them as
+    # target x (1 - cost_share); re-solve once at the plan's actual costs. (The MILP's
+    # bands and caps take the costs exactly, through its cost variable.)
     for _ in range(COST_ROUNDS if problem.n <= COST_ROUNDS_MAX_ASSETS else 0):
         share = _cost_share(plan, problem)
         if abs(share - problem.cost_share) <= 1e-12:
@@ -619,7 +622,7 @@ def _solve(formulation: _Formulation, time_limit: float) -> Plan:
         again = milp.solve(problem, guard_seconds=time_limit)
         candidate = _settled_plan(formulation, again)
         score = _exact_score(candidate, formulation.problem)
-        if score < best_score:
+        if _better(score, best_score):
             plan, solution, best_score = candidate, again, score
     _check(plan, formulation, solution, best_score)
     _stand_still_if_worse(plan, formulation)
@@ -631,10 +634,28 @@ def _cost_share(plan: Plan, problem: model.Problem) -> float:
     return (plan.fees_value + plan.tax_value + plan.fx_cost_value) / problem.value
 
 
-def _exact_score(plan: Plan, problem: model.Problem) -> float:
-    """The program's objective with the plan's actual costs: weights as the contract has them."""
+Score = tuple[float, float, float]
+
+
+def _exact_score(plan: Plan, problem: model.Problem) -> Score:
+    """Cap breach, band breach, then the program's objective, with the plan's actual costs.
+
+    Compared lexicographically (:func:`_better`): a kept cap or band is never traded for
+    drift. The costs make the weights those of the contract (after costs).
+    """
     exact = dataclasses.replace(problem, cost_share=_cost_share(plan, problem))
-    return model.objective(exact, plan.buy, plan.sell)
+    cap, band = model.breaches(exact, plan.buy, plan.sell)
+    return cap, band, model.objective(exact, plan.buy, plan.sell)
+
+
+def _better(a: Score, b: Score, tolerance: float = 1e-15) -> bool:
+    """Whether score ``a`` beats ``b`` by more than ``tolerance`` (breaches first)."""
+    for x, y in ((a[0], b[0]), (a[1], b[1])):
+        if x < y - milp.BREACH_TOL:
+            return True
+        if x > y + milp.BREACH_TOL:
+            return False
+    return a[2] < b[2] - tolerance
 
 
 def _settled_plan(formulation: _Formulation, solution: model.Solution) -> Plan:
@@ -684,30 +705,34 @@ def _settled_plan(formulation: _Formulation, solution: model.Solution) -> Plan:
     return plan
 
 
-def _check(plan: Plan, formulation: _Formulation, solution: model.Solution, score: float) -> None:
+def _check(plan: Plan, formulation: _Formulation, solution: model.Solution, score: Score) -> None:
     """Never call a plan optimal that a simple plan beats on the contract's own terms.
 
-    The solver's optimum is checked, after settling, against the greedy plan and
-    against not trading, scored with the actual costs; if either is better the model
-    failed (tolerances, scaling) and the better plan is shown as an unproven one.
+    The solver's plan is checked, after settling, against the greedy plan and against
+    not trading, each scored with its actual costs. A better rival replaces it; if it
+    is better by more than the solver's tolerances (gaps, and the rounding of assets
+    modelled by value), the model failed and the plan is not called optimal.
     """
     problem = formulation.problem
-    tolerance = 1e-9
+    tiny = int(np.sum(problem.price / problem.value < milp.TINY_WEIGHT))
+    tolerance = milp.MIP_ABS_GAP + milp.MIP_REL_GAP * abs(score[2]) + milp.TINY_WEIGHT * tiny
     for other in (greedy(problem), model.Solution(np.zeros(problem.n), np.zeros(problem.n), "")):
-        other.method = "milp-time-limit"
+        other.method = plan.method
         try:
             rival = _settled_plan(formulation, other)
         except SolverError:
             continue  # not a plan at all (money to raise left unraised)
         rival_score = _exact_score(rival, problem)
-        if rival_score < score - tolerance:
-            plan.buy, plan.sell = rival.buy, rival.sell
-            _settle(plan, problem)
-            plan.method = "milp-time-limit" if plan_has_trades(plan.buy, plan.sell) else "none"
+        if not _better(rival_score, score):
+            continue
+        plan.buy, plan.sell = rival.buy, rival.sell
+        _settle(plan, problem)
+        if _better(rival_score, score, tolerance) and solution.method == "milp":
             solution.method = "milp-time-limit"
             solution.detail = "the solver's plan failed the check against the contract's drift"
             solution.extra.pop("gap", None)
-            score = rival_score
+        plan.method = solution.method if plan_has_trades(plan.buy, plan.sell) else "none"
+        score = rival_score
 
 
 def _stand_still_if_worse(plan: Plan, formulation: _Formulation) -> None:

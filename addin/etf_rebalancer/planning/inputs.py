@@ -503,6 +503,11 @@ def _read_groups(values: Any) -> dict[str, GroupCap]:
                     f"그룹 {name} 비중은 0%~100% 사이여야 합니다: {record.get(name)!r}{where}",
                 )
             bounds.append(value)
+        if bounds[0] is not None and bounds[1] is not None and bounds[1] > bounds[0]:
+            raise InputError(
+                f"Min must not exceed Max, got {bounds[1]:.2%} > {bounds[0]:.2%}{where}",
+                f"최소가 최대보다 클 수 없습니다: {bounds[1]:.2%} > {bounds[0]:.2%}{where}",
+            )
         out[key] = GroupCap(label=label, max_weight=bounds[0], min_weight=bounds[1], row=row)
     return out
 
