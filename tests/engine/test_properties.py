@@ -174,10 +174,51 @@ def test_odd_excel_values_raise_only_our_errors(holdings, targets, cash, config,
         plan = plan_rebalance(read_request(holdings, targets, cash, config, groups), MarketData())
     except RebalancerError:
         return
+    _check_rows(plan)
+
+
+def _check_rows(plan) -> None:
     for rows in (plan.order_rows(), plan.summary_rows(), plan.drift_rows()):
         assert len({len(r) for r in rows}) == 1
         assert all(not isinstance(v, float) or math.isfinite(v) for r in rows for v in r)
     assert np.all(plan.cash_end >= 0)
+
+
+@st.composite
+def valid_workbooks(draw):
+    """Valid workbooks written the ways Excel users write them (so they reach a plan)."""
+    p = draw(portfolios(whole_shares=None))
+    style = draw(st.sampled_from(["number", "percent text", "fraction"]))
+    rows = [p.targets[0]]
+    for ticker, weight in p.targets[1:]:
+        cell = {"number": weight, "percent text": f"{weight:g}%", "fraction": weight / 100}
+        rows.append([ticker, cell[style]])
+    holdings = [p.holdings[0]] + [
+        [t.lower() if draw(st.booleans()) else t, int(s) if s == int(s) else s, price, c]
+        for t, s, price, c in p.holdings[1:]
+    ]
+    cash = draw(st.sampled_from([p.cash, int(p.cash), [["Currency", "Amount"], ["USD", p.cash]]]))
+    return holdings, rows, cash, p.settings or None
+
+
+def test_valid_workbooks_reach_the_plan_checks():
+    """The checks above only mean something if examples get past the input errors."""
+    tried, reached = [], []
+
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None)
+    @given(valid_workbooks())
+    def run(workbook):
+        tried.append(1)
+        try:
+            plan = plan_rebalance(read_request(*workbook), MarketData())
+        except RebalancerError:
+            return
+        reached.append(1)
+        _check_rows(plan)
+        assert plan.drift(after=True)[0] <= plan.drift(after=False)[0] + 1e-12
+
+    run()
+    assert len(reached) >= 0.9 * len(tried), (len(reached), len(tried))
 
 
 @PROFILE
