@@ -155,3 +155,19 @@ def test_same_workbook_same_orders_in_another_process_under_cpu_load(tmp_path: P
             burner.kill()
             burner.wait()
     assert busy.strip().splitlines()[-1] == quiet.strip().splitlines()[-1]
+
+
+def test_plans_after_another_highs_user_started_its_scheduler():
+    """cvxpy (PyPortfolioOpt) runs HiGHS with more threads in the same process first."""
+    import highspy
+
+    other = highspy.Highs()
+    other.setOptionValue("output_flag", False)
+    other.setOptionValue("threads", 2)
+    other.addVar(0.0, 1.0)
+    other.run()
+    case = Case(["AAA", "BBB"], [50.0, 40_000.0], ["USD", "KRW"], [3, 2], [0.5, 0.5],
+                {"USD": 200.0, "KRW": 50_000.0}, {"KRW": 0.001}, fee_min=1.0)  # fmt: skip
+    _PLAN_CACHE.clear()
+    plan = plan_rebalance(read_request(*case.ranges()))
+    assert plan.method in ("milp", "none")

@@ -313,7 +313,11 @@ def _run(
     vals = np.concatenate([hint.buy, hint.sell]) / np.concatenate([unit, unit])
     # A partial start (share counts only): HiGHS completes the rest by an LP.
     highs.setSolution(len(cols), cols.astype(np.int32), vals.astype(float))
-    highs.run()
+    if highs.run() == highspy.HighsStatus.kError:
+        # HiGHS's task scheduler is process-wide: if another user in this process (cvxpy,
+        # scipy) started it with more threads, a one-thread run is refused. Reset, retry.
+        highspy.Highs.resetGlobalScheduler(True)
+        highs.run()
     status = highs.getModelStatus()
     info = highs.getInfo()
     if info.primal_solution_status != 2:  # kSolutionStatusFeasible
