@@ -235,10 +235,15 @@ def _solve_milp(
     try:
         model, layout = _build(problem)
         hint = start if start is not None else greedy(problem)
-        solution, x = _run(model, layout, problem, guard_seconds, hint)
+
+        def left() -> float:
+            # One guard for the whole solve, not per run: the phases share it.
+            return max(guard_seconds - (time.perf_counter() - started), 0.01)
+
+        solution, x = _run(model, layout, problem, left(), hint)
         for kind in ("cap", "band"):
             cols = layout[kind]
-            if solution is None or x is None or not len(cols):
+            if solution is None or x is None or not len(cols) or solution.extra.get("guard"):
                 continue
             breach = float(x[cols].sum())
             if breach > BREACH_TOL * WEIGHT_UNITS:
@@ -251,13 +256,16 @@ def _solve_milp(
                 cost[layout["fee"]] = LOOSENING_COST
                 cost[layout["flows"]] = LOOSENING_COST * problem.fx_spread
                 least_model["c"] = cost
-                first, x_first = _run(least_model, layout, problem, guard_seconds, solution)
+                first, x_first = _run(least_model, layout, problem, left(), solution)
                 if first is not None and x_first is not None:
                     least = float(x_first[cols].sum())
                     if least < breach - BREACH_TOL * WEIGHT_UNITS:
                         model = _limited(model, cols, least + BREACH_TOL * WEIGHT_UNITS)
-                        again, x_again = _run(model, layout, problem, guard_seconds, first)
+                        again, x_again = _run(model, layout, problem, left(), first)
                         if again is not None:
+                            again.extra["guard"] = max(
+                                again.extra.get("guard", 0.0), float(bool(first.extra.get("guard")))
+                            )
                             solution, x = again, x_again
                         continue
             # Keep this kind's breach where it is while the next kind is settled.

@@ -19,6 +19,7 @@ import copy
 import dataclasses
 import datetime as dt
 import math
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -608,6 +609,7 @@ SHARE_DECIMALS = 6
 def _solve(formulation: _Formulation, time_limit: float) -> Plan:
     """Solve, settle the cash, re-solve at the plan's actual costs, check the result."""
     problem = formulation.problem
+    started = time.perf_counter()
     solution = milp.solve(problem, guard_seconds=time_limit)
     plan = _settled_plan(formulation, solution)
     best_score = _exact_score(plan, problem)
@@ -616,10 +618,13 @@ def _solve(formulation: _Formulation, time_limit: float) -> Plan:
     # bands and caps take the costs exactly, through its cost variable.)
     for _ in range(COST_ROUNDS if problem.n <= COST_ROUNDS_MAX_ASSETS else 0):
         share = _cost_share(plan, problem)
-        if abs(share - problem.cost_share) <= 1e-12:
+        if abs(share - problem.cost_share) <= 1e-12 or solution.extra.get("guard"):
             break
         problem = dataclasses.replace(problem, cost_share=share)
-        again = milp.solve(problem, guard_seconds=time_limit)
+        # The guard covers the whole plan: the re-solve gets what is left of it.
+        again = milp.solve(problem, guard_seconds=time_limit - (time.perf_counter() - started))
+        if again.extra.get("guard"):
+            continue  # a clock-cut re-solve must not replace a work-bounded plan
         candidate = _settled_plan(formulation, again)
         score = _exact_score(candidate, formulation.problem)
         if _better(score, best_score):
