@@ -1,25 +1,23 @@
-"""Time and score our whole-share plan against PyPortfolioOpt's DiscreteAllocation, side by side.
+"""The engine per regime and size, side by side with PyPortfolioOpt and a long reference solve.
 
-Its own use case: invest cash from nothing in whole shares. At 50 assets our
-drift (sum of |weight - target| over assets and cash, the quantity
-``lp_portfolio`` minimises as dollars) must be no worse than the better of
-``greedy_portfolio`` and ``lp_portfolio``, and our time at most half of
-``lp_portfolio``'s. Then 500 assets must plan in under a second.
+Regimes (``workbook(regime, n)`` builds the raw Excel ranges a REBAL_* call gets):
 
-Data: seeded synthetic prices (log-uniform $15-$900) and Dirichlet targets;
-the same values go to both libraries, weights and prices in the same order
-(``lp_portfolio`` pairs them by position). Our time is the whole path a UDF
-takes from raw Excel rows: ``read_request`` + ``plan_rebalance``.
+- ``one``: one USD pool, held portfolio, to target;
+- ``pools``: USD and KRW listings and cash pools, ``fee_rate``/``fee_min``/``min_trade``/
+  ``fx_spread``;
+- ``band``: band mode, 20% relative bands;
+- ``caps``: group caps and a floor (binding), per-asset Min/Max;
+- ``all``: a Korean investor (KRW base) with USD listings, fees, bands and caps.
 
-How we solve it: a one-currency rebalance with no Min/Max, group caps,
-``fee_min`` or ``min_trade`` goes to the exact search of
-``engine/knapsack.py`` (Lagrangian bound + depth-first search over the few
-share counts that could beat the incumbent); everything else, and anything
-that search cannot finish in its budget, to the HiGHS MILP. ``[milp]`` after a
-time means the plan is proven optimal either way; ``[milp-time-limit]`` means
-the time ran out first; ``[greedy]`` that no optimiser produced a plan in time.
+Per regime and size the table shows our time (``read_request`` + ``plan_rebalance``,
+median), the method (``milp`` = proven optimal, ``milp-time-limit`` = work budget
+spent, with the proven gap), the contract drift, bands/caps left breached, and a
+reference: the same plan with a 100x node budget and a 60 s guard (the quality
+yardstick). In the one-pool regime started from cash, PyPortfolioOpt's
+``DiscreteAllocation.lp_portfolio`` (same prices and weights) runs beside it.
 
-Run:  python bench/bench_engine.py
+Run:  python bench/bench_engine.py [--quick]   (--quick: 10/50/500 assets, no reference
+at 500)
 """
 
 from __future__ import annotations
@@ -29,142 +27,184 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd
-from pypfopt import DiscreteAllocation
-
-from etf_rebalancer.engine.plan import _PLAN_CACHE, plan_rebalance
-from etf_rebalancer.planning.inputs import read_request
-
-REPEATS = 5
 
 
-def case(n: int, seed: int, budget: float) -> tuple[list[str], np.ndarray, np.ndarray, float]:
+def workbook(regime, n, seed=0):
     rng = np.random.default_rng(seed)
-    tickers = [f"T{i:03d}" for i in range(n)]
+    tickers = [f"T{i:04d}" for i in range(n)]
+    prices = np.round(np.exp(rng.uniform(np.log(15), np.log(900), n)), 2)
+    weights = rng.dirichlet(np.ones(n) * 2)
+    weights = np.round(weights / weights.sum(), 6)
+    weights[-1] = round(1 - weights[:-1].sum(), 6)
+    held_value = 1_000_000.0
+    cur = ["USD"] * n
+    base = "USD"
+    settings = []
+    groups = None
+    if regime in ("pools", "all"):
+        cur = ["USD" if i % 3 else "KRW" for i in range(n)]
+    if regime == "all":
+        base = "KRW"
+        settings.append(["base_currency", "KRW"])
+        settings.append(["FX USD", 1400.0])
+    elif regime == "pools":
+        settings.append(["FX KRW", 1 / 1400])
+    drift = rng.uniform(0.6, 1.4, n)
+    shares = np.floor(weights * drift * held_value / prices)
+    price_cells = []
+    for i in range(n):
+        p = prices[i]
+        if cur[i] == "KRW":
+            p = float(round(p * 1400))
+        if base == "KRW" and cur[i] == "USD":
+            pass
+        price_cells.append(float(p))
+    holdings = [["Ticker", "Shares", "Price", "Currency"]] + [
+        [t, float(s), p, c] for t, s, p, c in zip(tickers, shares, price_cells, cur, strict=True)
+    ]
+    header = ["Ticker", "Target"]
+    if regime in ("caps", "all"):
+        header += ["Group", "Min", "Max"]
+    targets = [header]
+    for i, t in enumerate(tickers):
+        row = [t, float(weights[i])]
+        if regime in ("caps", "all"):
+            g = ["lev", "theme", "core", None][i % 4]
+            row += [g, None, None]
+            if i % 7 == 3:
+                row[3] = float(weights[i]) * 0.9
+            if i % 7 == 5:
+                row[4] = float(weights[i]) * 1.05
+        targets.append(row)
+    if regime in ("caps", "all"):
+        lev = weights[0::4].sum()
+        theme = weights[1::4].sum()
+        core = weights[2::4].sum()
+        groups = [
+            ["Group", "Max", "Min"],
+            ["lev", round(lev * 0.8, 4), None],
+            ["theme", round(theme * 0.9, 4), None],
+            ["core", None, round(core * 1.05, 4)],
+        ]
+    if regime in ("pools", "all"):
+        settings += [
+            ["fee_rate", 0.001],
+            ["fee_min", 1.0 if base == "USD" else 1000.0],
+            ["min_trade", 50.0 if base == "USD" else 70000.0],
+            ["fx_spread", 0.002],
+        ]
+    if regime in ("band", "all"):
+        settings += [["mode", "band"], ["band", 0.2]]
+    if base == "KRW":
+        cash = [["Currency", "Amount"], ["KRW", 30_000_000.0], ["USD", 5_000.0]]
+    elif regime == "pools":
+        cash = [["Currency", "Amount"], ["USD", 20_000.0], ["KRW", 10_000_000.0]]
+    else:
+        cash = 30_000.0
+    return holdings, targets, cash, settings or None, groups
+
+
+def _plan(regime: str, n: int, reference: bool = False):
+    from etf_rebalancer.engine import milp
+    from etf_rebalancer.engine.plan import _PLAN_CACHE, plan_rebalance
+    from etf_rebalancer.planning.inputs import read_request
+
+    _PLAN_CACHE.clear()
+    saved = milp.NODE_BUDGET
+    if reference:
+        milp.NODE_BUDGET = saved * 100
+    try:
+        started = time.perf_counter()
+        plan = plan_rebalance(
+            read_request(*workbook(regime, n)), time_limit=60.0 if reference else 10.0
+        )
+        return plan, time.perf_counter() - started
+    finally:
+        milp.NODE_BUDGET = saved
+
+
+def _breaches(plan) -> int:
+    return sum("outside its band" in n.message or "after trading, " in n.message
+               for n in plan.notices)  # fmt: skip
+
+
+def _gap(plan) -> str:
+    for notice in plan.notices:
+        if "proven within" in notice.message:
+            return notice.message.split("proven within ")[1].split(" ")[0]
+    return "0" if plan.method == "milp" else "?"
+
+
+def pypfopt_row(n: int) -> str:
+    """Invest 100,000 from cash: our drift and time vs lp_portfolio's."""
+    import pandas as pd
+    from pypfopt import DiscreteAllocation
+
+    from etf_rebalancer.engine.plan import _PLAN_CACHE, plan_rebalance
+    from etf_rebalancer.planning.inputs import read_request
+
+    rng = np.random.default_rng(n)
+    tickers = [f"T{i:04d}" for i in range(n)]
     prices = np.round(np.exp(rng.uniform(np.log(15), np.log(900), n)), 2)
     weights = rng.dirichlet(np.ones(n))
-    return tickers, prices, weights, budget
+    budget = 100_000.0 * max(1, n // 50)
 
+    def drift(shares: np.ndarray) -> float:
+        spent = float(shares @ prices)
+        return float(np.abs(shares * prices / budget - weights).sum() + (budget - spent) / budget)
 
-def drift(tickers: list[str], prices: np.ndarray, weights: np.ndarray, budget: float, alloc):
-    shares = np.array([alloc.get(t, 0) for t in tickers], dtype=float)
-    spent = float(shares @ prices)
-    assert spent <= budget + 1e-6, "allocation overspends"
-    return float(np.abs(shares * prices / budget - weights).sum() + (budget - spent) / budget)
-
-
-def ours(tickers, prices, weights, budget, time_limit=None):
+    started = time.perf_counter()
+    alloc, _ = DiscreteAllocation(
+        dict(zip(tickers, weights, strict=True)), pd.Series(prices, index=tickers),
+        total_portfolio_value=budget,
+    ).lp_portfolio()  # fmt: skip
+    t_lp = time.perf_counter() - started
     holdings = [["Ticker", "Shares", "Price", "Currency"]] + [
         [t, 0.0, float(p), "USD"] for t, p in zip(tickers, prices, strict=True)
     ]
     targets = [["Ticker", "Target"]] + [
         [t, float(w)] for t, w in zip(tickers, weights, strict=True)
     ]
-    request = read_request(holdings, targets, budget)
-    plan = (
-        plan_rebalance(request)
-        if time_limit is None
-        else plan_rebalance(request, time_limit=time_limit)
+    _PLAN_CACHE.clear()
+    started = time.perf_counter()
+    plan = plan_rebalance(read_request(holdings, targets, budget))
+    t_ours = time.perf_counter() - started
+    ours = np.array([dict(zip(plan.tickers, plan.buy, strict=True))[t] for t in tickers])
+    theirs = np.array([alloc.get(t, 0) for t in tickers], dtype=float)
+    return (
+        f"  PyPortfolioOpt lp_portfolio, invest from cash, n={n}: drift ours {drift(ours):.6f} "
+        f"lp {drift(theirs):.6f} | time ours {t_ours * 1e3:.0f} ms lp {t_lp * 1e3:.0f} ms "
+        f"[{plan.method}]"
     )
-    return {t: int(b) for t, b in zip(plan.tickers, plan.buy, strict=True)}, plan.method
-
-
-def timed(function, repeats=REPEATS):
-    times, result = [], None
-    for _ in range(repeats):
-        _PLAN_CACHE.clear()  # time a real solve every run, not the engine's plan cache
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def main() -> int:
-    ok = True
-    print("== 50 assets: invest cash from nothing, whole shares (median of 5 runs)")
-    ratios_time, worse = [], 0
-    for seed in range(5):
-        tickers, prices, weights, budget = case(50, seed, 100_000.0)
-        latest = pd.Series(prices, index=tickers)
-        target = dict(zip(tickers, weights, strict=True))
-
-        def greedy(latest=latest, target=target, budget=budget):
-            return DiscreteAllocation(
-                target, latest, total_portfolio_value=budget
-            ).greedy_portfolio()
-
-        def lp(latest=latest, target=target, budget=budget):
-            return DiscreteAllocation(target, latest, total_portfolio_value=budget).lp_portfolio()
-
-        t_greedy, (a_greedy, _) = timed(greedy)
-        t_lp, (a_lp, _) = timed(lp)
-        t_ours, (a_ours, method) = timed(
-            lambda t=tickers, p=prices, w=weights, b=budget: ours(t, p, w, b)
-        )
-        d_greedy = drift(tickers, prices, weights, budget, a_greedy)
-        d_lp = drift(tickers, prices, weights, budget, a_lp)
-        d_ours = drift(tickers, prices, weights, budget, a_ours)
-        best = min(d_greedy, d_lp)
-        ratios_time.append(t_ours / t_lp)
-        worse += d_ours > best + 1e-9
-        print(
-            f"seed {seed}: drift ours {d_ours:.6f} greedy {d_greedy:.6f} lp {d_lp:.6f} "
-            f"(ours/best {d_ours / best:.4f}) | time ours {t_ours * 1e3:.1f} ms "
-            f"greedy {t_greedy * 1e3:.1f} ms lp {t_lp * 1e3:.1f} ms "
-            f"(ours/lp {t_ours / t_lp:.3f}) [{method}]"
-        )
-    worst_ratio = max(ratios_time)
-    print(f"drift no worse than the better of greedy/lp: {5 - worse}/5 cases")
-    print(f"time ours/lp_portfolio: worst {worst_ratio:.3f}, goal <= 0.5")
-    ok &= worse == 0 and worst_ratio <= 0.5
-
-    print("== 500 assets: invest cash from nothing, whole shares")
-    tickers, prices, weights, budget = case(500, 42, 2_000_000.0)
-    t_500, (a_500, method) = timed(lambda: ours(tickers, prices, weights, budget), repeats=3)
-    print(
-        f"time {t_500 * 1e3:.0f} ms (goal < 1000 ms) drift "
-        f"{drift(tickers, prices, weights, budget, a_500):.6f} [{method}]"
-    )
-    ok &= t_500 < 1.0
-    request = read_request(
-        [["Ticker", "Shares", "Price", "Currency"]]
-        + [[t, 0.0, float(p), "USD"] for t, p in zip(tickers, prices, strict=True)],
-        [["Ticker", "Target"]] + [[t, float(w)] for t, w in zip(tickers, weights, strict=True)],
-        budget,
-    )
-    _PLAN_CACHE.clear()
-    started = time.perf_counter()
-    quick = plan_rebalance(request, time_limit=0.8)
-    print(
-        f"with time_limit=0.8 s: {(time.perf_counter() - started) * 1e3:.0f} ms, drift "
-        f"{quick.drift(after=True)[0]:.6f} [{quick.method}] "
-        + "; ".join(n.message for n in quick.notices)
-    )
-
-    print("== 500 assets: rebalance held portfolio, 2 currencies, fees, band mode off")
-    rng = np.random.default_rng(7)
-    holdings = [["Ticker", "Shares", "Price", "Currency"]] + [
-        [t, float(rng.integers(0, 200)), float(p), "USD" if i % 3 else "KRW"]
-        for i, (t, p) in enumerate(zip(tickers, prices, strict=True))
-    ]
-    for row in holdings[1:]:
-        if row[3] == "KRW":
-            row[2] = round(row[2] * 1400)
-    targets = [["Ticker", "Target"]] + [
-        [t, float(w)] for t, w in zip(tickers, weights, strict=True)
-    ]
-    settings = [["FX KRW", 1 / 1400], ["fee_rate", 0.001], ["fx_spread", 0.002]]
-
-    def held_plan():
-        return plan_rebalance(read_request(holdings, targets, 50_000.0, settings))
-
-    t_held, plan = timed(held_plan, repeats=3)
-    print(
-        f"time {t_held * 1e3:.0f} ms, orders {plan.order_count}, drift "
-        f"{plan.drift(after=False)[0]:.4f} -> {plan.drift(after=True)[0]:.4f} [{plan.method}]"
-    )
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    quick = "--quick" in sys.argv
+    sizes = [10, 50, 500] if quick else [10, 50, 500, 2000]
+    print(f"{'regime':7s} {'n':>5s} {'ms':>7s} {'method':16s} {'gap':>9s} {'drift':>9s} "
+          f"{'breach':>6s} | {'ref drift':>9s} {'ref s':>6s} {'ref method':16s}")  # fmt: skip
+    for regime in ("one", "pools", "band", "caps", "all"):
+        for n in sizes:
+            times, plan = [], None
+            for _ in range(1 if n >= 500 else 3):
+                plan, seconds = _plan(regime, n)
+                times.append(seconds)
+            assert plan is not None
+            line = (
+                f"{regime:7s} {n:5d} {statistics.median(times) * 1e3:7.0f} {plan.method:16s} "
+                f"{_gap(plan):>9s} {plan.drift(after=True)[0]:9.6f} {_breaches(plan):6d}"
+            )
+            if n <= (50 if quick else 500):
+                ref, ref_s = _plan(regime, n, reference=True)
+                line += (
+                    f" | {ref.drift(after=True)[0]:9.6f} {ref_s:6.1f} {ref.method:16s}"
+                    f" breach {_breaches(ref)}"
+                )
+            print(line, flush=True)
+        if regime == "one":
+            for n in (50, 500):
+                print(pypfopt_row(n), flush=True)
+    return 0
 
 
 if __name__ == "__main__":

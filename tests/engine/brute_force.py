@@ -1,4 +1,9 @@
-"""The exhaustive optimum of a tiny rebalancing problem, the yardstick for the solvers."""
+"""The exhaustive optimum of a tiny problem *by the program's own objective*.
+
+This checks that the solvers solve the program they build (a consistency check);
+whether the program's optimum is what the contract promises is checked separately,
+against the contract's definitions alone, in ``contract_brute_force.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,27 @@ import math
 
 import numpy as np
 
-from etf_rebalancer.engine import milp
+from etf_rebalancer.engine import model
+
+Score = tuple[float, float, float]
 
 
-def best_objective(problem: milp.Problem) -> float:
-    """The lowest objective over every whole-share trade (``inf`` when none is feasible).
+def program_score(problem: model.Problem, buy: np.ndarray, sell: np.ndarray) -> Score:
+    """Cap breach, band breach, objective: the order the solver settles them in."""
+    value = model.objective(problem, buy, sell)
+    if not math.isfinite(value):
+        return math.inf, math.inf, math.inf
+    cap, band = model.breaches(problem, buy, sell)
+    return cap, band, value
 
-    Each asset is bought or sold, never both, up to its bounds.
+
+def best_score(problem: model.Problem) -> Score:
+    """The lexicographically least :func:`program_score` over every whole-share trade.
+
+    Each asset is bought or sold, never both, up to its bounds; breaches within
+    ``1e-7`` count as equal.
     """
-    best = math.inf
+    best: Score = (math.inf, math.inf, math.inf)
     ranges = []
     for i in range(problem.n):
         options = [(b, 0.0) for b in range(int(problem.buy_max[i]) + 1)]
@@ -24,5 +41,17 @@ def best_objective(problem: milp.Problem) -> float:
     for combo in itertools.product(*ranges):
         buy = np.array([float(c[0]) for c in combo])
         sell = np.array([float(c[1]) for c in combo])
-        best = min(best, milp.objective(problem, buy, sell))
+        score = program_score(problem, buy, sell)
+        if beats(score, best):
+            best = score
     return best
+
+
+def beats(a: Score, b: Score, tolerance: float = 0.0) -> bool:
+    """Whether ``a`` is lexicographically below ``b`` (breaches within 1e-7 are ties)."""
+    for x, y in ((a[0], b[0]), (a[1], b[1])):
+        if x < y - 1e-7:
+            return True
+        if x > y + 1e-7:
+            return False
+    return a[2] < b[2] - tolerance

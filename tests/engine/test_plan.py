@@ -311,7 +311,7 @@ def test_greedy_fallback_is_reported(monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("HiGHS unavailable")
 
-    monkeypatch.setattr(milp, "milp", broken)
+    monkeypatch.setattr(milp, "_highs", broken)
     # One cash pool: the exact search would answer without HiGHS; exercise the fallback.
     monkeypatch.setattr(knapsack, "applies", lambda _problem: False)
     monkeypatch.setattr(plan_module, "_PLAN_CACHE", type(plan_module._PLAN_CACHE)())

@@ -15,7 +15,16 @@ import pickle
 import sys
 import types
 
-BLOCKED = ("etf_rebalancer", "yfinance", "openpyxl", "curl_cffi", "requests", "xlsxwriter")
+# highspy too: Pyodide has only scipy's HiGHS, so the embedded engine must plan without it.
+BLOCKED = (
+    "etf_rebalancer",
+    "yfinance",
+    "openpyxl",
+    "curl_cffi",
+    "requests",
+    "xlsxwriter",
+    "highspy",
+)
 
 
 class _Blocker(importlib.abc.MetaPathFinder):

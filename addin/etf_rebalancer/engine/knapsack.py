@@ -7,7 +7,7 @@ no Min/Max and no group caps, the program of :mod:`.milp` is
     with      c = c0 + sum_i dc_i(x_i) >= 0
 
 where ``x_i`` is the net change in shares, ``f_i`` the asset's drift penalty (the
-convex piecewise-linear tie-breaker of :func:`.milp._piecewise`) plus its trade costs,
+convex piecewise-linear tie-breaker of :func:`.model.piecewise`) plus its trade costs,
 ``dc_i`` the cash the trade brings (a concave, two-slope function: gross cost of a
 purchase, net proceeds of a sale) and ``g`` the cash's drift penalty. (Buying and
 selling one asset at once is never better than the net trade, so the net change
@@ -27,20 +27,30 @@ reduced costs taken so far plus the least cost of bringing the cash to where
 assets still free), enumerates every plan that could beat ``U``. ``mu`` is
 chosen by bisection to maximise ``L`` (the LP bound), which only affects speed.
 
-The search has a node and time budget; past it, or when a problem has another
-structure, :func:`solve` returns ``None`` and the caller runs the MILP. So an
-answer from here is always the proven optimum (within ``1e-12`` of it).
+The search has a fixed budget counted in steps (nodes, window widths, alternatives,
+local-search rounds), never in seconds, so its answer is a function of the problem
+alone. Past it, or when a problem has another structure, the caller runs the MILP;
+a ``method="milp"`` answer from here is the proven optimum (within ``1e-12`` of it).
 """
 
 from __future__ import annotations
 
 import math
 import sys
-import time
 
 import numpy as np
 
-from . import milp
+from .greedy import greedy
+from .model import (
+    COST_WEIGHT,
+    PIECE_WIDTHS,
+    WASH_COST,
+    Problem,
+    Solution,
+    objective,
+    piecewise,
+    slopes,
+)
 
 __all__ = ["applies", "solve"]
 
@@ -59,7 +69,7 @@ class _OverBudgetError(Exception):
     pass
 
 
-def applies(problem: milp.Problem) -> bool:
+def applies(problem: Problem) -> bool:
     """Whether ``problem`` has the structure this solver handles exactly."""
     return (
         problem.mode == "full"
@@ -77,51 +87,36 @@ def applies(problem: milp.Problem) -> bool:
     )
 
 
-def _piecewise(deviation: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`.milp._piecewise` (``scale = max(target, 1%)``)."""
-    left = np.abs(deviation)
-    total = np.zeros(np.broadcast(deviation, scale).shape)
-    slopes = milp._slopes(1.0)
-    for width, slope in zip(milp.PIECE_WIDTHS, slopes[:-1], strict=False):
-        take = np.minimum(left, width * scale)
-        total = total + take * slope
-        left = left - take
-    return total + left * slopes[-1]
-
-
 class _Model:
-    def __init__(self, problem: milp.Problem) -> None:
+    def __init__(self, problem: Problem) -> None:
         a = problem.price / problem.value
         fee, tax = problem.fee_rate, problem.sell_tax
         self.a = a
         self.held = problem.held
-        self.target = problem.target
+        self.target = problem.target * problem.shrink
         self.scale = np.maximum(problem.target, 0.01)
         self.lo = -np.floor(problem.sell_max + 1e-9)
         self.hi = np.floor(problem.buy_max + 1e-9)
-        self.buy_cost = a * (milp.WASH_COST + milp.COST_WEIGHT * fee)
-        self.sell_cost = a * (milp.WASH_COST + milp.COST_WEIGHT * (fee + tax))
+        self.buy_cost = a * (WASH_COST + COST_WEIGHT * fee)
+        self.sell_cost = a * (WASH_COST + COST_WEIGHT * (fee + tax))
         self.buy_cash = a * (1.0 + fee)  # cash paid per share bought
         self.sell_cash = a * (1.0 - tax - fee)  # cash received per share sold
         self.c0 = float(problem.cash_start[0] / problem.value)
-        self.cash_target = float(problem.cash_target)
+        self.cash_target = float(problem.cash_target * problem.shrink)
         self.cash_scale = max(self.cash_target, 0.01)
-        slopes = [float(v) for v in milp._slopes(1.0)]
+        steps = [float(v) for v in slopes(1.0)]
         self.cash_pieces = [
-            (w * self.cash_scale, slope)
-            for w, slope in zip(milp.PIECE_WIDTHS, slopes[:-1], strict=False)
+            (w * self.cash_scale, slope) for w, slope in zip(PIECE_WIDTHS, steps[:-1], strict=False)
         ]
-        self.cash_last_slope = slopes[-1]
+        self.cash_last_slope = steps[-1]
         self.c_max = self.c0 + float((self.sell_cash * -self.lo).sum())
-        cum = np.cumsum([0.0, *milp.PIECE_WIDTHS])
+        cum = np.cumsum([0.0, *PIECE_WIDTHS])
         breaks = [self.cash_target + s * w * self.cash_scale for w in cum for s in (-1, 1)]
         self.cash_breaks = np.array(
             sorted({0.0, self.c_max, *[b for b in breaks if 0.0 <= b <= self.c_max]})
         )
         # Breakpoints of f_i in x (deviation piece edges, and 0): candidates for argmin.
-        edges = [
-            (problem.target + s * w * self.scale) / a - self.held for w in cum for s in (-1, 1)
-        ]
+        edges = [(self.target + s * w * self.scale) / a - self.held for w in cum for s in (-1, 1)]
         raw = np.column_stack([*edges, np.zeros(len(a))])
         cand = np.concatenate([np.floor(raw), np.ceil(raw)], axis=1)
         cand = np.concatenate([cand, self.lo[:, None], self.hi[:, None]], axis=1)
@@ -137,7 +132,7 @@ class _Model:
         else:
             scale, target = self.scale[rows], self.target[rows]
             bc, sc = self.buy_cost[rows], self.sell_cost[rows]
-        drift = _piecewise(a * (held + x) - target, scale)
+        drift = piecewise(a * (held + x) - target, scale)
         return drift + np.where(x > 0, x * bc, -x * sc)
 
     def dc(self, x: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -174,27 +169,26 @@ class _Model:
         return float(self.f(x).sum()) + self.g(c)
 
 
-def solve(problem: milp.Problem, time_limit: float = 0.4) -> milp.Solution | None:
-    """The proven-optimal plan of ``problem`` (``method="milp"``).
+def solve(problem: Problem) -> Solution | None:
+    """The proven-optimal plan of ``problem`` (``method="milp"``), within a step budget.
 
     Past the budget: the best plan found, ``method="milp-time-limit"`` with the proven
     gap in ``extra["gap"]``, for the caller to hand to the MILP; ``None`` when not even
-    a feasible plan was found.
+    a feasible plan was found (or ``problem`` has another structure).
     """
-    started = time.perf_counter()
     if not applies(problem):
         return None
     try:
-        x, gap = _search(_Model(problem), problem, started + time_limit)
+        x, gap = _search(_Model(problem), problem)
     except _OverBudgetError:
         return None
     buy, sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
-    value = milp.objective(problem, buy, sell)
+    value = objective(problem, buy, sell)
     if gap == 0.0:
         method, detail = "milp", "exact knapsack search (one cash pool): proved optimal"
     else:
         method, detail = "milp-time-limit", "knapsack search budget spent: best plan found"
-    solution = milp.Solution(buy, sell, method, detail, value, time.perf_counter() - started)
+    solution = Solution(buy, sell, method, detail, value)
     if gap:
         solution.extra["gap"] = gap
     return solution
@@ -204,7 +198,7 @@ def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
     # mu stays below COST_WEIGHT: there every phi_i is convex (trade costs outweigh the
     # cash a round trip would free), which the search below relies on. Any mu is a
     # valid bound; this one only needs to be good.
-    lo, hi = -1.0, 0.95 * milp.COST_WEIGHT
+    lo, hi = -1.0, 0.95 * COST_WEIGHT
     seen: list[np.ndarray] = []
     best_value, best_mu = -math.inf, 0.0
 
@@ -267,17 +261,17 @@ def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _cash_penalty(model: _Model, cash: np.ndarray) -> np.ndarray:
-    drift = _piecewise(cash - model.cash_target, np.asarray(model.cash_scale))
+    drift = piecewise(cash - model.cash_target, np.asarray(model.cash_scale))
     return np.where(cash < -1e-15, np.inf, drift)
 
 
-def _search(model: _Model, problem: milp.Problem, deadline: float) -> tuple[np.ndarray, float]:
+def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
     """The best plan and its proven gap (0 when the search finished)."""
     mu, tried = _best_mu(model)
     bound, x_hat, _, _ = model.lagrangian(mu)
     n = len(x_hat)
     # Incumbent: the best feasible of the Lagrangian plans seen and the greedy plan.
-    fallback = milp.greedy(problem)
+    fallback = greedy(problem)
     starts = [*tried, x_hat, fallback.buy - fallback.sell]
     best_x, best = x_hat, math.inf
     for candidate in starts:
@@ -391,7 +385,7 @@ def _search(model: _Model, problem: milp.Problem, deadline: float) -> tuple[np.n
     def visit(k: int, spent: float, cash: float) -> None:
         nonlocal nodes, best, best_x
         nodes += 1
-        if nodes > MAX_NODES or (nodes % 1024 == 0 and time.perf_counter() > deadline):
+        if nodes > MAX_NODES:
             raise _OverBudgetError
         bound_here = bound + spent + cash_bound(cash, k)
         if bound_here >= best - TOLERANCE:

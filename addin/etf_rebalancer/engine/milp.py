@@ -1,9 +1,14 @@
-"""The rebalancing optimisation: a sparse mixed-integer program for HiGHS, and a greedy fallback.
+"""The rebalancing optimisation: a sparse mixed-integer program for HiGHS, bounded by work.
 
 Everything is measured in *weights*: money in the base currency divided by the
-reference value ``V`` of the portfolio after trading (holdings plus cash,
-less money to raise; fees are small and left out of ``V`` so the program stays
-linear). For asset ``i`` with base-currency price ``P_i`` let ``a_i = P_i / V``.
+reference value ``V`` of the portfolio (holdings plus cash, less money to raise).
+Targets and bounds are applied as ``weight x (1 - cost_share)``: the weights of the
+portfolio *after* costs when ``cost_share`` is the plan's cost (see
+:class:`.model.Problem`), so the program stays linear and measures what the
+contract measures. For asset ``i`` with base-currency price ``P_i`` let ``a_i = P_i / V``.
+An asset whose one share is worth less than ``TINY_WEIGHT`` of ``V`` is modelled by
+value (continuous, in units of ``TINY_WEIGHT``) and rounded down to whole shares after:
+its coefficients would otherwise sit below HiGHS's tolerances and vanish.
 
 Variables (all bounded below by 0)
     ``b_i``, ``s_i``  shares bought / sold (integer with whole shares; ``s_i <= held``;
@@ -45,105 +50,57 @@ drift slope), so the program never "spends" surplus cash on fees or FX round tri
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import time
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
-__all__ = [
-    "BAND_PENALTY",
-    "COST_WEIGHT",
-    "ORDER_COST",
-    "Problem",
-    "Solution",
-    "greedy",
-    "objective",
-    "solve",
-]
+try:
+    # highspy gives HiGHS's one-thread, fixed-seed, node-budgeted runs and a warm start.
+    import highspy
+except ImportError:  # Pyodide (the Lite edition) has only scipy's bundled HiGHS
+    highspy = None  # type: ignore[assignment]
 
-#: Tie-breaker: pieces of the deviation, as fractions of max(target, 1%), and slope step.
-PIECE_WIDTHS = (0.05, 0.05, 0.10, 0.20)
-PIECE_SLOPE_STEP = 1e-3
-#: Cost of one order, in weight units (1e-6 = 0.0001 percentage points of drift); counted
-#: when order binaries exist (``fee_min`` or ``min_trade`` set), see :func:`uses_order_binaries`.
-ORDER_COST = 1e-6
-#: Small cost per unit of turnover in full mode: rules out pointless orders among equally
-#: good plans. Above HiGHS's absolute MIP gap (1e-6) so the solver cannot ignore it.
-WASH_COST = 1e-5
-#: Soft constraints (Min/Max, group caps) per unit of breach.
-CAP_PENALTY = 1e3
-#: Band mode: distance outside a band, turnover and the drift tie-breaker.
-BAND_PENALTY = 1e2
-TURNOVER_COST = 2e-3
-BAND_DRIFT_WEIGHT = 1e-3
-#: Money lost to fees, tax and FX spread, relative to the heaviest drift slope.
-COST_WEIGHT = 2.0
-#: The objective is handed to HiGHS multiplied by this: in weight units the small terms
-#: (turnover cost x price/value, ~1e-8) sit below HiGHS's dual tolerance (1e-7) and the
-#: search wanders among plans it cannot tell apart; scaled, it proves optimality ~2x sooner.
-OBJECTIVE_SCALE = 1e4
-#: HiGHS relative MIP gap: well below one order's cost on a typical objective.
+from . import knapsack
+from .greedy import greedy
+from .model import (
+    BAND_DRIFT_WEIGHT,
+    BAND_PENALTY,
+    CAP_PENALTY,
+    COST_WEIGHT,
+    ORDER_COST,
+    PIECE_WIDTHS,
+    TURNOVER_COST,
+    WASH_COST,
+    Problem,
+    Solution,
+    objective,
+    slopes,
+    uses_order_binaries,
+    widths,
+)
+
+__all__ = ["Problem", "Solution", "greedy", "objective", "solve"]
+
+#: The program counts money in units of value / WEIGHT_UNITS (a weight of 1 is 10,000
+#: units). In plain weights HiGHS's feasibility tolerance (1e-6 to 1e-7 per row) is worth
+#: a hundredth of a share per row and, summed over the rows, more drift than separates
+#: distinct plans: "optimal" plans differing by 1e-3 of the objective were seen.
+WEIGHT_UNITS = 1e4
+#: HiGHS gaps: "optimal" means within MIP_REL_GAP of the objective or MIP_ABS_GAP
+#: (weight units: 1e-8 is a millionth of a percentage point) of the proven bound.
 MIP_REL_GAP = 1e-6
-#: Share of the time limit the exact one-pool search (:mod:`.knapsack`) may use first.
-KNAPSACK_SHARE = 0.75
+MIP_ABS_GAP = 1e-8
 #: Add the convex-hull cuts on each asset's deviation (whole shares).
 HULL_CUTS = True
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A rebalance reduced to arrays (assets sorted by ticker), money in the base currency.
-
-    ``min_weight``/``max_weight`` use NaN for "no bound"; ``groups`` lists
-    ``(label, member indices, min weight or None, max weight or None)``; ``pool``
-    maps each asset to its currency pool (index into ``cash_start``).
-    """
-
-    value: float
-    price: np.ndarray
-    held: np.ndarray
-    target: np.ndarray
-    pool: np.ndarray
-    sell_tax: np.ndarray
-    buy_max: np.ndarray
-    sell_max: np.ndarray
-    band_lo: np.ndarray
-    band_hi: np.ndarray
-    min_weight: np.ndarray
-    max_weight: np.ndarray
-    cash_start: np.ndarray
-    cash_target: float
-    cash_lo: float
-    cash_hi: float
-    groups: tuple[tuple[str, np.ndarray, float | None, float | None], ...] = ()
-    mode: str = "full"
-    whole: bool = True
-    fee_rate: float = 0.0
-    fee_min: float = 0.0
-    min_trade: float = 0.0
-    fx_spread: float = 0.0
-
-    @property
-    def n(self) -> int:
-        return len(self.price)
-
-
-@dataclass
-class Solution:
-    """Shares to buy and sell per asset, and how they were found.
-
-    ``method`` is ``"milp"`` (proved optimal), ``"milp-time-limit"`` (best found
-    when time ran out) or ``"greedy"`` (fallback); ``detail`` says why.
-    """
-
-    buy: np.ndarray
-    sell: np.ndarray
-    method: str
-    detail: str = ""
-    objective: float = math.nan
-    seconds: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
+#: One share below this weight of the portfolio: modelled by value (see the module doc).
+TINY_WEIGHT = 1e-6
+#: The deterministic work budget: branch-and-bound nodes HiGHS may explore. The plan is a
+#: function of the inputs alone because this, not a clock, is what stops the search.
+NODE_BUDGET = 200
+#: Last-resort wall-clock guard (seconds); when it fires the plan depends on machine
+#: speed, and :mod:`.plan` says so in the summary.
+GUARD_SECONDS = 5.0
 
 
 class _Builder:
@@ -161,13 +118,16 @@ class _Builder:
         self.row_lo: list[float] = []
         self.row_hi: list[float] = []
 
-    def block(self, count: int, lb: object, ub: object, cost: object, integer: bool) -> np.ndarray:
+    def block(
+        self, count: int, lb: object, ub: object, cost: object, integer: object
+    ) -> np.ndarray:
         start = self.size
         self.size += count
         self.lb.append(np.broadcast_to(np.asarray(lb, dtype=float), (count,)).copy())
         self.ub.append(np.broadcast_to(np.asarray(ub, dtype=float), (count,)).copy())
         self.cost.append(np.broadcast_to(np.asarray(cost, dtype=float), (count,)).copy())
-        self.integer.append(np.full(count, 1 if integer else 0, dtype=np.uint8))
+        flags = np.broadcast_to(np.asarray(integer, dtype=bool), (count,))
+        self.integer.append(flags.astype(np.uint8))
         return np.arange(start, start + count)
 
     def rows_add(
@@ -188,133 +148,296 @@ class _Builder:
         )
 
 
-def _widths(target: float) -> np.ndarray:
-    scale = max(target, 0.01)
-    return np.array([w * scale for w in PIECE_WIDTHS] + [np.inf])
+def solve(problem: Problem, guard_seconds: float = GUARD_SECONDS) -> Solution:
+    """Solve ``problem`` within the deterministic work budget; fall back to :func:`greedy`.
 
-
-def _slopes(weight: float) -> np.ndarray:
-    return weight * (1.0 + PIECE_SLOPE_STEP * np.arange(len(PIECE_WIDTHS) + 1))
-
-
-def solve(problem: Problem, time_limit: float = 0.8) -> Solution:
-    """Solve ``problem`` exactly; fall back to :func:`greedy` when it cannot.
-
-    One-pool problems without side constraints (:func:`.knapsack.applies`) go to the
-    exact search of :mod:`.knapsack` first (``KNAPSACK_SHARE`` of the time limit);
-    everything else, and whatever that search cannot finish, to HiGHS.
+    One-pool problems without side constraints or costs (:func:`.knapsack.applies`)
+    go to the exact search of :mod:`.knapsack` first; everything else, and whatever
+    that search cannot finish within its step budget, to HiGHS (warm-started from the
+    best plan at hand), which stops after ``NODE_BUDGET`` nodes.
 
     Parameters
     ----------
     problem
         The arrays of a rebalance.
-    time_limit
-        Seconds HiGHS may take. When it runs out with a feasible plan that plan is
-        used (``method="milp-time-limit"``); without one, the greedy plan is.
+    guard_seconds
+        Wall-clock guard for HiGHS. Normally the node budget ends the search well
+        before it; if the guard fires the result is marked ``extra["guard"] = 1``.
+
+    Returns
+    -------
+    Solution
+        ``method`` is ``"milp"`` when proven optimal, ``"milp-time-limit"`` when the
+        budget ran out first (``extra["gap"]`` is the proven gap), ``"greedy"`` when
+        no optimiser produced a plan.
     """
-    import time
-
     started = time.perf_counter()
-    from . import knapsack
-
     if not knapsack.applies(problem):
-        return _solve_milp(problem, time_limit, started)
-    # The common case (one cash pool, no side constraints): an exact search that is
-    # much faster than HiGHS; past its budget it hands over to the MILP with the time
-    # left, and the better plan of the two (by this program's objective) is kept.
-    found = knapsack.solve(problem, time_limit=KNAPSACK_SHARE * time_limit)
+        return _solve_milp(problem, guard_seconds, started, None)
+    found = knapsack.solve(problem)
     if found is not None and found.method == "milp":
         return found
-    left = max(time_limit - (time.perf_counter() - started), 0.01)
-    solution = _solve_milp(problem, left, started)
+    solution = _solve_milp(problem, guard_seconds, started, found)
     if found is None or solution.method == "milp":
         return solution
     if objective(problem, found.buy, found.sell) < objective(problem, solution.buy, solution.sell):
         gap = min(found.extra["gap"], solution.extra.get("gap", math.inf))
         solution.buy, solution.sell = found.buy, found.sell
         solution.method = "milp-time-limit"
-        solution.detail = "time limit; the knapsack search's plan beat the MILP's"
+        solution.detail = "work budget spent; the knapsack search's plan beat the MILP's"
         solution.objective = found.objective
         solution.extra["gap"] = gap
     return solution
 
 
-def _solve_milp(problem: Problem, time_limit: float, started: float) -> Solution:
-    import time
+def _highs(model: dict[str, object], guard_seconds: float) -> highspy.Highs:
+    matrix = sparse.csc_array(model["A"])
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
+    lp.col_cost_ = np.asarray(model["c"], dtype=float)
+    lp.col_lower_ = np.asarray(model["lb"], dtype=float)
+    lp.col_upper_ = np.asarray(model["ub"], dtype=float)
+    lp.row_lower_ = np.asarray(model["lo"], dtype=float)
+    lp.row_upper_ = np.asarray(model["hi"], dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    integer, continuous = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
+    lp.integrality_ = [integer if v else continuous for v in np.asarray(model["integrality"])]
+    highs = highspy.Highs()
+    # One thread and a fixed seed: HiGHS is then deterministic, node for node.
+    for key, value in (
+        ("output_flag", False),
+        ("threads", 1),
+        ("random_seed", 0),
+        ("mip_rel_gap", MIP_REL_GAP),
+        ("mip_abs_gap", MIP_ABS_GAP * WEIGHT_UNITS),
+        ("mip_max_nodes", NODE_BUDGET),
+        ("time_limit", max(float(guard_seconds), 0.01)),
+    ):
+        highs.setOptionValue(key, value)
+    highs.passModel(lp)
+    return highs
 
+
+#: Breach (weight units) below which a band or cap counts as kept.
+BREACH_TOL = 1e-7
+#: Price of fees and conversions in the least-breach programs (see _solve_milp).
+LOOSENING_COST = 1.5
+
+
+def _solve_milp(
+    problem: Problem, guard_seconds: float, started: float, start: Solution | None
+) -> Solution:
+    """HiGHS on the program, caps and bands first: lexicographically, not by weights.
+
+    When the plan breaches a cap (group or per-asset Min/Max), a first program
+    finds the least breach whole shares allow and the main one is re-solved with
+    the breach held to it; then the same for bands in band mode. So no penalty
+    weighting can trade a keepable cap or band for drift or turnover.
+    """
     try:
         model, layout = _build(problem)
-        result = milp(
-            c=np.asarray(model["c"]) * OBJECTIVE_SCALE,
-            integrality=model["integrality"],
-            bounds=Bounds(model["lb"], model["ub"]),
-            constraints=LinearConstraint(model["A"], model["lo"], model["hi"]),
-            options={
-                "time_limit": max(float(time_limit), 0.01),
-                "mip_rel_gap": MIP_REL_GAP,
-                "presolve": True,
-            },
-        )
-    except (ValueError, MemoryError) as error:  # a model HiGHS refuses: degrade, don't fail
+        hint = start if start is not None else greedy(problem)
+
+        def left() -> float:
+            # One guard for the whole solve, not per run: the phases share it.
+            return max(guard_seconds - (time.perf_counter() - started), 0.01)
+
+        solution, x = _run(model, layout, problem, left(), hint)
+        for kind in ("cap", "band"):
+            cols = layout[kind]
+            if solution is None or x is None or not len(cols) or solution.extra.get("guard"):
+                continue
+            breach = float(x[cols].sum())
+            if breach > BREACH_TOL * WEIGHT_UNITS:
+                least_model = dict(model)
+                cost = np.zeros_like(np.asarray(model["c"], dtype=float))
+                cost[cols] = 1.0
+                # Money spent loosens lower bounds (they apply to the value after costs) by
+                # at most the sum of the lower bounds (<= 1) per unit: priced above that,
+                # no fee or conversion is ever paid just to shrink the portfolio.
+                cost[layout["fee"]] = LOOSENING_COST
+                cost[layout["flows"]] = LOOSENING_COST * problem.fx_spread
+                least_model["c"] = cost
+                first, x_first = _run(least_model, layout, problem, left(), solution)
+                if first is not None and x_first is not None:
+                    least = float(x_first[cols].sum())
+                    if least < breach - BREACH_TOL * WEIGHT_UNITS:
+                        model = _limited(model, cols, least + BREACH_TOL * WEIGHT_UNITS)
+                        again, x_again = _run(model, layout, problem, left(), first)
+                        if again is not None:
+                            again.extra["guard"] = max(
+                                again.extra.get("guard", 0.0), float(bool(first.extra.get("guard")))
+                            )
+                            solution, x = again, x_again
+                        continue
+            # Keep this kind's breach where it is while the next kind is settled.
+            model = _limited(model, cols, breach + BREACH_TOL * WEIGHT_UNITS)
+    except (ValueError, MemoryError, RuntimeError) as error:  # a model HiGHS refuses
         fallback = greedy(problem)
         fallback.detail = f"solver error: {error}"
         fallback.seconds = time.perf_counter() - started
         return fallback
-    seconds = time.perf_counter() - started
-    if result.x is not None and result.status in (0, 1):
-        x = np.asarray(result.x)
-        buy, sell = x[layout["b"]], x[layout["s"]]
-        if problem.whole:
-            buy, sell = np.round(buy), np.round(sell)
-        # Buying and selling one asset is never better than the net trade (same weights,
-        # fewer costs): net them, in case solver tolerances left both.
-        net = np.clip(buy, 0.0, problem.buy_max) - np.clip(sell, 0.0, problem.sell_max)
-        buy, sell = np.maximum(net, 0.0), np.maximum(-net, 0.0)
-        method = "milp" if result.status == 0 else "milp-time-limit"
-        value = float(result.fun) / OBJECTIVE_SCALE
-        solution = Solution(buy, sell, method, str(result.message), value)
-        if method == "milp-time-limit":
-            # An unproven incumbent can be poor on big problems: keep the greedy plan
-            # instead when the program's own objective says it is better.
-            fallback = greedy(problem)
-            if objective(problem, fallback.buy, fallback.sell) < objective(problem, buy, sell):
-                solution.buy, solution.sell = fallback.buy, fallback.sell
-                solution.detail = "time limit; the greedy plan beat the best found"
-        solution.seconds = seconds
-        bound = getattr(result, "mip_dual_bound", None)
-        if bound is not None and math.isfinite(bound):
-            # Proven distance to the optimum, in drift units (weight fractions).
-            solution.extra["gap"] = max(value - float(bound) / OBJECTIVE_SCALE, 0.0)
-        return solution
-    fallback = greedy(problem)
-    fallback.detail = str(result.message)
-    fallback.seconds = time.perf_counter() - started
-    return fallback
+    if solution is None:
+        fallback = greedy(problem)
+        fallback.detail = "no feasible plan within the work budget"
+        fallback.seconds = time.perf_counter() - started
+        return fallback
+    solution.seconds = time.perf_counter() - started
+    if solution.method != "milp":
+        # An unproven incumbent can be poor: keep the greedy plan instead when the
+        # program's own objective says it is better.
+        fallback = greedy(problem)
+        if objective(problem, fallback.buy, fallback.sell) < objective(
+            problem, solution.buy, solution.sell
+        ):
+            solution.buy, solution.sell = fallback.buy, fallback.sell
+            solution.detail = "work budget spent; the greedy plan beat the best found"
+    return solution
+
+
+def _limited(model: dict[str, object], cols: np.ndarray, bound: float) -> dict[str, object]:
+    """``model`` with one more row: the sum of columns ``cols`` at most ``bound``."""
+    matrix = sparse.csr_array(model["A"])
+    row = sparse.csr_array(
+        (np.ones(len(cols)), (np.zeros(len(cols), dtype=np.int64), cols)),
+        shape=(1, matrix.shape[1]),
+    )
+    out = dict(model)
+    out["A"] = sparse.vstack([matrix, row], format="csr")
+    out["lo"] = np.append(np.asarray(model["lo"]), -np.inf)
+    out["hi"] = np.append(np.asarray(model["hi"]), bound)
+    return out
+
+
+def _run(
+    model: dict[str, object],
+    layout: dict[str, np.ndarray],
+    problem: Problem,
+    guard_seconds: float,
+    hint: Solution,
+) -> tuple[Solution | None, np.ndarray | None]:
+    """One HiGHS run from a partial start (share counts); ``None`` without a plan."""
+    if highspy is None:
+        return _run_scipy(model, layout, problem, guard_seconds)
+    highs = _highs(model, guard_seconds)
+    unit = layout["unit"]
+    cols = np.concatenate([layout["b"], layout["s"]])
+    vals = np.concatenate([hint.buy, hint.sell]) / np.concatenate([unit, unit])
+    # A partial start (share counts only): HiGHS completes the rest by an LP.
+    highs.setSolution(len(cols), cols.astype(np.int32), vals.astype(float))
+    if highs.run() == highspy.HighsStatus.kError:
+        # HiGHS's task scheduler is process-wide: if another user in this process (cvxpy,
+        # scipy) started it with more threads, a one-thread run is refused. Reset, retry.
+        highspy.Highs.resetGlobalScheduler(True)
+        highs.run()
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+        return None, None
+    x = np.asarray(highs.getSolution().col_value)
+    proven = status == highspy.HighsModelStatus.kOptimal
+    solution = _solution(x, layout, problem, proven, highs.modelStatusToString(status))
+    solution.objective = float(info.objective_function_value) / WEIGHT_UNITS
+    bound = float(info.mip_dual_bound)
+    if math.isfinite(bound):
+        # Proven distance to the optimum, in drift units (weight fractions).
+        solution.extra["gap"] = max(solution.objective - bound / WEIGHT_UNITS, 0.0)
+    solution.extra["nodes"] = float(info.mip_node_count)
+    solution.extra["guard"] = float(status == highspy.HighsModelStatus.kTimeLimit)
+    return solution, x
+
+
+def _run_scipy(
+    model: dict[str, object],
+    layout: dict[str, np.ndarray],
+    problem: Problem,
+    guard_seconds: float,
+) -> tuple[Solution | None, np.ndarray | None]:
+    """The same run through ``scipy.optimize.milp`` (no warm start), where highspy is absent."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    matrix = sparse.csr_array(model["A"])
+    # Pyodide's scipy 1.14 refuses int64 sparse indices ("Buffer dtype mismatch").
+    matrix.indices = matrix.indices.astype(np.int32)
+    matrix.indptr = matrix.indptr.astype(np.int32)
+    result = milp(
+        np.asarray(model["c"], dtype=float),
+        integrality=np.asarray(model["integrality"]),
+        bounds=Bounds(np.asarray(model["lb"], dtype=float), np.asarray(model["ub"], dtype=float)),
+        constraints=LinearConstraint(
+            matrix, np.asarray(model["lo"], dtype=float), np.asarray(model["hi"], dtype=float)
+        ),
+        options={
+            "disp": False,
+            "node_limit": NODE_BUDGET,
+            "mip_rel_gap": MIP_REL_GAP,
+            "time_limit": max(float(guard_seconds), 0.01),
+        },
+    )
+    if result.x is None:
+        return None, None
+    x = np.asarray(result.x)
+    solution = _solution(x, layout, problem, result.status == 0, str(result.message))
+    solution.objective = float(result.fun) / WEIGHT_UNITS
+    bound = getattr(result, "mip_dual_bound", None)
+    if bound is not None and math.isfinite(bound):
+        solution.extra["gap"] = max(solution.objective - float(bound) / WEIGHT_UNITS, 0.0)
+    solution.extra["nodes"] = float(getattr(result, "mip_node_count", 0) or 0)
+    solution.extra["guard"] = float("time limit" in str(result.message).casefold())
+    return solution, x
+
+
+def _solution(
+    x: np.ndarray, layout: dict[str, np.ndarray], problem: Problem, proven: bool, status: str
+) -> Solution:
+    """Trades from a solver's column values: whole shares rounded, buys and sells netted."""
+    unit = layout["unit"]
+    buy, sell = x[layout["b"]] * unit, x[layout["s"]] * unit
+    if problem.whole:
+        # Share columns are integral up to tolerance; value-modelled (tiny) ones round down.
+        tiny = unit != 1.0
+        buy = np.where(tiny, np.floor(buy + 1e-9), np.round(buy))
+        sell = np.where(tiny, np.floor(sell + 1e-9), np.round(sell))
+    # Buying and selling one asset is never better than the net trade (same weights,
+    # fewer costs): net them, in case solver tolerances left both.
+    net = np.clip(buy, 0.0, problem.buy_max) - np.clip(sell, 0.0, problem.sell_max)
+    buy, sell = np.maximum(net, 0.0), np.maximum(-net, 0.0)
+    return Solution(buy, sell, "milp" if proven else "milp-time-limit", status, 0.0)
 
 
 def _order_binaries(
     bld: _Builder,
-    problem: Problem,
+    upper: tuple[np.ndarray, np.ndarray],
     a: np.ndarray,
     b: np.ndarray,
     s: np.ndarray,
-    fee_rate: float,
-    fee_min: float,
-    min_trade: float,
+    fees: tuple[float, float, float],
     cost_weight: float,
-) -> np.ndarray:
-    """Binaries per order: order cost, ``min_trade`` and ``fee_min``; returns fee columns."""
-    n = problem.n
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Binaries per order: order cost, ``min_trade`` and ``fee_min``.
+
+    Returns the fee columns and the buy and sell binaries' columns.
+
+    ``upper`` bounds the buy and sell columns, ``a`` is each column unit's weight and
+    ``fees`` is ``(fee_rate, fee_min, min_trade)`` with money as weights.
+    """
+    buy_ub, sell_ub = upper
+    fee_rate, fee_min, min_trade = fees
+    n = len(a)
     idx = np.arange(n)
-    yb = bld.block(n, 0.0, (problem.buy_max > 0).astype(float), ORDER_COST, True)
-    ys = bld.block(n, 0.0, (problem.sell_max > 0).astype(float), ORDER_COST, True)
+    order_cost = ORDER_COST * WEIGHT_UNITS
+    yb = bld.block(n, 0.0, (buy_ub > 0).astype(float), order_cost, True)
+    ys = bld.block(n, 0.0, (sell_ub > 0).astype(float), order_cost, True)
     # b <= U yb ; s <= H ys ; yb + ys <= 1
     bld.rows_add(
-        np.concatenate([b, yb]), np.concatenate([np.ones(n), -problem.buy_max]),
+        np.concatenate([b, yb]), np.concatenate([np.ones(n), -buy_ub]),
         np.concatenate([idx, idx]), np.full(n, -np.inf), np.zeros(n),
     )  # fmt: skip
     bld.rows_add(
-        np.concatenate([s, ys]), np.concatenate([np.ones(n), -problem.sell_max]),
+        np.concatenate([s, ys]), np.concatenate([np.ones(n), -sell_ub]),
         np.concatenate([idx, idx]), np.full(n, -np.inf), np.zeros(n),
     )  # fmt: skip
     bld.rows_add(
@@ -344,45 +467,53 @@ def _order_binaries(
             np.concatenate([idx, idx, idx]), np.zeros(n), np.full(n, np.inf),
         )  # fmt: skip
 
-    return fee
-
-
-def uses_order_binaries(problem: Problem) -> bool:
-    """Whether the program has per-order binaries (needed for ``fee_min``/``min_trade``)."""
-    return problem.fee_min > 0 or problem.min_trade > 0
+    return fee, (yb, ys)
 
 
 def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
     n = problem.n
     pools = len(problem.cash_start)
-    a = problem.price / problem.value
+    units = WEIGHT_UNITS
+    a = problem.price / problem.value * units
+    k = problem.shrink * units
+    # Variable units: one share, or TINY_WEIGHT of value for an asset too cheap to model
+    # by shares (its coefficients would vanish below the solver's tolerances).
+    unit = np.where(a < TINY_WEIGHT * units, TINY_WEIGHT * units / a, 1.0)
+    share_cols = unit == 1.0
+    buy_ub, sell_ub = problem.buy_max / unit, problem.sell_max / unit
+    av = a * unit
     band_mode = problem.mode == "band"
     drift_weight = BAND_DRIFT_WEIGHT if band_mode else 1.0
     cost_weight = COST_WEIGHT * (BAND_PENALTY if band_mode else 1.0)
     turnover = TURNOVER_COST if band_mode else WASH_COST
     fee_rate, spread = problem.fee_rate, problem.fx_spread
-    fee_min, min_trade = problem.fee_min / problem.value, problem.min_trade / problem.value
+    fee_min = problem.fee_min / problem.value * units
+    min_trade = problem.min_trade / problem.value * units
     use_fee_var = fee_min > 0
 
     bld = _Builder()
-    trade_cost_b = a * turnover + (0.0 if use_fee_var else cost_weight * fee_rate * a)
-    trade_cost_s = a * turnover + cost_weight * a * problem.sell_tax
+    trade_cost_b = av * turnover + (0.0 if use_fee_var else cost_weight * fee_rate * av)
+    trade_cost_s = av * turnover + cost_weight * av * problem.sell_tax
     if not use_fee_var:
-        trade_cost_s = trade_cost_s + cost_weight * fee_rate * a
-    b = bld.block(n, 0.0, problem.buy_max, trade_cost_b, problem.whole)
-    s = bld.block(n, 0.0, problem.sell_max, trade_cost_s, problem.whole)
+        trade_cost_s = trade_cost_s + cost_weight * fee_rate * av
+    integral = share_cols & problem.whole
+    b = bld.block(n, 0.0, buy_ub, trade_cost_b, integral)
+    s = bld.block(n, 0.0, sell_ub, trade_cost_s, integral)
     idx = np.arange(n)
     fee = np.empty(0, dtype=np.int64)
+    fee_binaries = (fee, fee)
     if uses_order_binaries(problem):
-        fee = _order_binaries(bld, problem, a, b, s, fee_rate, fee_min, min_trade, cost_weight)
+        fee, fee_binaries = _order_binaries(
+            bld, (buy_ub, sell_ub), av, b, s, (fee_rate, fee_min, min_trade), cost_weight
+        )
     # Deviation pieces: assets 0..n-1, cash n.
     lines = n + 1
     pieces = len(PIECE_WIDTHS) + 1
     targets = np.append(problem.target, problem.cash_target)
-    widths = np.concatenate([_widths(t) for t in targets])
-    slopes = np.tile(_slopes(drift_weight), lines)
-    e_pos = bld.block(lines * pieces, 0.0, widths, slopes, False)
-    e_neg = bld.block(lines * pieces, 0.0, widths, slopes, False)
+    piece_widths = np.concatenate([widths(t) for t in targets]) * units
+    piece_slopes = np.tile(slopes(drift_weight), lines)
+    e_pos = bld.block(lines * pieces, 0.0, piece_widths, piece_slopes, False)
+    e_neg = bld.block(lines * pieces, 0.0, piece_widths, piece_slopes, False)
     cash = bld.block(pools, 0.0, np.inf, 0.0, False)
     pairs = [(p, q) for p in range(pools) for q in range(pools) if p != q]
     flows = bld.block(len(pairs), 0.0, np.inf, cost_weight * spread + WASH_COST, False)
@@ -392,35 +523,41 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
     asset_pieces = line_of_piece < n
     bld.rows_add(
         np.concatenate([b, s, e_pos[asset_pieces], e_neg[asset_pieces]]),
-        np.concatenate([a, -a, -np.ones(n * pieces), np.ones(n * pieces)]),
+        np.concatenate([av, -av, -np.ones(n * pieces), np.ones(n * pieces)]),
         np.concatenate([idx, idx, line_of_piece[asset_pieces], line_of_piece[asset_pieces]]),
-        problem.target - problem.held * a, problem.target - problem.held * a,
+        problem.target * k - problem.held * a, problem.target * k - problem.held * a,
     )  # fmt: skip
-    if problem.whole and HULL_CUTS:
+    cut = np.flatnonzero(integral)
+    if HULL_CUTS and len(cut):
         # Convex-hull cut of |x a - t| over whole shares x: between the two share counts
         # around target the deviation is at least the chord through them. Valid for every
         # whole-share plan (so the optimum is unchanged) and it makes the LP relaxation a
         # fractional knapsack, which is what lets branch-and-bound finish quickly.
-        tau = problem.target / a
-        floor_shares = problem.held + np.floor(tau - problem.held + 1e-12)
-        delta = np.clip((tau - floor_shares) * a, 0.0, a)
-        chord = a - 2.0 * delta
+        ac, held_c = a[cut], problem.held[cut]
+        tau = problem.target[cut] * k / ac
+        floor_shares = held_c + np.floor(tau - held_c + 1e-12)
+        delta = np.clip((tau - floor_shares) * ac, 0.0, ac)
+        chord = ac - 2.0 * delta
+        piece_of = (cut[:, None] * pieces + np.arange(pieces)[None, :]).ravel()
+        row_of = np.repeat(np.arange(len(cut)), pieces)
+        r = np.arange(len(cut))
         bld.rows_add(
-            np.concatenate([e_pos[asset_pieces], e_neg[asset_pieces], b, s]),
-            np.concatenate([np.ones(2 * n * pieces), -chord, chord]),
-            np.concatenate([line_of_piece[asset_pieces]] * 2 + [idx, idx]),
-            delta + chord * (problem.held - floor_shares), np.full(n, np.inf),
+            np.concatenate([e_pos[piece_of], e_neg[piece_of], b[cut], s[cut]]),
+            np.concatenate([np.ones(2 * len(piece_of)), -chord, chord]),
+            np.concatenate([row_of, row_of, r, r]),
+            delta + chord * (held_c - floor_shares), np.full(len(cut), np.inf),
         )  # fmt: skip
     # Cash deviation: sum c - sum e+ + sum e- = t_cash
     bld.rows_add(
         np.concatenate([cash, e_pos[~asset_pieces], e_neg[~asset_pieces]]),
         np.concatenate([np.ones(pools), -np.ones(pieces), np.ones(pieces)]),
-        np.zeros(pools + 2 * pieces, dtype=np.int64), [problem.cash_target], [problem.cash_target],
+        np.zeros(pools + 2 * pieces, dtype=np.int64),
+        [problem.cash_target * k], [problem.cash_target * k],
     )  # fmt: skip
     # Pools: c_p - sum_{i in p} (a s (1 - fee - tax) - a b (1 + fee)) [+ f_i]
     #        + sum_q x_pq - (1 - spread) sum_q x_qp = start_p
-    sell_net = a * (1.0 - problem.sell_tax - (0.0 if use_fee_var else fee_rate))
-    buy_gross = a * (1.0 + (0.0 if use_fee_var else fee_rate))
+    sell_net = av * (1.0 - problem.sell_tax - (0.0 if use_fee_var else fee_rate))
+    buy_gross = av * (1.0 + (0.0 if use_fee_var else fee_rate))
     cols = [cash, s, b]
     vals = [np.ones(pools), -sell_net, buy_gross]
     rows = [np.arange(pools), problem.pool, problem.pool]
@@ -434,36 +571,93 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         cols += [flows, flows]
         vals += [np.ones(len(pairs)), np.full(len(pairs), -(1.0 - spread))]
         rows += [src, dst]
-    start = problem.cash_start / problem.value
+    start = problem.cash_start / problem.value * units
     bld.rows_add(np.concatenate(cols), np.concatenate(vals), np.concatenate(rows), start, start)
+    # kappa: the costs (fees, tax, FX spread). Bands and caps are weights of the value
+    # after costs, V (1 - kappa): w <= hi is  a x <= hi (1 - kappa),  linear in kappa.
+    has_costs = fee_rate > 0 or fee_min > 0 or bool(np.any(problem.sell_tax > 0))
+    has_costs = has_costs or (bool(pairs) and spread > 0)
+    kappa = bld.block(1, 0.0, np.inf, 0.0, False) if has_costs else np.empty(0, dtype=np.int64)
+    # Costs can only be what the orders incur: no fee above rate x value + fee_min, no
+    # conversion into a pool beyond what it spends. Without these a program that values
+    # kappa (bounds shrink with it) would burn money to loosen every band and cap.
+    if use_fee_var:
+        yb, ys = fee_binaries
+        bld.rows_add(
+            np.concatenate([fee, b, s, yb, ys]),
+            np.concatenate([np.ones(n), -fee_rate * av, -fee_rate * av,
+                            np.full(n, -fee_min), np.full(n, -fee_min)]),
+            np.concatenate([idx] * 5), np.full(n, -np.inf), np.zeros(n),
+        )  # fmt: skip
+    if pairs:
+        dst_of = np.array([q for _, q in pairs])
+        fc = [flows, b]
+        fv = [np.full(len(pairs), 1.0 - spread), -buy_gross]
+        fr = [dst_of, problem.pool]
+        if use_fee_var:
+            fc.append(fee)
+            fv.append(-np.ones(n))
+            fr.append(problem.pool)
+        bld.rows_add(
+            np.concatenate(fc), np.concatenate(fv), np.concatenate(fr),
+            np.full(pools, -np.inf), np.zeros(pools),
+        )  # fmt: skip
+    if has_costs:
+        kc, kv = [kappa, s], [np.ones(1), -problem.sell_tax * av]
+        if use_fee_var:
+            kc.append(fee)
+            kv.append(-np.ones(n))
+        elif fee_rate > 0:
+            kc += [b, s]
+            kv += [-fee_rate * av, -fee_rate * av]
+        if pairs:
+            kc.append(flows)
+            kv.append(np.full(len(pairs), -spread))
+        cat = np.concatenate(kc)
+        bld.rows_add(cat, np.concatenate(kv), np.zeros(len(cat), dtype=np.int64), [0.0], [0.0])
+
+    def on_kappa(bound: np.ndarray, rows: np.ndarray) -> tuple[list[np.ndarray], ...]:
+        """Columns, values and rows of ``+bound x kappa`` for rows ``rows``."""
+        if not has_costs:
+            return [], [], []
+        return [np.full(len(rows), kappa[0])], [np.asarray(bound, dtype=float)], [rows]
 
     # Soft constraints: rows lo <= a b - a s (+/- slack) <= hi on the weight change.
-    def soft_bounds(lo: np.ndarray, hi: np.ndarray, penalty: float) -> None:
+    slacks: dict[str, list[np.ndarray]] = {"cap": [], "band": []}
+
+    def soft_bounds(lo: np.ndarray, hi: np.ndarray, penalty: float, kind: str) -> None:
         base = problem.held * a
         for bound, sign in ((hi, -1.0), (lo, 1.0)):
             have = np.flatnonzero(np.isfinite(bound))
             if not len(have):
                 continue
-            k = len(have)
-            slack = bld.block(k, 0.0, np.inf, penalty, False)
-            r = np.arange(k)
-            rhs = bound[have] - base[have]
+            m = len(have)
+            slack = bld.block(m, 0.0, np.inf, penalty, False)
+            slacks[kind].append(slack)
+            r = np.arange(m)
+            rhs = bound[have] * units - base[have]
+            kc, kv, kr = on_kappa(bound[have], r)
             bld.rows_add(
-                np.concatenate([b[have], s[have], slack]),
-                np.concatenate([a[have], -a[have], np.full(k, sign)]),
-                np.concatenate([r, r, r]),
-                rhs if sign > 0 else np.full(k, -np.inf),
-                rhs if sign < 0 else np.full(k, np.inf),
+                np.concatenate([b[have], s[have], slack, *kc]),
+                np.concatenate([av[have], -av[have], np.full(m, sign), *kv]),
+                np.concatenate([r, r, r, *kr]),
+                rhs if sign > 0 else np.full(m, -np.inf),
+                rhs if sign < 0 else np.full(m, np.inf),
             )
 
-    soft_bounds(problem.min_weight, problem.max_weight, CAP_PENALTY)
+    soft_bounds(problem.min_weight, problem.max_weight, CAP_PENALTY, "cap")
     if band_mode:
-        soft_bounds(problem.band_lo, problem.band_hi, BAND_PENALTY)
-        for bound, sign in ((problem.cash_hi, -1.0), (problem.cash_lo, 1.0)):
+        soft_bounds(problem.band_lo, problem.band_hi, BAND_PENALTY, "band")
+        for weight, sign in ((problem.cash_hi, -1.0), (problem.cash_lo, 1.0)):
+            if not math.isfinite(weight):
+                continue  # no cash target: idle cash is not a band breach
+            bound = weight * units
             slack = bld.block(1, 0.0, np.inf, BAND_PENALTY, False)
+            slacks["band"].append(slack)
+            kc, kv, kr = on_kappa(np.array([weight]), np.zeros(1, dtype=np.int64))
             bld.rows_add(
-                np.concatenate([cash, slack]), np.append(np.ones(pools), sign),
-                np.zeros(pools + 1, dtype=np.int64),
+                np.concatenate([cash, slack, *kc]), np.concatenate([np.ones(pools), [sign], *kv]),
+                np.concatenate([np.zeros(pools + 1, dtype=np.int64), *kr]),
                 [bound if sign > 0 else -np.inf], [bound if sign < 0 else np.inf],
             )  # fmt: skip
     for _label, members, lo, hi in problem.groups:
@@ -473,11 +667,13 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
             if group_bound is None:
                 continue
             slack = bld.block(1, 0.0, np.inf, CAP_PENALTY, False)
-            rhs = group_bound - base_weight
+            slacks["cap"].append(slack)
+            rhs = group_bound * units - base_weight
+            kc, kv, kr = on_kappa(np.array([group_bound]), np.zeros(1, dtype=np.int64))
             bld.rows_add(
-                np.concatenate([b[members], s[members], slack]),
-                np.concatenate([a[members], -a[members], [sign]]),
-                np.zeros(2 * m + 1, dtype=np.int64),
+                np.concatenate([b[members], s[members], slack, *kc]),
+                np.concatenate([av[members], -av[members], [sign], *kv]),
+                np.concatenate([np.zeros(2 * m + 1, dtype=np.int64), *kr]),
                 [rhs if sign > 0 else -np.inf], [rhs if sign < 0 else np.inf],
             )  # fmt: skip
 
@@ -490,161 +686,14 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         "lo": np.array(bld.row_lo),
         "hi": np.array(bld.row_hi),
     }
-    return model, {"b": b, "s": s}
-
-
-def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float:
-    """The program's objective for given trades, computed directly (used to check optimality).
-
-    Conversions between pools are settled at least cost, as the program would.
-    Returns ``inf`` for trades the program forbids (overdrawn cash, sales
-    beyond holdings, orders below ``min_trade``).
-    """
-    n = problem.n
-    band_mode = problem.mode == "band"
-    drift_weight = BAND_DRIFT_WEIGHT if band_mode else 1.0
-    cost_weight = COST_WEIGHT * (BAND_PENALTY if band_mode else 1.0)
-    value = problem.value
-    a = problem.price / value
-    if np.any(sell > problem.sell_max + 1e-9) or np.any(buy > problem.buy_max + 1e-9):
-        return math.inf
-    if np.any((buy > 0) & (sell > 0)):
-        return math.inf
-    buy_value, sell_value = a * buy, a * sell
-    orders = (buy > 0) | (sell > 0)
-    if problem.min_trade > 0 and np.any(
-        orders & (buy_value + sell_value < problem.min_trade / value - 1e-12)
-    ):
-        return math.inf
-    fee = np.where(orders, np.maximum(problem.fee_rate * (buy_value + sell_value), 0.0), 0.0)
-    if problem.fee_min > 0:
-        fee = np.where(orders, np.maximum(fee, problem.fee_min / value), 0.0)
-    tax = problem.sell_tax * sell_value
-    pools = problem.cash_start / value
-    delta = np.zeros(len(pools))
-    np.add.at(delta, problem.pool, sell_value - buy_value - fee - tax)
-    end = pools + delta
-    deficit = float(-end[end < 0].sum())
-    surplus = float(end[end > 0].sum())
-    lost = deficit * problem.fx_spread / (1.0 - problem.fx_spread) if deficit else 0.0
-    if surplus - deficit - lost < -1e-9:
-        return math.inf
-    cash_after = float(end.sum()) - lost
-    weights = problem.held * a + buy_value - sell_value
-    total = 0.0
-    for w, t in zip(
-        np.append(weights, cash_after), np.append(problem.target, problem.cash_target), strict=True
-    ):
-        total += _piecewise(w - t, t) * drift_weight
-    if uses_order_binaries(problem):
-        total += ORDER_COST * int(orders.sum())
-    turnover = TURNOVER_COST if band_mode else WASH_COST
-    total += turnover * float((buy_value + sell_value).sum())
-    total += cost_weight * (float(fee.sum()) + float(tax.sum()) + lost)
-    total += WASH_COST * (deficit / (1.0 - problem.fx_spread) if deficit else 0.0)
-
-    for i in range(n):
-        total += CAP_PENALTY * (_excess(weights[i], problem.min_weight[i], problem.max_weight[i]))
-        if band_mode:
-            total += BAND_PENALTY * _excess(weights[i], problem.band_lo[i], problem.band_hi[i])
-    if band_mode:
-        total += BAND_PENALTY * _excess(cash_after, problem.cash_lo, problem.cash_hi)
-    for _label, members, lo, hi in problem.groups:
-        total += CAP_PENALTY * _excess(
-            float(weights[members].sum()),
-            math.nan if lo is None else lo,
-            math.nan if hi is None else hi,
-        )
-    return total
-
-
-def _excess(w: float, lo: float, hi: float) -> float:
-    out = 0.0
-    if math.isfinite(hi):
-        out += max(0.0, w - hi)
-    if math.isfinite(lo):
-        out += max(0.0, lo - w)
-    return out
-
-
-def _piecewise(deviation: float, target: float) -> float:
-    widths = _widths(target)
-    slopes = _slopes(1.0)
-    left, total = abs(deviation), 0.0
-    for width, slope in zip(widths, slopes, strict=True):
-        take = min(left, width)
-        total += take * slope
-        left -= take
-        if left <= 0:
-            break
-    return total
-
-
-def greedy(problem: Problem) -> Solution:
-    """A quick whole-share plan when the program cannot be solved in time.
-
-    Sells what is over target (or over its Max) down to it, sells more (largest
-    overweight first) while money to raise is short, then buys the most
-    underweight assets with what cash allows, assuming every purchase pays the
-    FX spread and the larger of the fee and ``fee_min`` (so it never overdraws).
-    Orders below ``min_trade`` are dropped.
-    """
-    n = problem.n
-    total = problem.value
-    price = problem.price
-    step = 1.0 if problem.whole else 1e-6
-
-    def floor(x: np.ndarray | float) -> np.ndarray:
-        return np.floor(np.asarray(x) / step + 1e-9) * step
-
-    held_value = problem.held * price
-    goal = problem.target * total
-    cap = np.where(np.isfinite(problem.max_weight), problem.max_weight * total, np.inf)
-    goal = np.minimum(goal, cap)
-    if problem.mode == "band":
-        goal = np.clip(held_value, problem.band_lo * total, problem.band_hi * total)
-    sell = np.minimum(problem.sell_max, floor(np.maximum(held_value - goal, 0.0) / price))
-    sell = np.where(sell * price < problem.min_trade, 0.0, sell)
-
-    def order_fee(value: np.ndarray) -> np.ndarray:
-        fee = problem.fee_rate * value
-        if problem.fee_min > 0:
-            fee = np.where(value > 0, np.maximum(fee, problem.fee_min), 0.0)
-        return fee
-
-    def budget(buy: np.ndarray, sell: np.ndarray) -> float:
-        proceeds = sell * price
-        net = proceeds * (1.0 - problem.sell_tax) - order_fee(proceeds)
-        spend = buy * price * (1.0 + problem.fx_spread) + order_fee(buy * price)
-        return float(problem.cash_start.sum() + net.sum() - spend.sum())
-
-    buy = np.zeros(n)
-    # Raise money: sell from the most overweight positions until the pools balance.
-    order = np.argsort(-(held_value - sell * price - goal), kind="stable")
-    for i in order:
-        while budget(buy, sell) < 0 and sell[i] + step <= problem.sell_max[i] + 1e-12:
-            need = -budget(buy, sell)
-            more = max(step, floor(need / price[i]))
-            sell[i] = min(problem.sell_max[i], sell[i] + more)
-        if budget(buy, sell) >= 0:
-            break
-    reserve = problem.cash_target * total
-    spare = budget(buy, sell) - reserve
-    if spare > 0:
-        deficit = goal - (problem.held - sell) * price
-        for i in np.argsort(-deficit / np.maximum(goal, 1e-12), kind="stable"):
-            if deficit[i] <= 0 or problem.buy_max[i] <= 0:
-                continue
-            unit = price[i] * (1.0 + problem.fx_spread + problem.fee_rate)
-            shares = floor(min(deficit[i], spare) / unit)
-            if shares * price[i] < problem.min_trade or shares <= 0:
-                continue
-            trial = buy.copy()
-            trial[i] = shares
-            while shares > 0 and budget(trial, sell) < reserve:
-                shares -= step
-                trial[i] = shares
-            if shares > 0 and shares * price[i] >= problem.min_trade:
-                buy[i] = shares
-                spare = budget(buy, sell) - reserve
-    return Solution(buy, np.asarray(sell, dtype=float), "greedy")
+    empty = np.empty(0, dtype=np.int64)
+    layout = {
+        "b": b,
+        "s": s,
+        "unit": unit,
+        "cap": np.concatenate(slacks["cap"]) if slacks["cap"] else empty,
+        "band": np.concatenate(slacks["band"]) if slacks["band"] else empty,
+        "fee": fee,
+        "flows": flows,
+    }
+    return model, layout

@@ -16,10 +16,11 @@ cash is exact arithmetic on the orders, never the solver's rounding.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import math
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,9 +36,10 @@ from etf_rebalancer.cells.labels import (
     SUMMARY_LABELS,
     ko,
 )
-from etf_rebalancer.engine import milp, tax
+from etf_rebalancer.engine import milp, model, tax
+from etf_rebalancer.engine.greedy import greedy
 from etf_rebalancer.engine.market import MarketData
-from etf_rebalancer.engine.request import RebalanceRequest
+from etf_rebalancer.engine.request import Asset, RebalanceRequest
 from etf_rebalancer.errors import InputError, Notice, SolverError
 
 __all__ = ["Plan", "plan_rebalance"]
@@ -46,12 +48,11 @@ __all__ = ["Plan", "plan_rebalance"]
 _WEIGHT_TOL = 1e-9
 _PLAN_CACHE: OrderedDict[str, Plan] = OrderedDict()
 _PLAN_CACHE_SIZE = 8
-#: Default seconds HiGHS may take before the best plan found (or the greedy one) is used.
-#: Portfolios of up to ~50 assets are proved optimal well within it (10 assets: <0.1 s,
-#: 50: ~0.5 s on 2 cores); beyond that the whole-share knapsack takes HiGHS long to
-#: *prove*, so a sheet still recalculates in under a second and the summary says the
-#: plan is the best found, with its proven distance from the least drift.
-DEFAULT_TIME_LIMIT = 0.8
+#: Wall-clock guard (seconds) on the optimiser. What ends a search is its deterministic
+#: work budget (:data:`.milp.NODE_BUDGET`, the knapsack's step budget), so the plan is a
+#: function of the inputs; this guard only stops a pathological solve, and the summary
+#: says so when it fires (then the plan may depend on the machine's speed).
+DEFAULT_TIME_LIMIT = 10.0
 
 
 @dataclass
@@ -166,7 +167,7 @@ class Plan:
                     [
                         self.tickers[i],
                         action,
-                        _num(shares[i]),
+                        float(shares[i]),  # exact: Shares x Price = Amount
                         _num(self.price[i]),
                         self.currency[i],
                         amount,
@@ -327,7 +328,8 @@ def plan_rebalance(
         ``request.as_of``. The engine has no clock: ``None`` everywhere means the
         latest rates (the edge passes today's date).
     time_limit
-        Seconds the MILP may take before the best plan found, or a greedy one, is used.
+        Wall-clock guard in seconds: a last resort, reported in the summary when it
+        fires. The work budget, not this, normally ends the search.
 
     Returns
     -------
@@ -358,11 +360,35 @@ def _plan_uncached(
     time_limit: float,
 ) -> Plan:
     market = market or MarketData()
-    config = request.settings
-    base = config.base_currency
-    date = as_of if as_of is not None else request.as_of
-    notices: list[Notice] = list(market.notices)
+    formulation = _formulate(request, market, as_of if as_of is not None else request.as_of)
+    plan = _solve(formulation, time_limit)
+    plan.notices.extend(_report(plan, formulation.problem, request, formulation.assumed_stock))
+    return plan
 
+
+@dataclass
+class _Formulation:
+    """A request turned into the solver's :class:`~.model.Problem` plus what the plan shows."""
+
+    problem: model.Problem
+    base: str
+    mode: str
+    buy_only: bool
+    tickers: list[str]
+    price: np.ndarray
+    currency: list[str]
+    fx: np.ndarray
+    pools: list[str]
+    pool_fx: np.ndarray
+    cash_start: np.ndarray  # pool currency
+    band_width: np.ndarray
+    cash_band: tuple[float, float, float]
+    notices: list[Notice]
+    assumed_stock: set[str]
+
+
+def _priced_assets(request: RebalanceRequest, market: MarketData) -> list[tuple[Asset, float, str]]:
+    """Each relevant asset with its price and listing currency; names what is missing."""
     assets = []
     for asset in request.assets:
         quoted = asset.price if asset.price is not None else market.prices.get(asset.ticker)
@@ -390,6 +416,20 @@ def _plan_uncached(
         assets.append((asset, float(quoted), str(listed).upper()))
     if not assets:
         raise InputError("No asset to plan for", "계획할 종목이 없습니다")
+    return assets
+
+
+def _weight(value: float) -> float:
+    """A weight rounded to ``WEIGHT_DECIMALS``: equal inputs tie the same way."""
+    return round(float(value), model.WEIGHT_DECIMALS)
+
+
+def _formulate(request: RebalanceRequest, market: MarketData, date: dt.date | None) -> _Formulation:
+    """Prices, FX, tax, bands and caps of ``request`` as the solver's arrays."""
+    config = request.settings
+    base = config.base_currency
+    notices: list[Notice] = list(market.notices)
+    assets = _priced_assets(request, market)
 
     def rate(currency: str) -> float:
         if currency == base:
@@ -415,10 +455,131 @@ def _plan_uncached(
     currency = [c for _, _, c in assets]
     fx = np.array([rate(c) for c in currency])
     held = np.array([a.shares for a, _, _ in assets])
-    target = np.array([a.target for a, _, _ in assets])
+    target = np.array([_weight(a.target) for a, _, _ in assets])
     price_value = price * fx
+    sell_tax, assumed_stock = _sale_tax(assets, market, date)
 
-    # Korea's transaction tax on KRX stock sales; an unknown kind is taxed and said so.
+    held_value = held * price_value
+    start_value = cash_start * pool_fx
+    value_ref = float(held_value.sum() + start_value.sum())
+    if float(held_value.sum() + start_value[start_value > 0].sum()) <= 0:
+        raise InputError(
+            "The portfolio is empty: no shares held and no cash",
+            "포트폴리오가 비어 있습니다: 보유 수량도 현금도 없습니다",
+        )
+    whole = config.whole_shares
+    sell_max = np.zeros(len(assets)) if config.buy_only else (np.floor(held) if whole else held)
+    sellable = float(
+        (sell_max * price_value * (1 - sell_tax - config.fee_rate)).sum()
+        - config.fee_min * int((sell_max > 0).sum())
+    )
+    raisable = float(start_value.sum()) + sellable
+    if start_value.sum() < 0 and (value_ref <= 0 or raisable * (1 - config.fx_spread) < 0):
+        extra = " with buy_only TRUE" if config.buy_only else ""
+        to_raise = float(-start_value[start_value < 0].sum())
+        # What may pay for it: sales net of costs plus the cash the other pools hold.
+        available = max(sellable, 0.0) + float(start_value[start_value > 0].sum())
+        raise InputError(
+            f"Cannot raise {to_raise:,.2f} {base}{extra}: the holdings that may be "
+            f"sold and the cash come to {available:,.2f} {base}",
+            f"{to_raise:,.2f} {base}을(를) 마련할 수 없습니다: "
+            f"매도 가능한 보유분과 현금이 {available:,.2f} {base}입니다",
+        )
+
+    band_default = config.band
+    bands = [
+        _band(_weight(a.target), a.band if a.band is not None else band_default, config.band_type)
+        for a, _, _ in assets
+    ]
+    cash_target = _weight(request.cash_target)
+    cash_band = _band(
+        cash_target,
+        request.cash_band if request.cash_band is not None else band_default,
+        config.band_type,
+    )
+    spendable = float(start_value[start_value > 0].sum()) + (
+        0.0 if config.buy_only else float(held_value.sum())
+    )
+    buy_max = np.floor(spendable / price_value) if whole else spendable / price_value
+    min_weight = np.array(
+        [np.nan if a.min_weight is None else _weight(a.min_weight) for a, _, _ in assets]
+    )
+    max_weight = np.array(
+        [np.nan if a.max_weight is None else _weight(a.max_weight) for a, _, _ in assets]
+    )
+    group_members: dict[str, list[int]] = {}
+    for i, (a, _, _) in enumerate(assets):
+        if a.group is not None:
+            group_members.setdefault(a.group, []).append(i)
+    groups = tuple(
+        (
+            cap.label,
+            np.array(group_members[key]),
+            None if cap.min_weight is None else _weight(cap.min_weight),
+            None if cap.max_weight is None else _weight(cap.max_weight),
+        )
+        for key, cap in sorted(request.groups.items())
+        if key in group_members
+    )
+    for key, cap in sorted(request.groups.items()):
+        if key not in group_members:
+            notices.append(
+                Notice(
+                    f"Group {cap.label} (groups row {cap.row}) has no asset in targets",
+                    f"그룹 {cap.label} ({cap.row}행)에 속한 종목이 목표비중에 없습니다",
+                )
+            )
+    # Without a cash target, cash has no band to keep: idle cash (what whole shares
+    # leave over) must not be traded against like a band breach.
+    cash_lo, cash_hi = (cash_band[0], cash_band[1]) if cash_target > 0 else (math.nan, math.nan)
+    problem = model.Problem(
+        value=value_ref,
+        price=price_value,
+        held=held,
+        target=target,
+        pool=np.array([pools.index(c) for c in currency]),
+        sell_tax=sell_tax,
+        buy_max=buy_max,
+        sell_max=sell_max,
+        band_lo=np.array([b[0] for b in bands]),
+        band_hi=np.array([b[1] for b in bands]),
+        min_weight=min_weight,
+        max_weight=max_weight,
+        cash_start=start_value,
+        cash_target=cash_target,
+        cash_lo=cash_lo,
+        cash_hi=cash_hi,
+        groups=groups,
+        mode=config.mode,
+        whole=whole,
+        fee_rate=config.fee_rate,
+        fee_min=config.fee_min,
+        min_trade=config.min_trade,
+        fx_spread=config.fx_spread,
+    )
+    return _Formulation(
+        problem=problem,
+        base=base,
+        mode=config.mode,
+        buy_only=config.buy_only,
+        tickers=tickers,
+        price=price,
+        currency=currency,
+        fx=fx,
+        pools=pools,
+        pool_fx=pool_fx,
+        cash_start=cash_start,
+        band_width=np.array([b[2] for b in bands]),
+        cash_band=cash_band,
+        notices=notices,
+        assumed_stock=assumed_stock,
+    )
+
+
+def _sale_tax(
+    assets: list[tuple[Asset, float, str]], market: MarketData, date: dt.date | None
+) -> tuple[np.ndarray, set[str]]:
+    """Korea's transaction tax on KRX stock sales; an unknown kind is taxed and said so."""
     tax_rate = tax.krx_sale_tax_rate(date)
     sell_tax = np.zeros(len(assets))
     assumed_stock: set[str] = set()
@@ -435,97 +596,172 @@ def _plan_uncached(
             assumed_stock.add(asset.ticker)
         if not is_etf:
             sell_tax[i] = tax_rate
+    return sell_tax, assumed_stock
 
-    held_value = held * price_value
-    start_value = cash_start * pool_fx
-    value_ref = float(held_value.sum() + start_value.sum())
-    if float(held_value.sum() + start_value[start_value > 0].sum()) <= 0:
-        raise InputError(
-            "The portfolio is empty: no shares held and no cash",
-            "포트폴리오가 비어 있습니다: 보유 수량도 현금도 없습니다",
-        )
-    whole = config.whole_shares
-    sell_max = np.zeros(len(assets)) if config.buy_only else (np.floor(held) if whole else held)
-    raisable = float(
-        start_value.sum()
-        + (sell_max * price_value * (1 - sell_tax - config.fee_rate)).sum()
-        - config.fee_min * int((sell_max > 0).sum())
-    )
-    if start_value.sum() < 0 and (value_ref <= 0 or raisable * (1 - config.fx_spread) < 0):
-        extra = " with buy_only TRUE" if config.buy_only else ""
-        raise InputError(
-            f"Cannot raise {-start_value.sum():,.2f} {base}{extra}: the holdings that may be "
-            f"sold and the cash come to {raisable - start_value.sum():,.2f} {base}",
-            f"{-start_value.sum():,.2f} {base}을(를) 마련할 수 없습니다: "
-            f"매도 가능한 보유분과 현금이 {raisable - start_value.sum():,.2f} {base}입니다",
-        )
 
-    band_default = config.band
-    bands = [
-        _band(a.target, a.band if a.band is not None else band_default, config.band_type)
-        for a, _, _ in assets
-    ]
-    cash_band = _band(
-        request.cash_target,
-        request.cash_band if request.cash_band is not None else band_default,
-        config.band_type,
-    )
-    spendable = float(start_value[start_value > 0].sum()) + (
-        0.0 if config.buy_only else float(held_value.sum())
-    )
-    buy_max = np.floor(spendable / price_value) if whole else spendable / price_value
-    min_weight = np.array([np.nan if a.min_weight is None else a.min_weight for a, _, _ in assets])
-    max_weight = np.array([np.nan if a.max_weight is None else a.max_weight for a, _, _ in assets])
-    group_members: dict[str, list[int]] = {}
-    for i, (a, _, _) in enumerate(assets):
-        if a.group is not None:
-            group_members.setdefault(a.group, []).append(i)
-    groups = tuple(
-        (cap.label, np.array(group_members[key]), cap.min_weight, cap.max_weight)
-        for key, cap in sorted(request.groups.items())
-        if key in group_members
-    )
-    for key, cap in sorted(request.groups.items()):
-        if key not in group_members:
-            notices.append(
-                Notice(
-                    f"Group {cap.label} (groups row {cap.row}) has no asset in targets",
-                    f"그룹 {cap.label} ({cap.row}행)에 속한 종목이 목표비중에 없습니다",
-                )
-            )
-    problem = milp.Problem(
-        value=value_ref,
-        price=price_value,
-        held=held,
-        target=target,
-        pool=np.array([pools.index(c) for c in currency]),
-        sell_tax=sell_tax,
-        buy_max=buy_max,
-        sell_max=sell_max,
-        band_lo=np.array([b[0] for b in bands]),
-        band_hi=np.array([b[1] for b in bands]),
-        min_weight=min_weight,
-        max_weight=max_weight,
-        cash_start=start_value,
-        cash_target=request.cash_target,
-        cash_lo=cash_band[0],
-        cash_hi=cash_band[1],
-        groups=groups,
-        mode=config.mode,
-        whole=whole,
-        fee_rate=config.fee_rate,
-        fee_min=config.fee_min,
-        min_trade=config.min_trade,
-        fx_spread=config.fx_spread,
-    )
-    solution = milp.solve(problem, time_limit=time_limit)
+#: Re-solves with the previous plan's actual costs (see :attr:`.model.Problem.cost_share`).
+COST_ROUNDS = 1
+#: ... only for template-sized workbooks: a re-solve doubles the work, and on large ones
+#: the estimate error (cost share x weight, ~1e-6) is below the proven gap anyway.
+COST_ROUNDS_MAX_ASSETS = 60
+#: Fractional share counts are kept to this many decimals (so Shares x Price = Amount).
+SHARE_DECIMALS = 6
+
+
+def _solve(formulation: _Formulation, time_limit: float) -> Plan:
+    """Solve, settle the cash, re-solve at the plan's actual costs, check the result."""
+    problem = formulation.problem
+    started = time.perf_counter()
+    solution = milp.solve(problem, guard_seconds=time_limit)
+    plan = _settled_plan(formulation, solution)
+    best_score = _exact_score(plan, problem)
+    # Drift targets are weights of the value after costs: the program applies them as
+    # target x (1 - cost_share); re-solve once at the plan's actual costs. (The MILP's
+    # bands and caps take the costs exactly, through its cost variable.)
+    for _ in range(COST_ROUNDS if problem.n <= COST_ROUNDS_MAX_ASSETS else 0):
+        share = _cost_share(plan, problem)
+        if abs(share - problem.cost_share) <= 1e-12 or solution.extra.get("guard"):
+            break
+        problem = dataclasses.replace(problem, cost_share=share)
+        # The guard covers the whole plan: the re-solve gets what is left of it.
+        again = milp.solve(problem, guard_seconds=time_limit - (time.perf_counter() - started))
+        if again.extra.get("guard"):
+            continue  # a clock-cut re-solve must not replace a work-bounded plan
+        candidate = _settled_plan(formulation, again)
+        score = _exact_score(candidate, formulation.problem)
+        if _better(score, best_score):
+            plan, solution, best_score = candidate, again, score
+    _check(plan, formulation, solution, best_score)
+    _stand_still_if_worse(plan, formulation)
+    _solver_notice(plan, solution, time_limit)
+    return plan
+
+
+def _cost_share(plan: Plan, problem: model.Problem) -> float:
+    return (plan.fees_value + plan.tax_value + plan.fx_cost_value) / problem.value
+
+
+Score = tuple[float, float, float]
+
+
+def _exact_score(plan: Plan, problem: model.Problem) -> Score:
+    """Cap breach, band breach, then the program's objective, with the plan's actual costs.
+
+    Compared lexicographically (:func:`_better`): a kept cap or band is never traded for
+    drift. The costs make the weights those of the contract (after costs).
+    """
+    exact = dataclasses.replace(problem, cost_share=_cost_share(plan, problem))
+    cap, band = model.breaches(exact, plan.buy, plan.sell)
+    return cap, band, model.objective(exact, plan.buy, plan.sell)
+
+
+def _better(a: Score, b: Score, tolerance: float = 1e-15) -> bool:
+    """Whether score ``a`` beats ``b`` by more than ``tolerance`` (breaches first)."""
+    for x, y in ((a[0], b[0]), (a[1], b[1])):
+        if x < y - milp.BREACH_TOL:
+            return True
+        if x > y + milp.BREACH_TOL:
+            return False
+    return a[2] < b[2] - tolerance
+
+
+def _settled_plan(formulation: _Formulation, solution: model.Solution) -> Plan:
+    problem = formulation.problem
     # Solver tolerance can leave a hair of a share on an asset (2.9e-16 with fractional
     # shares): no order, and a "BUY 0.0" row would break Shares > 0 and min_trade.
-    hair = 1e-9 * max(value_ref, 1.0)
-    buy = np.where(solution.buy * price_value < hair, 0.0, solution.buy)
-    sell = np.where(solution.sell * price_value < hair, 0.0, solution.sell)
+    hair = 1e-9 * max(problem.value, 1.0)
+    buy = np.where(solution.buy * problem.price < hair, 0.0, solution.buy)
+    sell = np.where(solution.sell * problem.price < hair, 0.0, solution.sell)
+    if not problem.whole:
+        # Round down (never spend or sell more than the solver planned) to a share count
+        # the order table shows exactly.
+        step = 10.0**-SHARE_DECIMALS
+        buy = np.floor(buy / step + 1e-6) * step
+        sell = np.minimum(np.floor(sell / step + 1e-6) * step, problem.sell_max)
+        buy, sell = np.round(buy, SHARE_DECIMALS), np.round(sell, SHARE_DECIMALS)
+    plan = Plan(
+        base_currency=formulation.base,
+        mode=formulation.mode,
+        buy_only=formulation.buy_only,
+        whole_shares=problem.whole,
+        tickers=formulation.tickers,
+        price=formulation.price,
+        currency=formulation.currency,
+        fx=formulation.fx,
+        held=problem.held,
+        buy=buy,
+        sell=sell,
+        target=problem.target,
+        band_lo=problem.band_lo,
+        band_hi=problem.band_hi,
+        band_width=formulation.band_width,
+        cash_target=problem.cash_target,
+        cash_band=formulation.cash_band,
+        pools=formulation.pools,
+        pool_fx=formulation.pool_fx,
+        cash_start=formulation.cash_start,
+        cash_end=formulation.cash_start.copy(),
+        fees_value=0.0,
+        tax_value=0.0,
+        fx_cost_value=0.0,
+        conversions=[],
+        method=solution.method if plan_has_trades(buy, sell) else "none",
+        notices=list(formulation.notices),
+    )
+    _settle(plan, problem)
+    return plan
+
+
+def _check(plan: Plan, formulation: _Formulation, solution: model.Solution, score: Score) -> None:
+    """Never call a plan optimal that a simple plan beats on the contract's own terms.
+
+    The solver's plan is checked, after settling, against the greedy plan and against
+    not trading, each scored with its actual costs. A better rival replaces it; if it
+    is better by more than the solver's tolerances (gaps, and the rounding of assets
+    modelled by value), the model failed and the plan is not called optimal.
+    """
+    problem = formulation.problem
+    tiny = int(np.sum(problem.price / problem.value < milp.TINY_WEIGHT))
+    tolerance = milp.MIP_ABS_GAP + milp.MIP_REL_GAP * abs(score[2]) + milp.TINY_WEIGHT * tiny
+    for other in (greedy(problem), model.Solution(np.zeros(problem.n), np.zeros(problem.n), "")):
+        other.method = plan.method
+        try:
+            rival = _settled_plan(formulation, other)
+        except SolverError:
+            continue  # not a plan at all (money to raise left unraised)
+        rival_score = _exact_score(rival, problem)
+        if not _better(rival_score, score):
+            continue
+        plan.buy, plan.sell = rival.buy, rival.sell
+        _settle(plan, problem)
+        if _better(rival_score, score, tolerance) and solution.method == "milp":
+            solution.method = "milp-time-limit"
+            solution.detail = "the solver's plan failed the check against the contract's drift"
+            solution.extra.pop("gap", None)
+        plan.method = solution.method if plan_has_trades(plan.buy, plan.sell) else "none"
+        score = rival_score
+
+
+def _stand_still_if_worse(plan: Plan, formulation: _Formulation) -> None:
+    problem = formulation.problem
+    if (
+        problem.mode == "full"
+        and problem.cash_start.min(initial=0.0) >= 0
+        and not problem.groups
+        and np.all(np.isnan(problem.min_weight))
+        and np.all(np.isnan(problem.max_weight))
+        and plan.drift(after=True)[0] > plan.drift(after=False)[0]
+    ):
+        # Costs can make trading worse than standing still (the program weighs a cost
+        # above the drift it buys); then stand still.
+        plan.buy, plan.sell = np.zeros_like(plan.buy), np.zeros_like(plan.sell)
+        plan.method = "none"
+        _settle(plan, problem)
+
+
+def _solver_notice(plan: Plan, solution: model.Solution, time_limit: float) -> None:
     if solution.method == "greedy":
-        notices.append(
+        plan.notices.append(
             Notice(
                 f"The optimiser gave no plan ({solution.detail}): greedy fallback used, "
                 "the drift left may not be the least possible",
@@ -533,64 +769,28 @@ def _plan_uncached(
                 "남은 이탈도가 최소가 아닐 수 있습니다",
             )
         )
-    elif solution.method == "milp-time-limit":
+        return
+    if solution.extra.get("guard"):
+        plan.notices.append(
+            Notice(
+                f"The optimiser hit its {time_limit:g} s wall-clock guard: this plan "
+                "depends on the machine's speed and may differ on recalculation",
+                f"최적화 계산이 {time_limit:g}초 시간 보호 한도에 도달했습니다: 이 계획은 "
+                "컴퓨터 속도에 따라 달라질 수 있습니다",
+            )
+        )
+    if solution.method == "milp-time-limit" and plan.method != "none":
         gap = solution.extra.get("gap", math.nan)
         within = f"; proven within {gap:.6f} of the least drift" if math.isfinite(gap) else ""
         within_ko = f"; 최소 이탈도와의 차이 {gap:.6f} 이내" if math.isfinite(gap) else ""
-        notices.append(
+        plan.notices.append(
             Notice(
-                f"The optimiser reached its {time_limit:g} s time limit: the best plan found "
-                f"is shown{within}",
-                f"최적화 계산이 시간 제한({time_limit:g}초)에 도달했습니다: 찾은 최선의 "
+                f"The optimiser reached its work budget ({solution.detail}): the best plan "
+                f"found is shown{within}",
+                f"최적화 계산이 작업 한도에 도달했습니다 ({solution.detail}): 찾은 최선의 "
                 f"계획입니다{within_ko}",
             )
         )
-
-    plan = Plan(
-        base_currency=base,
-        mode=config.mode,
-        buy_only=config.buy_only,
-        whole_shares=whole,
-        tickers=tickers,
-        price=price,
-        currency=currency,
-        fx=fx,
-        held=held,
-        buy=buy,
-        sell=sell,
-        target=target,
-        band_lo=problem.band_lo,
-        band_hi=problem.band_hi,
-        band_width=np.array([b[2] for b in bands]),
-        cash_target=request.cash_target,
-        cash_band=cash_band,
-        pools=pools,
-        pool_fx=pool_fx,
-        cash_start=cash_start,
-        cash_end=cash_start.copy(),
-        fees_value=0.0,
-        tax_value=0.0,
-        fx_cost_value=0.0,
-        conversions=[],
-        method=solution.method if plan_has_trades(buy, sell) else "none",
-        notices=notices,
-    )
-    _settle(plan, problem)
-    if (
-        config.mode == "full"
-        and start_value.min(initial=0.0) >= 0
-        and not groups
-        and np.all(np.isnan(min_weight))
-        and np.all(np.isnan(max_weight))
-        and plan.drift(after=True)[0] > plan.drift(after=False)[0]
-    ):
-        # Costs shrink the portfolio the program measures against a fixed value; in the
-        # rare case that makes trading worse than standing still, stand still.
-        plan.buy, plan.sell = np.zeros_like(buy), np.zeros_like(sell)
-        plan.method = "none"
-        _settle(plan, problem)
-    plan.notices.extend(_report(plan, problem, request, assumed_stock))
-    return plan
 
 
 def plan_has_trades(buy: np.ndarray, sell: np.ndarray) -> bool:
@@ -598,7 +798,7 @@ def plan_has_trades(buy: np.ndarray, sell: np.ndarray) -> bool:
     return bool(np.any(buy > 0) or np.any(sell > 0))
 
 
-def order_costs(plan: Plan, problem: milp.Problem) -> tuple[np.ndarray, np.ndarray]:
+def order_costs(plan: Plan, problem: model.Problem) -> tuple[np.ndarray, np.ndarray]:
     """Fee and tax of each asset's order, in the base currency."""
     traded = (plan.buy + plan.sell) * plan.price_value
     fee = problem.fee_rate * traded
@@ -607,28 +807,32 @@ def order_costs(plan: Plan, problem: milp.Problem) -> tuple[np.ndarray, np.ndarr
     return fee, problem.sell_tax * plan.sell * plan.price_value
 
 
-def _settle(plan: Plan, problem: milp.Problem) -> None:
+def _settle(plan: Plan, problem: model.Problem) -> None:
     """Cash per pool after the orders, covering shortfalls by conversion; trim buys if short."""
-    step = 1.0 if plan.whole_shares else 1e-6
+    step = 1.0 if plan.whole_shares else 10.0**-SHARE_DECIMALS
     tolerance = 1e-9 * max(problem.value, 1.0)
-    while True:
+    spread = problem.fx_spread
+    rounds = 4 * len(plan.buy) + 8  # each round trims one buy: bounded whatever the plan
+    for round_ in range(rounds + 1):
         fee, tax_paid = order_costs(plan, problem)
         flow = (plan.sell - plan.buy) * plan.price_value - fee - tax_paid
         end = plan.cash_start * plan.pool_fx
         np.add.at(end, problem.pool, flow)
-        spread = problem.fx_spread
         deficit = float(-end[end < 0].sum())
         surplus = float(end[end > 0].sum())
         if surplus * (1.0 - spread) >= deficit - tolerance:
             break
-        # Short by solver tolerance (or a greedy slip): drop the buy that is most over target.
         buys = np.flatnonzero(plan.buy > 0)
-        if not len(buys):
+        if not len(buys) or round_ == rounds:
             raise SolverError(
                 "The plan overdraws cash and no purchase can be trimmed",
                 "계획이 현금을 초과하며 줄일 매수 주문이 없습니다",
             )
-        weights, _ = plan.weights_after()
+        if round_ == rounds - 1:
+            plan.buy = np.zeros_like(plan.buy)  # last resort: no purchase at all
+            continue
+        # Short by solver tolerance (or a greedy slip): trim the buy most over target.
+        weights = plan.weights_after()[0]
         worst = buys[np.argmax(weights[buys] - plan.target[buys])]
         short = deficit - surplus * (1.0 - spread)
         less = max(step, math.ceil(short / plan.price_value[worst] / step) * step)
@@ -662,7 +866,7 @@ def _pct(value: float) -> str:
 
 
 def _report(
-    plan: Plan, problem: milp.Problem, request: RebalanceRequest, assumed_stock: set[str]
+    plan: Plan, problem: model.Problem, request: RebalanceRequest, assumed_stock: set[str]
 ) -> list[Notice]:
     """Warnings about the finished plan: breached caps, unreachable bands, unlisted holdings."""
     out: list[Notice] = []
@@ -721,19 +925,3 @@ def _breach(what: str, bound: str, bound_ko: str, weight: float, limit: float) -
         f"{gap:.2f} percentage points",
         f"{what_ko}: 거래 후 {_pct(weight)}, {bound_ko} {_pct(limit)}을(를) {gap:.2f}%p {side_ko}",
     )
-
-
-def rows_equal(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]]) -> bool:
-    """Compare two row tables, floats to 1e-9 (for tests and callers diffing plans)."""
-    if len(a) != len(b):
-        return False
-    for ra, rb in zip(a, b, strict=True):
-        if len(ra) != len(rb):
-            return False
-        for x, y in zip(ra, rb, strict=True):
-            if isinstance(x, float) and isinstance(y, float):
-                if not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9):
-                    return False
-            elif x != y:
-                return False
-    return True

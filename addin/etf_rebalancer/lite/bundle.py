@@ -62,6 +62,9 @@ _NOT_EMBEDDABLE: tuple[str, ...] = ()
 
 #: Third-party imports the embedded code may use (Pyodide ships each; HiGHS is in its scipy).
 _ALLOWED_THIRD_PARTY = frozenset({"numpy", "pandas", "scipy", "xlwings", "pyodide", "js"})
+#: Imported only inside ``try``/``except ImportError`` with a fallback: the engine uses
+#: highspy where it is installed and scipy's own HiGHS (``scipy.optimize.milp``) in Lite.
+_OPTIONAL_THIRD_PARTY = frozenset({"highspy"})
 #: Standard-library modules that do not work in the browser or that the issue rules out.
 _FORBIDDEN_STDLIB = frozenset(
     {
@@ -335,6 +338,8 @@ def _check_imports(modules: dict[str, _Module]) -> None:
                     continue
                 if name in _FORBIDDEN_STDLIB or top in _FORBIDDEN_STDLIB:
                     raise LiteBuildError(f"Lite build: {module.name} imports {name}")
+                if top in _OPTIONAL_THIRD_PARTY:
+                    continue
                 if top not in stdlib and top not in _ALLOWED_THIRD_PARTY:
                     raise LiteBuildError(
                         f"Lite build: {module.name} imports {name}, which Lite does not have"

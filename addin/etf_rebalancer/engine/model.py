@@ -1,0 +1,333 @@
+"""The rebalance reduced to arrays, its objective and the contract's drift: shared by every solver.
+
+:class:`Problem` is what :mod:`.plan` hands to the solvers (:mod:`.knapsack`,
+:mod:`.milp`, :mod:`.greedy`); :class:`Solution` is what they hand back.
+:func:`objective` scores a plan by the program's objective (the solvers' common
+yardstick) and :func:`contract_drift` by the contract's own definition (weights
+after costs), which is what a plan is checked against before it is called optimal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "BAND_PENALTY",
+    "COST_WEIGHT",
+    "ORDER_COST",
+    "Problem",
+    "Solution",
+    "breaches",
+    "contract_drift",
+    "objective",
+    "piecewise",
+    "settle_pools",
+    "uses_order_binaries",
+]
+
+#: Tie-breaker: pieces of the deviation, as fractions of max(target, 1%), and slope step.
+PIECE_WIDTHS = (0.05, 0.05, 0.10, 0.20)
+PIECE_SLOPE_STEP = 1e-3
+#: Cost of one order, in weight units (1e-6 = 0.0001 percentage points of drift); counted
+#: when order binaries exist (``fee_min`` or ``min_trade`` set), see :func:`uses_order_binaries`.
+ORDER_COST = 1e-6
+#: Small cost per unit of turnover in full mode: rules out pointless orders among equally
+#: good plans. Above HiGHS's absolute MIP gap (1e-6) so the solver cannot ignore it.
+WASH_COST = 1e-5
+#: Soft constraints (Min/Max, group caps) per unit of breach.
+CAP_PENALTY = 1e3
+#: Band mode: distance outside a band, turnover and the drift tie-breaker.
+BAND_PENALTY = 1e2
+TURNOVER_COST = 2e-3
+BAND_DRIFT_WEIGHT = 1e-3
+#: Money lost to fees, tax and FX spread, relative to the heaviest drift slope.
+COST_WEIGHT = 2.0
+#: Weights are rounded to this many decimals when a problem is built, so that equal
+#: inputs written differently (``19%`` and ``0.19``: ``1.1900000000000002``) tie the same way.
+WEIGHT_DECIMALS = 12
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A rebalance reduced to arrays (assets sorted by ticker), money in the base currency.
+
+    ``min_weight``/``max_weight`` use NaN for "no bound"; ``groups`` lists
+    ``(label, member indices, min weight or None, max weight or None)``; ``pool``
+    maps each asset to its currency pool (index into ``cash_start``).
+    """
+
+    value: float
+    price: np.ndarray
+    held: np.ndarray
+    target: np.ndarray
+    pool: np.ndarray
+    sell_tax: np.ndarray
+    buy_max: np.ndarray
+    sell_max: np.ndarray
+    band_lo: np.ndarray
+    band_hi: np.ndarray
+    min_weight: np.ndarray
+    max_weight: np.ndarray
+    cash_start: np.ndarray
+    cash_target: float
+    cash_lo: float
+    cash_hi: float
+    groups: tuple[tuple[str, np.ndarray, float | None, float | None], ...] = ()
+    mode: str = "full"
+    whole: bool = True
+    fee_rate: float = 0.0
+    fee_min: float = 0.0
+    min_trade: float = 0.0
+    fx_spread: float = 0.0
+    #: Share of ``value`` expected to go to fees, tax and FX spread. Every weight bound and
+    #: target is applied as ``weight x (1 - cost_share)`` of ``value``, which is that weight
+    #: of the portfolio *after* costs (the contract's weights) when the estimate is right;
+    #: :mod:`.plan` re-solves with the plan's actual costs until it is.
+    cost_share: float = 0.0
+
+    @property
+    def n(self) -> int:
+        return len(self.price)
+
+    @property
+    def shrink(self) -> float:
+        """Value after costs over ``value``: the factor on every weight target and bound."""
+        return 1.0 - self.cost_share
+
+
+@dataclass
+class Solution:
+    """Shares to buy and sell per asset, and how they were found.
+
+    ``method`` is ``"milp"`` (proved optimal), ``"milp-time-limit"`` (best found
+    when time ran out) or ``"greedy"`` (fallback); ``detail`` says why.
+    """
+
+    buy: np.ndarray
+    sell: np.ndarray
+    method: str
+    detail: str = ""
+    objective: float = math.nan
+    seconds: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def widths(target: float) -> np.ndarray:
+    scale = max(target, 0.01)
+    return np.array([w * scale for w in PIECE_WIDTHS] + [np.inf])
+
+
+def slopes(weight: float) -> np.ndarray:
+    return weight * (1.0 + PIECE_SLOPE_STEP * np.arange(len(PIECE_WIDTHS) + 1))
+
+
+def uses_order_binaries(problem: Problem) -> bool:
+    """Whether the program has per-order binaries (needed for ``fee_min``/``min_trade``)."""
+    return problem.fee_min > 0 or problem.min_trade > 0
+
+
+def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float:
+    """The program's objective for given trades, computed directly (used to check optimality).
+
+    Conversions between pools are settled at least cost, as the program would.
+    Returns ``inf`` for trades the program forbids (overdrawn cash, sales
+    beyond holdings, orders below ``min_trade``).
+    """
+    n = problem.n
+    band_mode = problem.mode == "band"
+    drift_weight = BAND_DRIFT_WEIGHT if band_mode else 1.0
+    cost_weight = COST_WEIGHT * (BAND_PENALTY if band_mode else 1.0)
+    value = problem.value
+    a = problem.price / value
+    if np.any(sell > problem.sell_max + 1e-9) or np.any(buy > problem.buy_max + 1e-9):
+        return math.inf
+    if np.any((buy > 0) & (sell > 0)):
+        return math.inf
+    buy_value, sell_value = a * buy, a * sell
+    orders = (buy > 0) | (sell > 0)
+    if problem.min_trade > 0 and np.any(
+        orders & (buy_value + sell_value < problem.min_trade / value - 1e-12)
+    ):
+        return math.inf
+    fee = np.where(orders, np.maximum(problem.fee_rate * (buy_value + sell_value), 0.0), 0.0)
+    if problem.fee_min > 0:
+        fee = np.where(orders, np.maximum(fee, problem.fee_min / value), 0.0)
+    tax = problem.sell_tax * sell_value
+    pools = problem.cash_start / value
+    delta = np.zeros(len(pools))
+    np.add.at(delta, problem.pool, sell_value - buy_value - fee - tax)
+    end = pools + delta
+    deficit = float(-end[end < 0].sum())
+    surplus = float(end[end > 0].sum())
+    lost = deficit * problem.fx_spread / (1.0 - problem.fx_spread) if deficit else 0.0
+    if surplus - deficit - lost < -1e-9:
+        return math.inf
+    cash_after = float(end.sum()) - lost
+    weights = problem.held * a + buy_value - sell_value
+    k = problem.shrink
+    total = 0.0
+    for w, t in zip(
+        np.append(weights, cash_after), np.append(problem.target, problem.cash_target), strict=True
+    ):
+        total += _piecewise_scalar(w - t * k, t) * drift_weight
+    if uses_order_binaries(problem):
+        total += ORDER_COST * int(orders.sum())
+    turnover = TURNOVER_COST if band_mode else WASH_COST
+    total += turnover * float((buy_value + sell_value).sum())
+    total += cost_weight * (float(fee.sum()) + float(tax.sum()) + lost)
+    total += WASH_COST * (deficit / (1.0 - problem.fx_spread) if deficit else 0.0)
+
+    # Bands and caps are weights of the value after these very costs (as the MILP has them).
+    k = 1.0 - (float(fee.sum()) + float(tax.sum()) + lost)
+    for i in range(n):
+        total += CAP_PENALTY * _excess(
+            weights[i], problem.min_weight[i] * k, problem.max_weight[i] * k
+        )
+        if band_mode:
+            total += BAND_PENALTY * _excess(
+                weights[i], problem.band_lo[i] * k, problem.band_hi[i] * k
+            )
+    if band_mode:
+        total += BAND_PENALTY * _excess(cash_after, problem.cash_lo * k, problem.cash_hi * k)
+    for _label, members, lo, hi in problem.groups:
+        total += CAP_PENALTY * _excess(
+            float(weights[members].sum()),
+            math.nan if lo is None else lo * k,
+            math.nan if hi is None else hi * k,
+        )
+    return total
+
+
+def _excess(w: float, lo: float, hi: float) -> float:
+    out = 0.0
+    if math.isfinite(hi):
+        out += max(0.0, w - hi)
+    if math.isfinite(lo):
+        out += max(0.0, lo - w)
+    return out
+
+
+def _piecewise_scalar(deviation: float, target: float) -> float:
+    left, total = abs(deviation), 0.0
+    for width, slope in zip(widths(target), slopes(1.0), strict=True):
+        take = min(left, width)
+        total += take * slope
+        left -= take
+        if left <= 0:
+            break
+    return total
+
+
+def piecewise(deviation: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Vectorised drift penalty of deviations (``scale = max(target, 1%)``), slope 1 at 0."""
+    left = np.abs(deviation)
+    total = np.zeros(np.broadcast(deviation, scale).shape)
+    steps = slopes(1.0)
+    for width, slope in zip(PIECE_WIDTHS, steps[:-1], strict=False):
+        take = np.minimum(left, width * scale)
+        total = total + take * slope
+        left = left - take
+    return total + left * steps[-1]
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Money after a plan's orders (base currency): pools after conversions, and costs."""
+
+    feasible: bool
+    cash_end: np.ndarray
+    fee: np.ndarray
+    tax: np.ndarray
+    fx_lost: float
+
+    @property
+    def costs(self) -> float:
+        return float(self.fee.sum() + self.tax.sum()) + self.fx_lost
+
+
+def settle_pools(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> Settled:
+    """Fees, tax and the conversions that cover each pool's shortfall at ``fx_spread``.
+
+    ``feasible`` is False when the pools together cannot pay (cash would go below zero).
+    """
+    traded = (buy + sell) * problem.price
+    orders = traded > 0
+    fee = problem.fee_rate * traded
+    if problem.fee_min > 0:
+        fee = np.where(orders, np.maximum(fee, problem.fee_min), 0.0)
+    tax = problem.sell_tax * sell * problem.price
+    end = problem.cash_start.astype(float).copy()
+    np.add.at(end, problem.pool, (sell - buy) * problem.price - fee - tax)
+    spread = problem.fx_spread
+    deficit = float(-end[end < 0].sum())
+    surplus = float(end[end > 0].sum())
+    tolerance = 1e-9 * max(problem.value, 1.0)
+    feasible = surplus * (1.0 - spread) >= deficit - tolerance
+    lost = deficit * spread / (1.0 - spread) if deficit else 0.0
+    cash = end.copy()
+    if deficit:
+        # Conversions draw on surplus pools in order; only the total matters for weights.
+        need = deficit / (1.0 - spread)
+        for p in range(len(cash)):
+            take = min(max(cash[p], 0.0), need)
+            cash[p] -= take
+            need -= take
+        cash = np.maximum(cash, 0.0)
+    return Settled(bool(feasible), cash, fee, tax, lost)
+
+
+def contract_drift(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float:
+    """The contract's drift of a plan: sum of |weight - target| over assets and cash.
+
+    Weights are fractions of the value after trading (holdings at the problem's
+    prices plus cash left once fees, tax and FX spread are paid); ``inf`` when the
+    plan overdraws cash or sells more than is held. Independent of the program's
+    objective, so a solver's "optimal" can be checked against it.
+    """
+    if np.any(sell > problem.sell_max + 1e-9) or np.any(buy > problem.buy_max + 1e-9):
+        return math.inf
+    settled = settle_pools(problem, buy, sell)
+    if not settled.feasible:
+        return math.inf
+    holdings = (problem.held + buy - sell) * problem.price
+    cash = float(settled.cash_end.sum())
+    total = float(holdings.sum()) + cash
+    if total <= 0:
+        return math.inf
+    gaps = np.abs(holdings / total - problem.target).sum()
+    return float(gaps + abs(cash / total - problem.cash_target))
+
+
+def breaches(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> tuple[float, float]:
+    """Total weight outside the caps (group and per-asset Min/Max) and, in band mode, the bands.
+
+    Weights as the program has them: of ``value``, bounds times the share of it left
+    after the plan's own costs (the contract's weights after costs).
+    """
+    a = problem.price / problem.value
+    settled = settle_pools(problem, buy, sell)
+    k = 1.0 - settled.costs / problem.value
+    weights = (problem.held + buy - sell) * a
+    cap = sum(
+        _excess(weights[i], problem.min_weight[i] * k, problem.max_weight[i] * k)
+        for i in range(problem.n)
+    )
+    for _label, members, lo, hi in problem.groups:
+        cap += _excess(
+            float(weights[members].sum()),
+            math.nan if lo is None else lo * k,
+            math.nan if hi is None else hi * k,
+        )
+    band = 0.0
+    if problem.mode == "band":
+        band = sum(
+            _excess(weights[i], problem.band_lo[i] * k, problem.band_hi[i] * k)
+            for i in range(problem.n)
+        )
+        band += _excess(
+            float(settled.cash_end.sum()) / problem.value, problem.cash_lo * k, problem.cash_hi * k
+        )
+    return float(cap), float(band)
