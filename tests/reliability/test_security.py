@@ -33,7 +33,8 @@ from tests.quotes.replay import replay_session
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "addin" / "etf_rebalancer"
-TEMPLATES = sorted((ROOT / "workbook_templates").iterdir())
+# The desktop templates and their Lite editions (workbook_templates/lite/).
+TEMPLATES = sorted((ROOT / "workbook_templates").rglob("*.xlsx"))
 
 # Text that Excel would run if it were written as a formula (CSV/formula injection).
 HOSTILE = [
@@ -186,6 +187,8 @@ FILE_IO = {
     "quotes/cache.py": "the SQLite cache in ETF_REBAL_CACHE_DIR / the user cache folder",
     "quotes/memory.py": "a CSV of quotes passed by code (tests, bench), never from a cell",
     "workbook/portfolios.py": "the package's own stored price history (importlib.resources)",
+    "lite/commands.py": "the files given to `lite extract` and `templates build`",
+    "lite/bundle.py": "the package's own source files, read when a Lite edition is built",
 }
 FILE_CALLS = {
     "open",

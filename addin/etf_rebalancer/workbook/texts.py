@@ -272,15 +272,18 @@ START: dict[str, Text] = {
         "셀 함수(=REBAL_ORDERS...): 추가 기능과 Python 3.11 이상이 설치된 Windows용 엑셀.",
     ),
     "req3": Text(
-        "Mac and Excel on the web run no cell functions: on a Mac the Refresh button writes "
-        "the plan as values (Plan (values) sheet); anywhere, `etf-rebal plan FILE` prints it.",
-        "Mac과 웹용 엑셀은 셀 함수를 실행하지 않습니다: Mac에서는 새로고침 버튼이 계획을 값으로 "
-        "(주문(값) 시트) 기록하고, 어디서나 `etf-rebal plan 파일` 이 계획을 출력합니다.",
+        "Mac and Excel on the web: use this template's Lite edition (workbook_templates/lite/, "
+        "free xlwings Lite add-in; its code travels in the file, prices from the Quotes sheet). "
+        "Else the Refresh button writes the plan as values; `etf-rebal plan FILE` prints it.",
+        "Mac과 웹용 엑셀: 이 템플릿의 Lite 판(workbook_templates/lite/, 무료 xlwings Lite 추가 "
+        "기능; 코드가 파일 안에 있고 가격은 시세 시트에서)을 쓰세요. 아니면 새로고침 버튼이 "
+        "계획을 값으로 기록하고, `etf-rebal plan 파일` 이 계획을 출력합니다.",
     ),
     "install": Text("Install (once)", "설치 (한 번)"),
     "install1": Text(
-        "1. In a terminal: pip install etf-rebalancer   then   etf-rebal addin install",
-        "1. 터미널에서: pip install etf-rebalancer   다음   etf-rebal addin install",
+        "1. In a terminal, in the project folder: python -m pip install .   then   "
+        "etf-rebal addin install",
+        "1. 터미널의 프로젝트 폴더에서: python -m pip install .   다음   etf-rebal addin install",
     ),
     "install2": Text(
         "2. Restart Excel and press Refresh on the ETF Rebalancer tab: it registers the "
