@@ -1148,3 +1148,7 @@ def quotes_serve(
         pass
     finally:
         server.server_close()
+
+
+if __name__ == "__main__":  # python -m etf_rebalancer.cli
+    app()

@@ -190,6 +190,39 @@ def solve(problem: Problem, guard_seconds: float = GUARD_SECONDS) -> Solution:
     return solution
 
 
+_quiet = {"done": False}
+
+
+def _new_highs() -> highspy.Highs:
+    """A Highs object; the process's first one is made with stdout muted.
+
+    HiGHS prints its banner on the first ``Highs()`` of a process, before any
+    option can turn output off; it would land in ``etf-rebal plan -f csv`` output.
+    """
+    if _quiet["done"]:
+        return highspy.Highs()
+    import contextlib
+    import io
+    import os
+    import sys
+
+    _quiet["done"] = True
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no real stdout (a GUI host): nothing to mute
+        return highspy.Highs()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        with contextlib.redirect_stdout(io.StringIO()):
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _highs(model: dict[str, object], guard_seconds: float) -> highspy.Highs:
     matrix = sparse.csc_array(model["A"])
     lp = highspy.HighsLp()
@@ -205,7 +238,7 @@ def _highs(model: dict[str, object], guard_seconds: float) -> highspy.Highs:
     lp.a_matrix_.value_ = matrix.data
     integer, continuous = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
     lp.integrality_ = [integer if v else continuous for v in np.asarray(model["integrality"])]
-    highs = highspy.Highs()
+    highs = _new_highs()
     # One thread and a fixed seed: HiGHS is then deterministic, node for node.
     for key, value in (
         ("output_flag", False),
