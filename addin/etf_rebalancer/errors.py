@@ -54,6 +54,58 @@ class SolverError(RebalancerError):
     """The optimiser failed in a way that no fallback could cover."""
 
 
+# ---------------------------------------------------------------- kinds of quote errors
+
+
+class NotFoundError(QuoteError):
+    """The provider does not know the symbol (typo, delisted, wrong exchange)."""
+
+    kind = "not found"
+
+
+class RateLimitedError(QuoteError):
+    """The provider answered HTTP 429, or the batch stopped because another request did."""
+
+    kind = "rate limited"
+
+
+class NetworkError(QuoteError):
+    """No answer: DNS failure, refused connection, timeout."""
+
+    kind = "network"
+
+
+class BadDataError(QuoteError):
+    """An answer came back but is not usable (maintenance page, HTML, missing fields)."""
+
+    kind = "bad data"
+
+
+class OfflineError(QuoteError):
+    """Network providers are switched off (``ETF_REBAL_OFFLINE=1`` or ``--offline``)."""
+
+    kind = "offline"
+
+
+# ---------------------------------------------------------------- kinds of workbook errors
+
+
+class WorkbookNotFoundError(WorkbookError):
+    """The workbook file does not exist."""
+
+
+class NotAWorkbookError(WorkbookError):
+    """The file is not an ``.xlsx`` workbook, or one too damaged to read."""
+
+
+class MissingSheetsError(WorkbookError):
+    """The workbook lacks a sheet the command needs (the message names it)."""
+
+
+class LiteBuildError(RebalancerError):
+    """The embedded code cannot be built (a forbidden import, a missing module)."""
+
+
 class Notice(_Bilingual):
     """A warning shown to the user (not raised): English and Korean text.
 

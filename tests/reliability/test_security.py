@@ -188,6 +188,7 @@ FILE_IO = {
     "quotes/memory.py": "a CSV of quotes passed by code (tests, bench), never from a cell",
     "workbook/portfolios.py": "the package's own stored price history (importlib.resources)",
     "lite/commands.py": "the files given to `lite extract` and `templates build`",
+    "engine/milp.py": "os.devnull only: mutes HiGHS's banner on a process's first solver",
     "lite/bundle.py": "the package's own source files, read when a Lite edition is built",
 }
 FILE_CALLS = {

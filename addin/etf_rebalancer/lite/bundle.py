@@ -30,7 +30,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from etf_rebalancer.errors import RebalancerError
+from etf_rebalancer.errors import LiteBuildError as LiteBuildError
 
 __all__ = [
     "EMBEDDED_PACKAGE",
@@ -91,10 +91,6 @@ REQUIREMENTS = (
     "pandas\n"
     "scipy\n"
 )
-
-
-class LiteBuildError(RebalancerError):
-    """The embedded code cannot be built (a forbidden import, a missing module)."""
 
 
 # ---------------------------------------------------------------- reading sources

@@ -9,7 +9,12 @@ from typing import Protocol
 
 import pandas as pd
 
+from etf_rebalancer.errors import BadDataError as BadDataError
+from etf_rebalancer.errors import NetworkError as NetworkError
+from etf_rebalancer.errors import NotFoundError as NotFoundError
+from etf_rebalancer.errors import OfflineError as OfflineError
 from etf_rebalancer.errors import QuoteError
+from etf_rebalancer.errors import RateLimitedError as RateLimitedError
 
 __all__ = [
     "BadDataError",
@@ -24,36 +29,6 @@ __all__ = [
     "QuoteResult",
     "RateLimitedError",
 ]
-
-
-class NotFoundError(QuoteError):
-    """The provider does not know the symbol (typo, delisted, wrong exchange)."""
-
-    kind = "not found"
-
-
-class RateLimitedError(QuoteError):
-    """The provider answered HTTP 429, or the batch stopped because another request did."""
-
-    kind = "rate limited"
-
-
-class NetworkError(QuoteError):
-    """No answer: DNS failure, refused connection, timeout."""
-
-    kind = "network"
-
-
-class BadDataError(QuoteError):
-    """An answer came back but is not usable (maintenance page, HTML, missing fields)."""
-
-    kind = "bad data"
-
-
-class OfflineError(QuoteError):
-    """Network providers are switched off (``ETF_REBAL_OFFLINE=1`` or ``--offline``)."""
-
-    kind = "offline"
 
 
 ERROR_KINDS: dict[str, type[QuoteError]] = {

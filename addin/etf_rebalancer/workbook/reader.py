@@ -19,22 +19,12 @@ from etf_rebalancer.cells import (
     is_blank,
     normalise_header,
 )
-from etf_rebalancer.errors import WorkbookError
+from etf_rebalancer.errors import MissingSheetsError as MissingSheetsError
+from etf_rebalancer.errors import NotAWorkbookError as NotAWorkbookError
+from etf_rebalancer.errors import WorkbookNotFoundError as WorkbookNotFoundError
 from etf_rebalancer.workbook import layout
 
 REQUIRED_SHEETS = ("holdings", "targets")
-
-
-class WorkbookNotFoundError(WorkbookError):
-    """The workbook file does not exist."""
-
-
-class NotAWorkbookError(WorkbookError):
-    """The file is not an ``.xlsx`` workbook, or one too damaged to read."""
-
-
-class MissingSheetsError(WorkbookError):
-    """The workbook lacks a sheet the command needs (the message names it)."""
 
 
 OPTIONAL_SHEETS = ("cash", "settings", "groups", "quotes")
