@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from etf_rebalancer.quotes.rows import quote_row
 from etf_rebalancer.workbook.layout import HEADERS
 from etf_rebalancer.workbook.portfolios import (
     INSTRUMENTS,
@@ -24,19 +25,18 @@ from etf_rebalancer.workbook.texts import SETTING_HELP
 
 def quote_rows(portfolio: Portfolio) -> list[list[Any]]:
     """Rows of the Quotes sheet (no header): one per ticker, then one per FX pair."""
+    sample = (SAMPLE_DATE, SAMPLE_STATUS, SAMPLE_SOURCE)
     rows: list[list[Any]] = []
     for ticker in portfolio.tickers():
         inst = INSTRUMENTS[ticker]
-        rows.append(
-            [ticker, inst.sample_price, inst.currency, SAMPLE_DATE, SAMPLE_STATUS, SAMPLE_SOURCE]
-        )
+        rows.append(list(quote_row(ticker, inst.sample_price, inst.currency, *sample)))
     base = portfolio.base_currency
     for ccy in portfolio.fx_currencies:
         if (ccy, base) in SAMPLE_FX:
             pair, rate = f"{ccy}/{base}", SAMPLE_FX[(ccy, base)]
         else:
             pair, rate = f"{base}/{ccy}", SAMPLE_FX[(base, ccy)]
-        rows.append([pair, rate, pair.split("/")[1], SAMPLE_DATE, SAMPLE_STATUS, SAMPLE_SOURCE])
+        rows.append(list(quote_row(pair, rate, pair.split("/")[1], *sample)))
     return rows
 
 
