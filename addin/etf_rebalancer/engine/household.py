@@ -50,7 +50,6 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from etf_rebalancer.cells import CASH_TICKER
 from etf_rebalancer.cells.labels import (
@@ -954,6 +953,9 @@ class _Formulation:
         return self.finish(result, x[b], x[s])
 
     def run_milp(self, hard_caps: bool) -> tuple[Any, np.ndarray, np.ndarray]:
+        # Imported here: scipy.optimize costs ~0.3 s, and a plan without accounts never needs it.
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
         model, b, s = self.build(hard_caps)
         try:
             with warnings.catch_warnings():
