@@ -63,6 +63,9 @@ from etf_rebalancer.cells.labels import (
 )
 from etf_rebalancer.engine import account_rules, tax
 from etf_rebalancer.engine.market import MarketData
+
+# The band and status rules and the percent text are the single-account plan's own.
+from etf_rebalancer.engine.plan import _band, _pct, _status
 from etf_rebalancer.engine.request import RebalanceRequest
 from etf_rebalancer.errors import InputError, Notice, SolverError
 
@@ -444,19 +447,6 @@ def _num(value: Any) -> float:
     return 0.0 if number == 0 else number
 
 
-def _status(weight: float, lo: float, hi: float) -> str:
-    if weight > hi + _WEIGHT_TOL:
-        return "OVER"
-    if weight < lo - _WEIGHT_TOL:
-        return "UNDER"
-    return "OK"
-
-
-def _band(target: float, band: float, band_type: str) -> tuple[float, float, float]:
-    width = target * band if band_type == "relative" else band
-    return max(target - width, 0.0), min(target + width, 1.0), width
-
-
 def _is_etf(kind: str | None) -> bool | None:
     if kind is None:
         return None
@@ -470,10 +460,6 @@ def _is_etf(kind: str | None) -> bool | None:
 
 def _round(weight: float | None) -> float | None:
     return None if weight is None else round(weight, 12)
-
-
-def _pct(value: float) -> str:
-    return f"{value * 100:.2f}%"
 
 
 # ---------------------------------------------------------------- planning
