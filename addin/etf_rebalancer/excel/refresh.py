@@ -26,7 +26,7 @@ from etf_rebalancer.planning.symbols import refresh_symbols
 from etf_rebalancer.workbook import layout
 
 TITLE = "ETF Rebalancer"
-INPUT_SHEETS = ("holdings", "targets", "cash", "settings", "groups")
+INPUT_SHEETS = ("holdings", "targets", "cash", "settings", "groups", "accounts")
 Progress = Callable[[str], None]  # what quotes.service.QuoteService.refresh reports
 
 

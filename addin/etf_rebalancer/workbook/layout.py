@@ -18,6 +18,8 @@ SHEETS: dict[str, tuple[str, str]] = {
     "targets": ("Targets", "목표비중"),
     "groups": ("Groups", "그룹한도"),
     "cash": ("Cash", "현금"),
+    # Household templates only: the accounts the holdings and cash name, with their types.
+    "accounts": ("Accounts", "계좌"),
     "settings": ("Settings", "설정"),
     "quotes": ("Quotes", "시세"),
     "plan": ("Plan", "주문"),
@@ -37,6 +39,7 @@ TABLES: dict[str, str] = {
     "targets": "Targets",
     "groups": "Groups",
     "cash": "Cash",
+    "accounts": "Accounts",
     "settings": "Settings",
     "quotes": "Quotes",
     "backtest": "BacktestSettings",  # on the Backtest sheet, below its title
@@ -56,8 +59,15 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "groups": {"en": ("Group", "Max", "Min"), "ko": ("그룹", "최대", "최소")},
     "cash": {"en": ("Currency", "Amount"), "ko": ("통화", "금액")},
+    "accounts": {"en": ("Account", "Type", "Max Risky"), "ko": ("계좌", "유형", "위험자산한도")},
     "settings": {"en": ("Setting", "Value", "Description"), "ko": ("설정", "값", "설명")},
     "quotes": {"en": QUOTES_HEADER, "ko": QUOTES_HEADER_KO},
+}
+# Extra input columns of household templates (accounts named): the cash's account and
+# the targets' asset class (what the account rules read).
+ACCOUNT_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "cash": {"en": ("Account",), "ko": ("계좌",)},
+    "targets": {"en": ("Class",), "ko": ("자산군",)},
 }
 # Columns the templates compute in plain Excel after the input columns (no add-in
 # needed). Their headers match no input alias, so the readers ignore them.

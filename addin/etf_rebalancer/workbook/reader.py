@@ -27,7 +27,7 @@ from etf_rebalancer.workbook import layout
 REQUIRED_SHEETS = ("holdings", "targets")
 
 
-OPTIONAL_SHEETS = ("cash", "settings", "groups", "quotes")
+OPTIONAL_SHEETS = ("cash", "settings", "groups", "accounts", "quotes")
 
 
 @dataclass
@@ -43,6 +43,8 @@ class WorkbookRanges:
     settings: list[list[Any]] | None = None
     groups: list[list[Any]] | None = None
     quotes: list[list[Any]] | None = None
+    # The Accounts sheet of a household workbook (account, type, max risky).
+    accounts: list[list[Any]] | None = None
     formula_cells: dict[str, int] = field(default_factory=dict)
     # The Backtest sheet (absent in older or hand-made workbooks): its settings
     # table, the history dates it names, and a price table pasted on the Prices
@@ -55,7 +57,7 @@ class WorkbookRanges:
 
     def request_args(self) -> tuple[Any, ...]:
         """Arguments for ``planning.plan_ranges`` in the contract's order."""
-        return (self.holdings, self.targets, self.cash, self.settings, self.groups)
+        return (self.holdings, self.targets, self.cash, self.settings, self.groups, self.accounts)
 
 
 def _cell_value(value: Any) -> Any:
@@ -116,7 +118,7 @@ def _table_rows(ws: Any, canonical: str) -> tuple[list[list[Any]], int]:
 
 
 def read_workbook(path: str | Path) -> WorkbookRanges:
-    """Read the holdings, targets, cash, settings, groups and Quotes ranges of a workbook.
+    """Read the holdings, targets, cash, settings, groups, accounts and Quotes ranges of a workbook.
 
     Raises
     ------
@@ -177,6 +179,7 @@ def read_workbook(path: str | Path) -> WorkbookRanges:
         settings=ranges.get("settings"),
         groups=ranges.get("groups"),
         quotes=ranges.get("quotes"),
+        accounts=ranges.get("accounts"),
         formula_cells=formula_cells,
         **backtest,
     )
