@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from etf_rebalancer.engine import knapsack, milp
-from tests.engine.brute_force import best_score
+from tests.engine.brute_force import beats, best_score, program_score
 
 PROFILE = settings(
     max_examples=100,
@@ -141,12 +141,15 @@ def test_bench_structure_takes_the_fast_path_and_matches_the_milp(seed):
 
 def test_other_structures_keep_the_milp():
     problem = bench_problem(n=5)
+    cap = np.array([0.1, *[math.nan] * 4])
     for change in (
-        {"mode": "band"},
+        # Bands and Min/Max are weights of the value after costs: with costs, the MILP.
+        {"mode": "band", "fee_rate": 0.001},
+        {"mode": "band", "sell_tax": np.full(5, 0.0018)},
+        {"max_weight": cap, "fee_rate": 0.001},
         {"fee_min": 1.0},
         {"min_trade": 10.0},
         {"whole": False},
-        {"max_weight": np.array([0.1, *[math.nan] * 4])},
         {"groups": (("G", np.array([0, 1]), None, 0.2),)},
         {"cash_start": np.array([50_000.0, 50_000.0]), "pool": np.array([0, 1, 0, 1, 0])},
     ):
@@ -167,3 +170,94 @@ def test_search_budget_hands_over_and_keeps_the_better_plan(monkeypatch):
     assert ours <= milp.objective(problem, found.buy, found.sell) + 1e-12
     if solution.method != "milp":
         assert solution.method == "milp-time-limit" and solution.extra["gap"] > 0
+
+
+@st.composite
+def costless_soft_problems(draw):
+    """One-pool problems without costs, in band mode or with per-asset Min/Max (or both)."""
+    base = draw(one_pool_problems(tiny=True, max_held=5))
+    n = base.n
+    band = draw(st.booleans())
+    width = draw(st.sampled_from([0.0, 0.1, 0.2, 0.5]))
+    lo = np.maximum(base.target * (1 - width), 0.0)
+    hi = base.target * (1 + width)
+    min_w = np.array([draw(st.sampled_from([math.nan, 0.05, 0.3])) for _ in range(n)])
+    max_w = np.array([draw(st.sampled_from([math.nan, 0.1, 0.4])) for _ in range(n)])
+    if not band:
+        assume(np.any(np.isfinite(min_w)) or np.any(np.isfinite(max_w)))
+    cash_w = draw(st.sampled_from([0.0, 0.1]))
+    return milp.Problem(
+        **{
+            **base.__dict__,
+            "fee_rate": 0.0,
+            "sell_tax": np.zeros(n),
+            "mode": "band" if band else "full",
+            "band_lo": lo,
+            "band_hi": hi,
+            "min_weight": min_w,
+            "max_weight": max_w,
+            "cash_lo": base.cash_target * (1 - width) if cash_w else math.nan,
+            "cash_hi": base.cash_target * (1 + width) if cash_w else math.nan,
+        }
+    )
+
+
+@PROFILE
+@given(costless_soft_problems())
+def test_band_and_min_max_fast_path_is_lexicographically_optimal_against_brute_force(problem):
+    """Caps, then bands, then the objective: as the brute force ranks every whole plan."""
+    assert knapsack.applies(problem)
+    exact = knapsack.solve(problem)
+    best = best_score(problem)
+    if not math.isfinite(best[2]):
+        assert exact is None or exact.method != "milp"
+        return
+    if exact is None or exact.method != "milp":
+        return  # handed to the MILP (a plan with less breach exists, or over budget)
+    ours = program_score(problem, exact.buy, exact.sell)
+    assert ours[0] <= best[0] + 1e-7
+    assert ours[1] <= best[1] + 1e-7
+    if abs(ours[0] - best[0]) <= 1e-7 and abs(ours[1] - best[1]) <= 1e-7:
+        slack = milp.MIP_REL_GAP * abs(best[2]) + milp.MIP_ABS_GAP + 1e-12
+        assert ours[2] <= best[2] + slack
+
+
+@PROFILE
+@given(costless_soft_problems())
+def test_band_and_min_max_plans_through_milp_solve_are_never_beaten(problem):
+    """Whatever path milp.solve takes (fast path or hand-over), no whole plan beats it."""
+    solution = milp.solve(problem)
+    best = best_score(problem)
+    assume(math.isfinite(best[2]))
+    ours = program_score(problem, solution.buy, solution.sell)
+    assert not beats(best, ours, milp.MIP_REL_GAP * abs(best[2]) + milp.MIP_ABS_GAP + 1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_band_mode_held_portfolio_is_never_beaten_by_a_long_milp(seed):
+    """A held 50-asset portfolio in band mode: the fast path (or its hand-over to the MILP
+    when its step budget runs out) against the MILP alone with a 60 s guard."""
+    rng = np.random.default_rng(seed)
+    problem = bench_problem(n=50, seed=seed, budget=1_000_000.0)
+    held = np.floor(problem.target * rng.uniform(0.6, 1.4, 50) * 970_000 / problem.price)
+    value = float(held @ problem.price) + 30_000.0
+    problem = milp.Problem(
+        **{
+            **problem.__dict__,
+            "value": value,
+            "held": held,
+            "sell_max": held,
+            "buy_max": np.floor((value) / problem.price),
+            "cash_start": np.array([30_000.0]),
+            "mode": "band",
+            "band_lo": problem.target * 0.8,
+            "band_hi": problem.target * 1.2,
+            "cash_lo": math.nan,
+            "cash_hi": math.nan,
+        }
+    )
+    solution = milp.solve(problem)
+    reference = milp_only(problem, guard_seconds=60.0)
+    ours = program_score(problem, solution.buy, solution.sell)
+    theirs = program_score(problem, reference.buy, reference.sell)
+    assert not beats(theirs, ours, milp.MIP_REL_GAP * abs(theirs[2]) + milp.MIP_ABS_GAP)

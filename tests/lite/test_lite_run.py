@@ -101,7 +101,7 @@ def _cases() -> list[dict[str, Any]]:
             {
                 "name": desktop.stem,
                 "lang": ranges.lang,
-                "plan": [*ranges.request_args(), None, ranges.quotes],  # no accounts range
+                "plan": [*ranges.request_args(), ranges.quotes],  # accounts: None without a sheet
                 "backtest": [prices, weights, bt_settings],
             }
         )

@@ -42,8 +42,14 @@ import numpy as np
 
 from .greedy import greedy
 from .model import (
+    BAND_DRIFT_WEIGHT,
+    BAND_PENALTY,
+    CAP_PENALTY,
     COST_WEIGHT,
+    MIP_ABS_GAP,
+    MIP_REL_GAP,
     PIECE_WIDTHS,
+    TURNOVER_COST,
     WASH_COST,
     Problem,
     Solution,
@@ -61,8 +67,14 @@ MAX_WINDOW = 4096
 MAX_ALTERNATIVES = 50_000
 #: Plans within this of the incumbent are not searched for (weight units).
 TOLERANCE = 1e-12
-#: Rounds of local search for a good first plan (it only speeds up the proof).
+#: Breach (weights) below which a cap or band counts as kept: milp.BREACH_TOL.
+BREACH_TOL = 1e-7
+#: Rounds of local search for a good first plan (it only speeds up the proof): this many
+#: plus two per asset (a round moves one share, and a large portfolio needs more of them
+#: before the bound can prove it), and how many of the cheapest single moves each way its
+#: pair moves combine.
 MAX_IMPROVE = 200
+PAIR_CANDIDATES = 128
 
 
 class _OverBudgetError(Exception):
@@ -70,16 +82,24 @@ class _OverBudgetError(Exception):
 
 
 def applies(problem: Problem) -> bool:
-    """Whether ``problem`` has the structure this solver handles exactly."""
+    """Whether ``problem`` has the structure this solver handles exactly.
+
+    Band mode and per-asset Min/Max are separable too, but their bounds are weights of
+    the value *after* costs (the MILP's cost variable): they come here only when no
+    cost can arise (no fee, no tax), where that value is the value before.
+    """
+    costless = problem.fee_rate <= 0 and not bool(np.any(problem.sell_tax > 0))
+    bounded = not (
+        bool(np.all(np.isnan(problem.min_weight))) and bool(np.all(np.isnan(problem.max_weight)))
+    )
     return (
-        problem.mode == "full"
+        (problem.mode == "full" or costless)
+        and (not bounded or costless)
         and problem.whole
         and len(problem.cash_start) == 1
         and problem.fee_min <= 0
         and problem.min_trade <= 0
         and problem.value > 0
-        and bool(np.all(np.isnan(problem.min_weight)))
-        and bool(np.all(np.isnan(problem.max_weight)))
         and all(lo is None and hi is None for _, _, lo, hi in problem.groups)
         and bool(np.all(np.isfinite(problem.buy_max)))
         and bool(np.all(np.isfinite(problem.sell_max)))
@@ -87,18 +107,59 @@ def applies(problem: Problem) -> bool:
     )
 
 
+#: Weights of the breach-only program (see solve): a cap before a band.
+_LEAST_BREACH_WEIGHTS = {"cap": 1e4, "band": 1.0}
+
+
 class _Model:
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, breach_only: bool = False) -> None:
         a = problem.price / problem.value
         fee, tax = problem.fee_rate, problem.sell_tax
+        band = problem.mode == "band"
+        # The program's weights (see .milp): band mode trades to the band edge, its
+        # turnover cost outweighing the small drift term that decides where cash goes.
+        self.drift_weight = BAND_DRIFT_WEIGHT if band else 1.0
+        turnover = TURNOVER_COST if band else WASH_COST
+        self.cost_weight = COST_WEIGHT * (BAND_PENALTY if band else 1.0)
+        self.costless = fee <= 0 and not bool(np.any(tax > 0))
         self.a = a
         self.held = problem.held
         self.target = problem.target * problem.shrink
         self.scale = np.maximum(problem.target, 0.01)
         self.lo = -np.floor(problem.sell_max + 1e-9)
         self.hi = np.floor(problem.buy_max + 1e-9)
-        self.buy_cost = a * (WASH_COST + COST_WEIGHT * fee)
-        self.sell_cost = a * (WASH_COST + COST_WEIGHT * (fee + tax))
+        self.buy_cost = a * (turnover + self.cost_weight * fee)
+        self.sell_cost = a * (turnover + self.cost_weight * (fee + tax))
+        # Soft bounds on each asset's weight (NaN: none), each with its penalty per unit
+        # outside: Min/Max always, the bands in band mode. No costs here, so the value
+        # they are weights of is the value before trading (see applies).
+        soft = [(problem.min_weight, problem.max_weight, CAP_PENALTY)]
+        if band:
+            soft.append((problem.band_lo, problem.band_hi, BAND_PENALTY))
+        self.soft = [
+            (lo, hi, weight)
+            for lo, hi, weight in soft
+            if np.any(np.isfinite(lo)) or np.any(np.isfinite(hi))
+        ]
+        self.cash_soft: list[tuple[float, float]] = []
+        if band:
+            self.cash_soft = [
+                (edge, sign)
+                for edge, sign in ((problem.cash_lo, -1.0), (problem.cash_hi, 1.0))
+                if math.isfinite(edge)
+            ]
+        self.cash_penalty = BAND_PENALTY
+        if breach_only:
+            # Only the distance outside caps and bands counts: the least breach whole
+            # shares allow, which the weighted program's answer must match (see solve).
+            self.drift_weight = 0.0
+            self.buy_cost = np.zeros(len(a))
+            self.sell_cost = np.zeros(len(a))
+            self.soft = [
+                (lo, hi, _LEAST_BREACH_WEIGHTS["cap" if penalty == CAP_PENALTY else "band"])
+                for lo, hi, penalty in self.soft
+            ]
+            self.cash_penalty = _LEAST_BREACH_WEIGHTS["band"]
         self.buy_cash = a * (1.0 + fee)  # cash paid per share bought
         self.sell_cash = a * (1.0 - tax - fee)  # cash received per share sold
         self.c0 = float(problem.cash_start[0] / problem.value)
@@ -112,11 +173,15 @@ class _Model:
         self.c_max = self.c0 + float((self.sell_cash * -self.lo).sum())
         cum = np.cumsum([0.0, *PIECE_WIDTHS])
         breaks = [self.cash_target + s * w * self.cash_scale for w in cum for s in (-1, 1)]
+        breaks += [edge for edge, _ in self.cash_soft]
         self.cash_breaks = np.array(
             sorted({0.0, self.c_max, *[b for b in breaks if 0.0 <= b <= self.c_max]})
         )
-        # Breakpoints of f_i in x (deviation piece edges, and 0): candidates for argmin.
+        # Breakpoints of f_i in x (deviation piece edges, soft bounds, and 0): candidates
+        # for argmin.
         edges = [(self.target + s * w * self.scale) / a - self.held for w in cum for s in (-1, 1)]
+        for lo, hi, _ in self.soft:
+            edges += [np.nan_to_num(bound, nan=0.0) / a - self.held for bound in (lo, hi)]
         raw = np.column_stack([*edges, np.zeros(len(a))])
         cand = np.concatenate([np.floor(raw), np.ceil(raw)], axis=1)
         cand = np.concatenate([cand, self.lo[:, None], self.hi[:, None]], axis=1)
@@ -132,8 +197,17 @@ class _Model:
         else:
             scale, target = self.scale[rows], self.target[rows]
             bc, sc = self.buy_cost[rows], self.sell_cost[rows]
-        drift = piecewise(a * (held + x) - target, scale)
-        return drift + np.where(x > 0, x * bc, -x * sc)
+        weight = a * (held + x)
+        out = self.drift_weight * piecewise(weight - target, scale)
+        out = out + np.where(x > 0, x * bc, -x * sc)
+        for lo, hi, penalty in self.soft:
+            lo_r, hi_r = lo[rows], hi[rows]
+            if x.ndim == 2:
+                lo_r, hi_r = lo_r[:, None], hi_r[:, None]
+            below = np.where(np.isnan(lo_r), 0.0, np.maximum(np.nan_to_num(lo_r) - weight, 0.0))
+            above = np.where(np.isnan(hi_r), 0.0, np.maximum(weight - np.nan_to_num(hi_r), 0.0))
+            out = out + penalty * (below + above)
+        return out
 
     def dc(self, x: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         bcash, scash = self.buy_cash[rows], self.sell_cash[rows]
@@ -150,7 +224,10 @@ class _Model:
             take = min(left, width)
             total += take * slope
             left -= take
-        return total + left * self.cash_last_slope
+        total = (total + left * self.cash_last_slope) * self.drift_weight
+        for edge, sign in self.cash_soft:
+            total += self.cash_penalty * max(sign * (c - edge), 0.0)
+        return total
 
     def lagrangian(self, mu: float) -> tuple[float, np.ndarray, float, float]:
         """L(mu), the per-asset argmins, the cash argmin and the subgradient."""
@@ -178,8 +255,9 @@ def solve(problem: Problem) -> Solution | None:
     """
     if not applies(problem):
         return None
+    model = _Model(problem)
     try:
-        x, gap = _search(_Model(problem), problem)
+        x, gap = _search(model, problem)
     except _OverBudgetError:
         return None
     buy, sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
@@ -188,17 +266,42 @@ def solve(problem: Problem) -> Solution | None:
         method, detail = "milp", "exact knapsack search (one cash pool): proved optimal"
     else:
         method, detail = "milp-time-limit", "knapsack search budget spent: best plan found"
+    if gap == 0.0 and not _least_breach(problem, model, x):
+        # Caps and bands come first, lexicographically (as in the MILP): a weighted
+        # optimum that a plan with less breach beats is not the answer; the MILP's
+        # least-breach phases take over from it.
+        method, detail = "milp-time-limit", "a plan with less breach may exist"
+        gap = math.inf
     solution = Solution(buy, sell, method, detail, value)
     if gap:
         solution.extra["gap"] = gap
     return solution
 
 
+def _least_breach(problem: Problem, model: _Model, x: np.ndarray) -> bool:
+    """Whether plan ``x`` (net share changes) has the least breach whole shares allow."""
+    if not model.soft and not model.cash_soft:
+        return True
+    least = _Model(problem, breach_only=True)
+    have = least.total(x)
+    if have <= BREACH_TOL:
+        return True
+    try:
+        best, gap = _search(least, problem)
+    except _OverBudgetError:
+        return False
+    return gap == 0.0 and have <= least.total(best) + BREACH_TOL
+
+
 def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
-    # mu stays below COST_WEIGHT: there every phi_i is convex (trade costs outweigh the
-    # cash a round trip would free), which the search below relies on. Any mu is a
-    # valid bound; this one only needs to be good.
-    lo, hi = -1.0, 0.95 * COST_WEIGHT
+    # mu stays below the cost weight: there every phi_i is convex (trade costs outweigh
+    # the cash a round trip would free), which the search below relies on. Without costs
+    # a round trip frees nothing and phi_i is convex for every mu; cash may then be worth
+    # up to a soft bound's penalty (a Min that only buying reaches). Any mu is a valid
+    # bound; this one only needs to be good.
+    lo, hi = -1.0, 0.95 * model.cost_weight
+    if model.costless:
+        hi = 2.0 * CAP_PENALTY
     seen: list[np.ndarray] = []
     best_value, best_mu = -math.inf, 0.0
 
@@ -228,7 +331,7 @@ def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
 def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
     """Local search from a feasible plan: best single +-1 share or pair swap, repeated."""
     x = x.copy()
-    for _ in range(MAX_IMPROVE):
+    for _ in range(MAX_IMPROVE + 2 * len(x)):
         c = model.c0 + float(model.dc(x).sum())
         base_f, base_dc, here = model.f(x), model.dc(x), model.g(c)
         step_f, step_dc = [], []
@@ -241,10 +344,14 @@ def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
         # Singles: one share more or fewer of one asset.
         cash_single = np.concatenate([up_dc, down_dc]) + c
         single = np.concatenate([up_f, down_f]) + _cash_penalty(model, cash_single) - here
-        # Pairs: one share fewer of i, one more of j.
-        cash_pair = c + down_dc[:, None] + up_dc[None, :]
-        pair = down_f[:, None] + up_f[None, :] + _cash_penalty(model, cash_pair) - here
-        np.fill_diagonal(pair, np.inf)  # one share fewer and one more of one asset: no move
+        # Pairs: one share fewer of i, one more of j, among the cheapest moves each way
+        # (all n x n pairs cost seconds per round at 2,000 assets; this only seeds the
+        # proof, so a good pair is enough).
+        downs = _cheapest(down_f, PAIR_CANDIDATES)
+        ups = _cheapest(up_f, PAIR_CANDIDATES)
+        cash_pair = c + down_dc[downs][:, None] + up_dc[ups][None, :]
+        pair = down_f[downs][:, None] + up_f[ups][None, :] + _cash_penalty(model, cash_pair) - here
+        pair[downs[:, None] == ups[None, :]] = np.inf  # one share fewer and more of one asset
         k_single, k_pair = int(np.argmin(single)), int(np.argmin(pair))
         gain_single = float(single.flat[k_single])
         gain_pair = float(pair.flat[k_pair])
@@ -254,15 +361,24 @@ def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
             n = len(x)
             x[k_single % n] += 1.0 if k_single < n else -1.0
         else:
-            i, j = divmod(k_pair, len(x))
-            x[i] -= 1.0
-            x[j] += 1.0
+            i, j = divmod(k_pair, len(ups))
+            x[downs[i]] -= 1.0
+            x[ups[j]] += 1.0
     return x, model.total(x)
 
 
+def _cheapest(values: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` smallest values, in index order (ties: lower index)."""
+    if len(values) <= count:
+        return np.arange(len(values))
+    return np.sort(np.argsort(values, kind="stable")[:count])
+
+
 def _cash_penalty(model: _Model, cash: np.ndarray) -> np.ndarray:
-    drift = piecewise(cash - model.cash_target, np.asarray(model.cash_scale))
-    return np.where(cash < -1e-15, np.inf, drift)
+    out = model.drift_weight * piecewise(cash - model.cash_target, np.asarray(model.cash_scale))
+    for edge, sign in model.cash_soft:
+        out = out + model.cash_penalty * np.maximum(sign * (cash - edge), 0.0)
+    return np.where(cash < -1e-15, np.inf, out)
 
 
 def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
@@ -283,8 +399,19 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
         raise _OverBudgetError
     best_x, best = _improve(model, best_x)
 
+    def proven_within() -> float:
+        # The MILP's definition of optimal (model.MIP_ABS_GAP/MIP_REL_GAP): without it a
+        # nearly flat objective (band mode weighs drift by 1e-3) keeps a search that can
+        # no longer change the plan by a visible amount going through its whole budget.
+        return max(TOLERANCE, MIP_ABS_GAP, MIP_REL_GAP * abs(best))
+
     def unproven() -> tuple[np.ndarray, float]:
+        if best - bound <= proven_within():
+            return np.asarray(best_x, dtype=float), 0.0
         return np.asarray(best_x, dtype=float), max(best - bound, TOLERANCE)
+
+    if best - bound <= proven_within():
+        return unproven()
 
     phi_hat = model.f(x_hat) + mu * model.dc(x_hat)
 
@@ -388,7 +515,7 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
         if nodes > MAX_NODES:
             raise _OverBudgetError
         bound_here = bound + spent + cash_bound(cash, k)
-        if bound_here >= best - TOLERANCE:
+        if bound_here >= best - proven_within():
             return
         if k == m:
             best, best_x = bound_here, x.copy()
@@ -397,7 +524,7 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
         visit(k + 1, spent, cash)
         keep_x = x[i]
         for r_val, xv, dcv in alts[i]:
-            if bound + spent + r_val >= best - TOLERANCE:
+            if bound + spent + r_val >= best - proven_within():
                 break
             x[i] = xv
             visit(k + 1, spent + r_val, cash + dcv - dc_hat[i])

@@ -68,6 +68,8 @@ from .model import (
     BAND_PENALTY,
     CAP_PENALTY,
     COST_WEIGHT,
+    MIP_ABS_GAP,
+    MIP_REL_GAP,
     ORDER_COST,
     PIECE_WIDTHS,
     TURNOVER_COST,
@@ -87,10 +89,6 @@ __all__ = ["Problem", "Solution", "greedy", "objective", "solve"]
 #: a hundredth of a share per row and, summed over the rows, more drift than separates
 #: distinct plans: "optimal" plans differing by 1e-3 of the objective were seen.
 WEIGHT_UNITS = 1e4
-#: HiGHS gaps: "optimal" means within MIP_REL_GAP of the objective or MIP_ABS_GAP
-#: (weight units: 1e-8 is a millionth of a percentage point) of the proven bound.
-MIP_REL_GAP = 1e-6
-MIP_ABS_GAP = 1e-8
 #: Add the convex-hull cuts on each asset's deviation (whole shares).
 HULL_CUTS = True
 #: One share below this weight of the portfolio: modelled by value (see the module doc).

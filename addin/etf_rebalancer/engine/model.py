@@ -17,6 +17,8 @@ import numpy as np
 __all__ = [
     "BAND_PENALTY",
     "COST_WEIGHT",
+    "MIP_ABS_GAP",
+    "MIP_REL_GAP",
     "ORDER_COST",
     "Problem",
     "Solution",
@@ -45,6 +47,10 @@ TURNOVER_COST = 2e-3
 BAND_DRIFT_WEIGHT = 1e-3
 #: Money lost to fees, tax and FX spread, relative to the heaviest drift slope.
 COST_WEIGHT = 2.0
+#: "Optimal" means within MIP_REL_GAP of the objective or MIP_ABS_GAP (weight units: 1e-8
+#: is a millionth of a percentage point) of the proven bound, for every solver alike.
+MIP_REL_GAP = 1e-6
+MIP_ABS_GAP = 1e-8
 #: Weights are rounded to this many decimals when a problem is built, so that equal
 #: inputs written differently (``19%`` and ``0.19``: ``1.1900000000000002``) tie the same way.
 WEIGHT_DECIMALS = 12
