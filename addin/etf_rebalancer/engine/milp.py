@@ -76,10 +76,15 @@ from .model import (
     WASH_COST,
     Problem,
     Solution,
+    breaches,
     objective,
+    settle_pools,
     slopes,
     uses_order_binaries,
     widths,
+)
+from .model import (
+    piecewise as model_piecewise,
 )
 
 __all__ = ["Problem", "Solution", "greedy", "objective", "solve"]
@@ -96,6 +101,9 @@ TINY_WEIGHT = 1e-6
 #: The deterministic work budget: branch-and-bound nodes HiGHS may explore. The plan is a
 #: function of the inputs alone because this, not a clock, is what stops the search.
 NODE_BUDGET = 200
+#: Larger problems (assets) skip branch-and-bound: see _lp_rounded. Chosen by size before
+#: HiGHS runs, so the route, like the plan, depends on the inputs alone.
+LARGE_MODEL_ASSETS = 50
 #: Last-resort wall-clock guard (seconds); when it fires the plan depends on machine
 #: speed, and :mod:`.plan` says so in the summary.
 GUARD_SECONDS = 5.0
@@ -276,7 +284,13 @@ def _solve_milp(
             # One guard for the whole solve, not per run: the phases share it.
             return max(guard_seconds - (time.perf_counter() - started), 0.01)
 
-        solution, x = _run(model, layout, problem, left(), hint)
+        if problem.n > LARGE_MODEL_ASSETS:
+            # HiGHS's root cut rounds do not look at the clock (88 s seen for a 10 s guard
+            # at 2,000 assets in two pools): a model this size gets its LP relaxation,
+            # rounded and repaired, with the LP's bound as the proven gap.
+            solution, x = _lp_rounded(*_build(problem, chords=True), problem, left()), None
+        else:
+            solution, x = _run(model, layout, problem, left(), hint)
         for kind in ("cap", "band"):
             cols = layout[kind]
             if solution is None or x is None or not len(cols) or solution.extra.get("guard"):
@@ -421,6 +435,176 @@ def _run_scipy(
     return solution, x
 
 
+def _lp_rounded(
+    model: dict[str, object],
+    layout: dict[str, np.ndarray],
+    problem: Problem,
+    guard_seconds: float,
+) -> Solution | None:
+    """The LP relaxation's plan in whole shares, made to fit the cash: for large models.
+
+    Purchases round down and sales up (both free cash), orders below ``min_trade`` are
+    dropped, and if fees still overdraw the pools every purchase shrinks by one common
+    factor (bisection, in whole shares) until they fit. The LP optimum bounds the
+    program's objective from below, so ``extra["gap"]`` is a proven gap. ``None`` when
+    the LP does not finish within the guard.
+    """
+    if highspy is None:
+        return None
+    started = time.perf_counter()
+    relaxed = dict(model)
+    relaxed["integrality"] = np.zeros_like(np.asarray(model["integrality"]))
+    solved = _lp(relaxed, guard_seconds)
+    if solved is None:
+        if time.perf_counter() - started < guard_seconds:
+            return None
+        # The guard stopped the LP: the greedy plan, reported as cut by the clock.
+        fallback = greedy(problem)
+        fallback.method = "milp-time-limit"
+        fallback.detail = "the wall-clock guard stopped the LP relaxation: greedy plan"
+        fallback.extra["guard"] = 1.0
+        return fallback
+    x, bound = solved
+    unit = layout["unit"]
+    trade = (x[layout["b"]] - x[layout["s"]]) * unit
+    spent = time.perf_counter() - started
+    if len(layout["yb"]) and guard_seconds - spent > 1.5 * spent:
+        # The relaxation spreads fee_min over fractional order binaries, so it places
+        # many small orders that min_trade and fee_min then make wrong. Fix which orders
+        # exist (those worth min_trade in the relaxation), pay their fee_min in full,
+        # and solve the LP again: only whole shares are relaxed then.
+        value = np.abs(trade) * problem.price
+        keep = value >= max(problem.min_trade, 1e-9 * problem.value)
+        lb = np.asarray(relaxed["lb"], dtype=float).copy()
+        ub = np.asarray(relaxed["ub"], dtype=float).copy()
+        yb, ys, b, s = layout["yb"], layout["ys"], layout["b"], layout["s"]
+        buys, sells = keep & (trade > 0), keep & (trade < 0)
+        ub[yb] = np.where(buys, ub[yb], 0.0)
+        lb[yb] = np.where(buys, ub[yb], 0.0)
+        ub[ys] = np.where(sells, ub[ys], 0.0)
+        lb[ys] = np.where(sells, ub[ys], 0.0)
+        ub[b] = np.where(buys, ub[b], 0.0)
+        ub[s] = np.where(sells, ub[s], 0.0)
+        fixed = dict(relaxed)
+        fixed["lb"], fixed["ub"] = lb, ub
+        again = _lp(fixed, guard_seconds - (time.perf_counter() - started))
+        if again is not None:
+            x = again[0]
+            trade = (x[layout["b"]] - x[layout["s"]]) * unit
+    buy, sell = _rounded_plan(problem, trade)
+    if buy is None or sell is None:
+        return None
+    solution = Solution(
+        buy, sell, "milp-time-limit", "large model: the LP relaxation's plan, rounded", 0.0
+    )
+    solution.objective = objective(problem, buy, sell)
+    solution.extra["gap"] = max(solution.objective - bound, 0.0)
+    solution.extra["nodes"] = 0.0
+    solution.extra["guard"] = 0.0
+    return solution
+
+
+def _lp(model: dict[str, object], guard_seconds: float) -> tuple[np.ndarray, float] | None:
+    """Column values and optimum (weights) of an LP, or ``None`` when it is not solved."""
+    highs = _highs(model, max(guard_seconds, 0.01))
+    if highs.run() == highspy.HighsStatus.kError:
+        highspy.Highs.resetGlobalScheduler(True)
+        highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    value = float(highs.getInfo().objective_function_value) / WEIGHT_UNITS
+    return np.asarray(highs.getSolution().col_value), value
+
+
+def _rounded_plan(
+    problem: Problem, trade: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """Whole-share orders near the relaxed trades ``trade`` that the cash can pay.
+
+    Each trade is rounded to the nearest share; if that overdraws the cash or breaches
+    a cap or band more than rounding every purchase down would, the purchases rounded up
+    by the least are taken back down first (bisection on how many), which keeps the
+    cash at work (rounding all down leaves about half a share per asset idle). The
+    better of that and the all-down plan by the program's objective is returned.
+    """
+    if not problem.whole:
+        buy = np.maximum(trade, 0.0)
+        sell = np.minimum(np.maximum(-trade, 0.0), problem.sell_max)
+        return _fitted(problem, buy, sell)
+    sell = np.minimum(np.ceil(np.maximum(-trade, 0.0) - 1e-9), np.floor(problem.sell_max))
+    wanted = np.maximum(trade, 0.0)
+    down = np.floor(wanted + 1e-9)
+    up = np.minimum(np.round(wanted), np.floor(problem.buy_max))
+    raised = np.flatnonzero(up > down)
+    # Least rounded-up first: their shares are the cheapest to give back.
+    raised = raised[np.argsort(wanted[raised] - down[raised], kind="stable")]
+    floor_buy, floor_sell = _fitted(problem, down, sell)
+    if floor_buy is None or floor_sell is None:
+        return None, None
+    limit = breaches(problem, floor_buy, floor_sell)
+
+    def plan_with(k: int) -> np.ndarray:
+        buy = up.copy()
+        buy[raised[:k]] = down[raised[:k]]
+        return _dropped(problem, buy)
+
+    def fits(k: int) -> bool:
+        buy = plan_with(k)
+        if not settle_pools(problem, buy, _dropped(problem, sell)).feasible:
+            return False
+        cap, band = breaches(problem, buy, _dropped(problem, sell))
+        return cap <= limit[0] + 1e-12 and band <= limit[1] + 1e-12
+
+    low, high = 0, len(raised)  # fits(high) holds when the floor plan needed no shrinking
+    if not fits(high):
+        return floor_buy, floor_sell
+    while low < high:
+        mid = (low + high) // 2
+        if fits(mid):
+            high = mid
+        else:
+            low = mid + 1
+    buy, sell_out = plan_with(high), _dropped(problem, sell)
+    if objective(problem, buy, sell_out) <= objective(problem, floor_buy, floor_sell):
+        return buy, sell_out
+    return floor_buy, floor_sell
+
+
+def _dropped(problem: Problem, orders: np.ndarray) -> np.ndarray:
+    """Orders below ``min_trade`` left out."""
+    if problem.min_trade <= 0:
+        return orders
+    return np.where(orders * problem.price < problem.min_trade, 0.0, orders)
+
+
+def _fitted(
+    problem: Problem, buy: np.ndarray, sell: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """``buy``/``sell`` without orders below ``min_trade``, purchases shrunk to fit the cash."""
+    buy, sell = _dropped(problem, buy), _dropped(problem, sell)
+    if settle_pools(problem, buy, sell).feasible:
+        return buy, sell
+    low, high = 0.0, 1.0
+    for _ in range(40):
+        mid = 0.5 * (low + high)
+        if settle_pools(problem, _shrunk(buy, mid, problem), sell).feasible:
+            low = mid
+        else:
+            high = mid
+    buy = _shrunk(buy, low, problem)
+    if not settle_pools(problem, buy, sell).feasible:
+        return None, None
+    return buy, sell
+
+
+def _shrunk(buy: np.ndarray, factor: float, problem: Problem) -> np.ndarray:
+    out = buy * factor
+    out = np.floor(out + 1e-9) if problem.whole else out
+    if problem.min_trade > 0:
+        out = np.where(out * problem.price < problem.min_trade, 0.0, out)
+    return out
+
+
 def _solution(
     x: np.ndarray, layout: dict[str, np.ndarray], problem: Problem, proven: bool, status: str
 ) -> Solution:
@@ -501,7 +685,47 @@ def _order_binaries(
     return fee, (yb, ys)
 
 
-def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+def _chord_cuts(
+    bld: _Builder,
+    assets: np.ndarray,
+    kinks: np.ndarray,
+    value_at: object,
+    lhs: tuple[np.ndarray, np.ndarray],
+    trades: tuple[np.ndarray, np.ndarray],
+    problem: Problem,
+) -> None:
+    """Rows ``lhs_i >= chord of g_i across each kink``: the whole-share hull of convex g_i.
+
+    ``assets`` are whole-share assets (their buy/sell columns count shares);
+    ``kinks[r]`` are the share counts (positions, not trades) where asset
+    ``assets[r]``'s convex function ``value_at(shares, rows)`` bends; ``lhs`` gives,
+    per asset, the columns and coefficients of what must be at least that function.
+    A kink on a whole share, or outside what the asset can hold, needs no cut.
+    """
+    b, s = trades
+    held = problem.held[assets]
+    lo = held - problem.sell_max[assets]
+    hi = held + problem.buy_max[assets]
+    below = np.floor(kinks + 1e-9)
+    keep = (kinks - below > 1e-9) & (below >= lo[:, None]) & (below + 1 <= hi[:, None])
+    rows, which = np.nonzero(keep)
+    if not len(rows):
+        return
+    n0 = below[rows, which]
+    f0 = value_at(n0, rows)  # type: ignore[operator]
+    slope = value_at(n0 + 1, rows) - f0  # type: ignore[operator]
+    lhs_cols, lhs_vals = lhs
+    width = lhs_cols.shape[1]
+    r = np.arange(len(rows))
+    cols = np.concatenate([lhs_cols[rows].ravel(), b[assets[rows]], s[assets[rows]]])
+    vals = np.concatenate([lhs_vals[rows].ravel(), -slope, slope])
+    row_of = np.concatenate([np.repeat(r, width), r, r])
+    bld.rows_add(cols, vals, row_of, f0 + slope * (held[rows] - n0), np.full(len(rows), np.inf))
+
+
+def _build(
+    problem: Problem, chords: bool = False
+) -> tuple[dict[str, object], dict[str, np.ndarray]]:
     n = problem.n
     pools = len(problem.cash_start)
     units = WEIGHT_UNITS
@@ -577,6 +801,30 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
             np.concatenate([np.ones(2 * len(piece_of)), -chord, chord]),
             np.concatenate([row_of, row_of, r, r]),
             delta + chord * (held_c - floor_shares), np.full(len(cut), np.inf),
+        )  # fmt: skip
+    if chords and len(cut):
+        # For the LP route of large models (_lp_rounded): across every other kink of each
+        # asset's drift (the piece edges) the weighted pieces are at least the chord
+        # through the two share counts around it. Valid for every whole-share plan, and
+        # the LP optimum then sits on whole shares for every asset the cash and caps do
+        # not tie together, so rounding it loses little. (Branch-and-bound on small
+        # models does better without them: HiGHS needs more nodes to prove the same plan.)
+        ac = a[cut]
+        scale = np.maximum(problem.target[cut], 0.01) * units
+        edges = np.cumsum(PIECE_WIDTHS)
+        offsets = np.concatenate([-edges[::-1], edges])
+        goal = problem.target[cut] * k
+        piece_of = cut[:, None] * pieces + np.arange(pieces)[None, :]
+        unit_slopes = slopes(1.0)
+
+        def drift_at(shares: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            return model_piecewise(ac[rows] * shares - goal[rows], scale[rows])
+
+        lhs_cols = np.concatenate([e_pos[piece_of], e_neg[piece_of]], axis=1)
+        lhs_vals = np.tile(np.concatenate([unit_slopes, unit_slopes]), (len(cut), 1))
+        _chord_cuts(
+            bld, cut, (goal[:, None] + offsets[None, :] * scale[:, None]) / ac[:, None],
+            drift_at, (lhs_cols, lhs_vals), (b, s), problem,
         )  # fmt: skip
     # Cash deviation: sum c - sum e+ + sum e- = t_cash
     bld.rows_add(
@@ -726,5 +974,7 @@ def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         "band": np.concatenate(slacks["band"]) if slacks["band"] else empty,
         "fee": fee,
         "flows": flows,
+        "yb": fee_binaries[0],
+        "ys": fee_binaries[1],
     }
     return model, layout
