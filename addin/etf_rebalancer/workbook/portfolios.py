@@ -220,7 +220,7 @@ INSTRUMENTS: dict[str, Instrument] = {
         Instrument(
             "114260",
             "KRW",
-            Text("KODEX Korea Treasury Bond 3Y", "KODEX 국고채3년"),
+            Text("KODEX Treasury 3Y", "KODEX 국고채3년"),
             61_240.0,
         ),
     )
