@@ -43,16 +43,19 @@ def test_plan_offline_prints_orders_in_every_format(name):
     buy, sell = ("매수", "매도") if name.endswith("_ko.xlsx") else ("BUY", "SELL")
     assert buy in table.output or sell in table.output
 
+    # A household template (accounts named) appends the contract's Account column.
+    household = any(p.accounts for p in PORTFOLIOS if name.startswith(p.slug + "_"))
+    header = ORDERS_HEADER + (",Account" if household else "")
     as_csv = run("plan", path, "--offline", "--format", "csv")
     assert as_csv.exit_code == 0, as_csv.output
-    assert as_csv.stdout.splitlines()[0] == ORDERS_HEADER
+    assert as_csv.stdout.splitlines()[0] == header
     rows = list(csv.reader(io.StringIO(as_csv.stdout)))
     assert len(rows) > 1 and all(r[1] in ("BUY", "SELL") for r in rows[1:])
 
     as_json = run("plan", path, "--offline", "--format", "json")
     assert as_json.exit_code == 0, as_json.output
     data = json.loads(as_json.stdout)
-    assert ",".join(data[0]) == ORDERS_HEADER
+    assert ",".join(data[0]) == header
     assert [r[0] for r in data[1:]] == [r[0] for r in rows[1:]]
 
 

@@ -210,6 +210,8 @@ _FRACTION_WORDS = (
     "수익률",
     "변동성",
     "낙폭",
+    "risky",  # household summaries: "Risky limit (IRP)"
+    "위험자산",
 )
 #: Ratios that are neither money nor fractions (backtest rows).
 _RATIO_WORDS = ("sharpe", "correlation", "샤프", "상관")
@@ -220,7 +222,8 @@ _NO_DECIMALS = frozenset(
 )
 #: Money columns of the contract's tables (English headers).
 _MONEY = frozenset({"price", "amount", "amount (base)", "value"})
-_POOL = re.compile(r"\(([A-Z]{3})\)$|\b([A-Z]{3})→")
+# "(USD)", a household pool "(IRP, USD)", or a conversion "KRW→USD".
+_POOL = re.compile(r"\((?:[^()]*, )?([A-Z]{3})\)$|\b([A-Z]{3})→")
 
 
 def _money(value: float, currency: str | None) -> str:

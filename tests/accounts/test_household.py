@@ -295,6 +295,8 @@ def test_templates_without_accounts_plan_exactly_as_the_single_account_engine() 
             if shown is None:
                 continue
             local = portfolio.for_lang(lang)
+            if local.accounts:  # a household template (korean-investor) names its accounts
+                continue
             r = sample_ranges(local, lang)
             quotes = [list(HEADERS["quotes"][lang]), *quote_rows(local)]
             cash = r["cash"]

@@ -47,9 +47,16 @@ def test_orders_fit_and_show_every_number_whole(monkeypatch, name, width):
         runner.invoke(cli.app, ["plan", str(TEMPLATES / name), "--offline", "-f", "json"]).stdout
     )
     lines = text.splitlines()
-    for ticker, _action, shares, price, currency, amount, *_ in orders[1:]:
-        line = next(x for x in lines if x.split() and x.split()[0] == ticker)
+    tickers = {r[0] for r in orders[1:]}
+    # The order rows in order (a household plan has one row per ticker and account).
+    shown = [x for x in lines if x.split() and x.split()[0] in tickers][: len(orders) - 1]
+    for line, (ticker, _action, shares, price, currency, amount, *rest) in zip(
+        shown, orders[1:], strict=True
+    ):
         cells = line.split()
+        assert cells[0] == ticker, line
+        if len(rest) == 5:  # the Account column, kept at every width
+            assert cells[-1] == rest[-1], line
         # The columns a narrow terminal keeps longest: whole shares, the price and
         # the amount in the listing currency's format.
         assert f"{shares:,.0f}" in cells, line
@@ -58,14 +65,17 @@ def test_orders_fit_and_show_every_number_whole(monkeypatch, name, width):
             assert money(price, currency) in cells and currency in cells, line
 
 
-def test_an_80_column_korean_plan_shows_every_order_column(monkeypatch):
+def test_an_80_column_korean_plan_shows_every_order_column_but_one(monkeypatch):
+    """The household plan's orders carry the Account column: at 80 columns only the
+    least needed one (weight before) gives way, and the note names it."""
     text = render(monkeypatch, 80, "plan", TEMPLATES / "korean-investor_ko.xlsx", "--offline")
     check_fits(text, 80)
     header = next(line for line in text.splitlines() if "티커" in line)
-    for label in ("매매", "수량", "가격", "통화", "금액", "기준 금액", "비중", "목표"):
+    for label in ("매매", "수량", "가격", "통화", "금액", "기준 금액", "목표", "계좌"):
         assert label in header
-    assert "069500  매수    18  56,350  KRW   1,014,300  1,014,300  19.11%  24.84%  25.00%" in text
-    assert "좁아서" not in text
+    assert "069500  매수    44  56,350  KRW   2,479,400  2,479,400  19.98%  20.00%  ISA" in text
+    note = text[text.index("좁아서 숨긴 열:") :].split(" (")[0]
+    assert note == "좁아서 숨긴 열: 현재비중"
 
 
 def test_a_60_column_plan_names_the_columns_it_leaves_out(monkeypatch):
@@ -73,7 +83,7 @@ def test_a_60_column_plan_names_the_columns_it_leaves_out(monkeypatch):
     check_fits(text, 60)
     note = text[text.index("좁아서 숨긴 열:") :].split(" (")[0]
     assert "현재비중" in note and "금액(기준통화)" in note  # least needed go first
-    assert "069500  매수    18  56,350  KRW   1,014,300" in text
+    assert "069500  매수    44  56,350  KRW   2,479,400  ISA" in text
 
 
 def test_wide_terminal_shows_the_whole_table_unchanged(monkeypatch):

@@ -86,6 +86,7 @@ def test_udfs_cli_refresh_and_builder_plan_alike(name, monkeypatch, remote_engin
                         ("cash", ranges.cash),
                         ("settings", ranges.settings),
                         ("groups", ranges.groups),
+                        ("accounts", ranges.accounts),  # korean-investor: a household
                     )
                     if value is not None and key in ranges.sheets
                 )

@@ -101,7 +101,8 @@ def _cases() -> list[dict[str, Any]]:
             {
                 "name": desktop.stem,
                 "lang": ranges.lang,
-                "plan": [*ranges.request_args(), ranges.quotes],  # accounts: None without a sheet
+                # The six desktop ranges (accounts: None unless a household workbook), Quotes.
+                "plan": [*ranges.request_args(), ranges.quotes],
                 "backtest": [prices, weights, bt_settings],
             }
         )
@@ -184,11 +185,11 @@ def test_plan_functions_equal_the_desktop_udfs(index, lite_answers, desktop_pric
     cases, answer = lite_answers
     case = cases[index]
     results = answer["results"][index * 6 : index * 6 + 6]
-    holdings, targets, cash, settings, groups, _accounts, quotes = case["plan"]
+    *desktop, quotes = case["plan"]
     desktop_prices_from(quotes)
-    orders = udfs.REBAL_ORDERS(holdings, targets, cash, settings, groups)
-    summary = udfs.REBAL_SUMMARY(holdings, targets, cash, settings, groups)
-    drift = udfs.REBAL_DRIFT(holdings, targets, cash, settings, groups)
+    orders = udfs.REBAL_ORDERS(*desktop)
+    summary = udfs.REBAL_SUMMARY(*desktop)
+    drift = udfs.REBAL_DRIFT(*desktop)
     scipy_version = tuple(int(x) for x in answer["versions"]["scipy"].split(".")[:2])
     if (
         scipy_version < (1, 15)
@@ -234,14 +235,12 @@ def test_most_templates_give_real_plans_and_backtests():
     cases = _cases()
     real = 0
     for case in cases:
-        holdings, targets, cash, settings, groups, _accounts, quotes = case["plan"]
+        *desktop, quotes = case["plan"]
         plan = SheetQuotes(quotes)
         from etf_rebalancer.planning import plan_ranges
 
         try:
-            plan_ranges(
-                holdings, targets, cash, settings, groups, market=plan, as_of=dt.date.today()
-            )
+            plan_ranges(*desktop, market=plan, as_of=dt.date.today())
         except Exception:
             continue
         if not _is_error(udfs.PORTFOLIO_BACKTEST(*case["backtest"])):

@@ -34,7 +34,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CASES = [(p.for_lang(lang), lang) for p in PORTFOLIOS for lang in ("en", "ko")]
 PLAN_SPILLS = ["B3", "M3", "Q3"]
+# A household template's orders have one more column (Account), so summary and drift
+# start one column further right.
+HOUSEHOLD_SPILLS = ["B3", "N3", "R3"]
 IDS = [template_filename(p, lang) for p, lang in CASES]
+
+
+def spills(portfolio) -> list[str]:
+    return HOUSEHOLD_SPILLS if portfolio.accounts else PLAN_SPILLS
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +64,15 @@ def test_layout_matches_its_snapshot(built, name):
 def test_rebal_formulas_are_dynamic_arrays_not_implicit_intersection(built, portfolio, lang):
     data = built[template_filename(portfolio, lang)]
     plan_sheet = layout.sheet_name("plan", lang)
-    assert array_formula_cells(data)[plan_sheet] == PLAN_SPILLS
+    assert array_formula_cells(data)[plan_sheet] == spills(portfolio)
     package = zipfile.ZipFile(io.BytesIO(data))
     assert "xl/metadata.xml" in package.namelist()  # what makes cm="1" a dynamic array
     wb = openpyxl.load_workbook(io.BytesIO(data))
     ws = wb[plan_sheet]
     args = "(Holdings[#All],Targets[#All],Cash[#All],Settings[#All],Groups[#All])"
-    for cell, function in zip(PLAN_SPILLS, ("ORDERS", "SUMMARY", "DRIFT"), strict=True):
+    if portfolio.accounts:  # the sixth range, the Accounts table
+        args = args[:-1] + ",Accounts[#All])"
+    for cell, function in zip(spills(portfolio), ("ORDERS", "SUMMARY", "DRIFT"), strict=True):
         text = ws[cell].value.text
         # Without the add-in: the Start sheet's text in the anchor and blanks over the
         # saved result's area (programs that keep that size), never #NAME?.
@@ -82,12 +91,25 @@ def test_rebal_formulas_are_dynamic_arrays_not_implicit_intersection(built, port
 @pytest.mark.parametrize(("portfolio", "lang"), CASES, ids=IDS)
 def test_sheets_tables_and_headers_follow_the_shared_layout(built, portfolio, lang):
     wb = openpyxl.load_workbook(io.BytesIO(built[template_filename(portfolio, lang)]))
-    for canonical in ("holdings", "targets", "groups", "cash", "settings", "quotes"):
+    canonicals = ["holdings", "targets", "groups", "cash", "settings", "quotes"]
+    if portfolio.accounts:
+        canonicals.append("accounts")
+        assert layout.sheet_name("accounts", lang) in wb.sheetnames
+    else:
+        assert layout.find_sheet(wb.sheetnames, "accounts") is None
+    for canonical in canonicals:
         ws = wb[layout.sheet_name(canonical, lang)]
         table = ws.tables[layout.TABLES[canonical]]
         assert table.ref.startswith("A1:")
         computed = layout.COMPUTED_HEADERS.get(canonical, {}).get(lang, ())
-        assert [c.name for c in table.tableColumns] == [*HEADERS[canonical][lang], *computed]
+        extra = (
+            layout.ACCOUNT_COLUMNS.get(canonical, {}).get(lang, ()) if portfolio.accounts else ()
+        )
+        assert [c.name for c in table.tableColumns] == [
+            *HEADERS[canonical][lang],
+            *extra,
+            *computed,
+        ]
         assert ws.freeze_panes == "A2"
     assert wb.sheetnames[0] == layout.sheet_name("start", lang)
     assert wb.active.title == wb.sheetnames[0]
@@ -107,12 +129,12 @@ def test_prices_are_formulas_with_currency_formats(built):
     assert "ETF_PRICE(" in ws["D2"].value and "INDEX(Quotes[Price]" in ws["D2"].value
     # A KRX code typed as a number (69500) still finds its Quotes row.
     assert 'MATCH(TEXT(Holdings[[#This Row],[Ticker]],"000000"),Quotes[Ticker],0)' in ws["D2"].value
-    assert ws["A2"].value == "069500"  # text, the leading zero kept
-    assert ws["A2"].number_format == "@"  # and what a user types there stays text
-    assert "₩" in ws["D2"].number_format and ws["D4"].number_format.startswith("$")
+    assert ws["A4"].value == "069500"  # text, the leading zero kept
+    assert ws["A4"].number_format == "@"  # and what a user types there stays text
+    assert "₩" in ws["D4"].number_format and ws["D2"].number_format.startswith("$")
     assert ws["C2"].number_format == "#,##0"  # counts never show a trailing dot
     assert wb["Targets"]["B2"].number_format.endswith("%")
-    assert wb["Cash"]["B2"].number_format == '"₩"#,##0' and wb["Cash"]["B3"].number_format == (
+    assert wb["Cash"]["B3"].number_format == '"₩"#,##0' and wb["Cash"]["B2"].number_format == (
         "$#,##0.00"
     )
 
@@ -154,7 +176,7 @@ def test_seed_targets_are_as_specified():
     assert sub["SOXX"].band == 0.15 and sub["ARKK"].max == 0.10
     assert {g.group: g.max for g in TECH_SUBSECTORS.groups} == {"leveraged": 0.10}
     assert KOREAN_INVESTOR.base_currency == "KRW"
-    assert {c for c, _ in KOREAN_INVESTOR.cash} == {"KRW", "USD"}
+    assert {c for c, _, _ in KOREAN_INVESTOR.cash_rows()} == {"KRW", "USD"}
     for p in PORTFOLIOS:
         if p.targets:
             assert sum(t.target for t in p.targets) == pytest.approx(1.0)
@@ -184,7 +206,12 @@ def test_cached_plan_is_the_plan_for_the_sample_prices(built, portfolio, lang):
         io.BytesIO(built[template_filename(portfolio, lang)]), data_only=True
     )
     ws = wb[layout.sheet_name("plan", lang)]
-    for col, rows in ((2, plan["orders"]), (13, plan["summary"]), (17, plan["drift"])):
+    shift = 1 if portfolio.accounts else 0  # the orders' Account column
+    for col, rows in (
+        (2, plan["orders"]),
+        (13 + shift, plan["summary"]),
+        (17 + shift, plan["drift"]),
+    ):
         for i, row in enumerate(rows[1:], start=4):
             got = [ws.cell(i, col + j).value for j in range(len(row))]
             assert [norm(v) for v in got] == [norm(v) for v in row]
@@ -212,12 +239,14 @@ def test_sample_plan_checks_out_by_hand(portfolio, lang):
     settings = dict(portfolio.settings)
     summary = {r[0]: r[1] for r in plan["summary"][1:]}
     item = {k: v[1 if lang == "ko" else 0] for k, v in SUMMARY_LABELS.items()}
-    shares = {h.ticker: float(h.shares) for h in portfolio.holdings}
+    shares: dict[str, float] = {}  # the household's, over every account
+    for h in portfolio.holdings:
+        shares[h.ticker] = shares.get(h.ticker, 0.0) + float(h.shares)
     price = {
         t: INSTRUMENTS[t].sample_price * _fx(portfolio, INSTRUMENTS[t].currency)
         for t in portfolio.tickers()
     }
-    cash_before = sum(a * _fx(portfolio, c) for c, a in portfolio.cash)
+    cash_before = sum(a * _fx(portfolio, c) for c, a, _ in portfolio.cash_rows())
     total = sum(shares[t] * price[t] for t in shares) + cash_before
     after = dict(shares)
     flows = traded = 0.0
@@ -242,8 +271,8 @@ def test_sample_plan_checks_out_by_hand(portfolio, lang):
     total_after = total - costs
     assert summary[item["value_after"]] == pytest.approx(total_after)
     weights = {t: after[t] * price[t] / total_after for t in after}
-    for ticker, *_, w_after, _target in plan["orders"][1:]:
-        assert w_after == pytest.approx(weights[ticker])
+    for row in plan["orders"][1:]:  # Weight After (a household's Account comes after Target)
+        assert row[8] == pytest.approx(weights[row[0]])
     # The caps the seed states hold after the orders.
     for t in portfolio.targets:
         if t.max is not None:
@@ -275,7 +304,9 @@ def test_sample_ranges_are_what_the_reader_reads_plus_prices(tmp_path, built):
     assert all(r[3] is None for r in got[1:])
     assert ranges.targets == expected["targets"]
     assert ranges.settings == expected["settings"]
-    assert [r[:2] for r in ranges.cash] == expected["cash"]
+    assert [r[:3] for r in ranges.cash] == expected["cash"]  # Currency, Amount, Account
+    assert ranges.accounts == expected["accounts"]
+    assert [r[0] for r in ranges.accounts[1:]] == ["위탁", "ISA", "연금저축", "IRP"]
 
 
 def test_groups_sheet_lists_every_group_the_targets_use(built):
@@ -318,11 +349,12 @@ def test_charts_follow_their_spills_and_cache_what_the_plan_shows(built, portfol
     plan = wb[layout.sheet_name("plan", lang)]
     names = {n: d.attr_text for n, d in plan.defined_names.items()}
     sheet = plan.title
+    q, w, t = ("R", "T", "U") if portfolio.accounts else ("Q", "S", "T")
     assert names["PlanTickers"] == (
-        f"OFFSET({sheet}!$Q$4,0,0,MAX(1,COUNTA({sheet}!$Q$4:$Q$1003)),1)"
+        f"OFFSET({sheet}!${q}$4,0,0,MAX(1,COUNTA({sheet}!${q}$4:${q}$1003)),1)"
     )
-    assert names["PlanWeight"].startswith(f"OFFSET({sheet}!$S$4,")  # Weight beside Ticker
-    assert names["PlanTarget"].startswith(f"OFFSET({sheet}!$T$4,")
+    assert names["PlanWeight"].startswith(f"OFFSET({sheet}!${w}$4,")  # Weight beside Ticker
+    assert names["PlanTarget"].startswith(f"OFFSET({sheet}!${t}$4,")
     backtest = wb[layout.sheet_name("backtest", lang)]
     equity = {n: d.attr_text for n, d in backtest.defined_names.items()}
     assert sorted(equity) == ["EquityBenchmark", "EquityDates", "EquityPortfolio"]
@@ -364,11 +396,14 @@ def test_plan_formats_follow_the_spills_by_currency_and_item(built):
         assert by_currency['$F4="USD"'] == "$#,##0.00"
     shares = dict(rules["D4:D204"])
     assert shares["AND(ISNUMBER(D4),MOD(D4,1)<>0)"] == "#,##0.######"
-    summary = dict(rules["N4:N204"])
-    assert summary['ISNUMBER(SEARCH("(USD)",$M4))'] == "$#,##0.00"  # a USD pool's cash
+    # A household template: the summary one column right of the orders' Account (L).
+    summary = dict(rules["O4:O204"])
+    usd = 'OR(ISNUMBER(SEARCH("(USD)",$N4)),ISNUMBER(SEARCH(", USD)",$N4)))'
+    assert summary[usd] == "$#,##0.00"  # a USD pool's cash, also "(위탁, USD)"
     assert any(f == "0.0%" and "이탈" in k for k, f in summary.items())
+    assert any(f == "0.0%" and "위험자산" in k for k, f in summary.items())  # IRP risky
     assert any(f == "0" and "주문 수" in k for k, f in summary.items())
     # Column formats for what no rule matches: base-currency money, integer counts.
     assert ws.column_dimensions["H"].number_format == '"₩"#,##0'  # Amount (base)
-    assert ws.column_dimensions["N"].number_format == '"₩"#,##0'
+    assert ws.column_dimensions["O"].number_format == '"₩"#,##0'
     assert ws.column_dimensions["D"].number_format == "#,##0"

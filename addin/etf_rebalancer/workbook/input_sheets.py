@@ -1,4 +1,4 @@
-"""The input sheets of a template: Holdings, Targets, Groups, Cash, Settings and Quotes.
+"""The input sheets of a template: Holdings, Targets, Groups, Cash, Accounts, Settings, Quotes.
 
 Each is one Excel Table with its header in row 1 (the reader and the Refresh
 macro find it by sheet name). Cells a user types into are coloured as inputs;
@@ -18,7 +18,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from etf_rebalancer.workbook import layout
-from etf_rebalancer.workbook.layout import COMPUTED_HEADERS, HEADERS
+from etf_rebalancer.workbook.layout import ACCOUNT_COLUMNS, COMPUTED_HEADERS, HEADERS
 from etf_rebalancer.workbook.portfolios import INSTRUMENTS, SAMPLE_DATE, Portfolio
 from etf_rebalancer.workbook.samples import holdings_view, quote_rows
 from etf_rebalancer.workbook.styles import (
@@ -38,6 +38,9 @@ from etf_rebalancer.workbook.styles import (
     page_setup,
 )
 from etf_rebalancer.workbook.texts import (
+    ACCOUNT_NOTES,
+    ACCOUNT_TYPE_LISTS,
+    CLASS_LISTS,
     CURRENCIES,
     LABELS,
     SETTING_HELP,
@@ -156,8 +159,12 @@ def fx_formula(lang: str, currency: str) -> str:
     )
 
 
-def computed_formulas(lang: str) -> list[str]:
-    """Formulas of the Holdings sheet's computed columns (value, weight, target, drift, status)."""
+def computed_formulas(lang: str, household: bool = False) -> list[str]:
+    """Formulas of the Holdings sheet's computed columns (value, weight, target, drift, status).
+
+    In a household template (``household``) a ticker may be held in several accounts:
+    its weight is then the household's (the sum of its rows' values), as the targets are.
+    """
     h = layout.TABLES["holdings"]
     ticker, _, shares, price, currency, _ = HEADERS["holdings"][lang]
     value, weight, target, drift, _ = COMPUTED_HEADERS["holdings"][lang]
@@ -172,10 +179,13 @@ def computed_formulas(lang: str) -> list[str]:
     width = f'IF({NAMES["band_type"]}="absolute",{band},{band}*{_row(h, target)})'
     ok, over, under = (STATUS[k].get(lang) for k in ("ok", "over", "under"))
     d = _row(h, drift)
+    mine = _row(h, value)
+    if household:  # every row of the ticker, in any account (SUMIFS skips "no price")
+        mine = f"SUMIFS({h}[{value}],{h}[{ticker}],{me})"
     return [
         f'=IF({me}="","",IFERROR({_row(h, shares)}*{_row(h, price)}*'
         f'{fx_formula(lang, _row(h, currency))},"{LABELS["no_price"].get(lang)}"))',
-        f'=IF(ISNUMBER({_row(h, value)}),IFERROR({_row(h, value)}/{NAMES["total"]},""),"")',
+        f'=IF(ISNUMBER({_row(h, value)}),IFERROR({mine}/{NAMES["total"]},""),"")',
         f'=IF({me}="","",IFERROR(INDEX({targets}[{tg}],{match}),0))',
         f'=IF(ISNUMBER({_row(h, weight)}),{_row(h, weight)}-{_row(h, target)},"")',
         f'=IF(ISNUMBER({d}),IF(ABS({d})<={width}+1E-9,"{ok}",IF({d}>0,"{over}","{under}")),"")',
@@ -194,7 +204,7 @@ def write_holdings(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
     grey = fmt.computed()
     text_in = fmt.input(num_format=TEXT_FORMAT)
     shares_in = fmt.input(num_format=SHARES_FORMAT)
-    formulas = [price_formula(lang), *computed_formulas(lang)]
+    formulas = [price_formula(lang), *computed_formulas(lang, bool(portfolio.accounts))]
     columns: list[dict[str, Any]] = [{"header": h} for h in (*headers, *computed)]
     columns[3]["formula"] = formulas[0]
     columns[3]["format"] = fmt.computed(num_format=NUMBER_FORMAT)
@@ -334,20 +344,18 @@ def write_holdings(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) 
             "format": fmt.get(**RED),
         },
     )
-    write_notes(
-        ws,
-        value_col + 2,
-        LABELS["notes"].get(lang),
-        [LABELS["computed_note"].get(lang), LABELS["price_note"].get(lang)],
-        fmt,
-        width=60,
-    )
+    notes = [LABELS["computed_note"].get(lang), LABELS["price_note"].get(lang)]
+    if portfolio.accounts:
+        notes.append(LABELS["household_weight_note"].get(lang))
+    write_notes(ws, value_col + 2, LABELS["notes"].get(lang), notes, fmt, width=60)
     ws.print_area(0, 0, max(n + 1, row + 1), value_col)
 
 
 def write_targets(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
     ws = wb.add_worksheet(layout.sheet_name("targets", lang))
-    headers = HEADERS["targets"][lang]
+    household = bool(portfolio.accounts)
+    # A household template's Class column comes after the usual ones.
+    headers = HEADERS["targets"][lang] + (ACCOUNT_COLUMNS["targets"][lang] if household else ())
     n = len(portfolio.targets)
     pct_in = fmt.input(num_format=PERCENT_FORMAT)
     add_table(ws, layout.TABLES["targets"], headers, n, None, fmt.header)
@@ -367,7 +375,14 @@ def write_targets(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -
             ws.write_string(i, 3, t.group, fmt.input())
         else:
             ws.write_blank(i, 3, None, fmt.input())
+        if household and t.asset_class:
+            ws.write_string(i, 6, t.asset_class, fmt.input())
+        elif household:
+            ws.write_blank(i, 6, None, fmt.input())
     last = max(n, 1) + EXTRA_ROWS
+    if household:
+        ws.set_column(6, 6, 11)
+        ws.data_validation(1, 6, last, 6, {"validate": "list", "source": CLASS_LISTS[lang]})
     ws.data_validation(
         1,
         1,
@@ -410,6 +425,8 @@ def write_targets(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -
         {"type": "formula", "criteria": f"=ABS({cell}-1)>0.001", "format": fmt.get(**RED)},
     )
     notes = [note.get(lang) for note in portfolio.notes]
+    if household:
+        notes.append(LABELS["class_note"].get(lang))
     write_notes(ws, len(headers) + 1, LABELS["notes"].get(lang), notes, fmt)
 
 
@@ -434,7 +451,9 @@ def write_groups(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) ->
 
 def write_cash(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
     ws = wb.add_worksheet(layout.sheet_name("cash", lang))
-    headers = HEADERS["cash"][lang]
+    household = bool(portfolio.accounts)
+    # A household template's cash names its account (after Currency and Amount).
+    headers = HEADERS["cash"][lang] + (ACCOUNT_COLUMNS["cash"][lang] if household else ())
     computed = COMPUTED_HEADERS["cash"][lang]
     base = portfolio.base_currency
     view = holdings_view(portfolio)
@@ -445,19 +464,67 @@ def write_cash(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> N
     )
     value_format = fmt.money(base, bg_color=COMPUTED_FILL)
     columns: list[dict[str, Any]] = [{"header": h} for h in (*headers, *computed)]
-    columns[2]["formula"] = formula
-    columns[2]["format"] = value_format
+    value_col = len(headers)
+    columns[value_col]["formula"] = formula
+    columns[value_col]["format"] = value_format
     add_table(ws, c, headers, len(portfolio.cash), columns, fmt.header)
     ws.set_column(0, 0, 10)
     ws.set_column(1, 1, 16, fmt.get(num_format=NUMBER_FORMAT))
-    ws.set_column(2, 2, 16)
-    for i, ((ccy, amount), cached) in enumerate(
-        zip(portfolio.cash, view["cash"], strict=True), start=1
+    if household:
+        ws.set_column(2, 2, 14)
+    ws.set_column(value_col, value_col, 16)
+    for i, ((ccy, amount, account), cached) in enumerate(
+        zip(portfolio.cash_rows(), view["cash"], strict=True), start=1
     ):
         ws.write_string(i, 0, ccy, fmt.input())
         ws.write_number(i, 1, amount, fmt.money(ccy, bg_color=INPUT_FILL, font_color=INPUT_FONT))
-        ws.write_formula(i, 2, formula, value_format, cached)
+        if household and account:
+            ws.write_string(i, 2, account, fmt.input(indent=1))
+        elif household:
+            ws.write_blank(i, 2, None, fmt.input(indent=1))
+        ws.write_formula(i, value_col, formula, value_format, cached)
     ws.data_validation(1, 0, 50, 0, {"validate": "list", "source": CURRENCIES})
+    if household:
+        accounts = [a.name for a in portfolio.accounts]
+        ws.data_validation(1, 2, 50, 2, {"validate": "list", "source": accounts})
+        note = [LABELS["cash_account_note"].get(lang)]
+        write_notes(ws, value_col + 2, LABELS["notes"].get(lang), note, fmt, width=60)
+
+
+def write_accounts(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:
+    """The Accounts sheet of a household template: each account's type and risky cap."""
+    ws = wb.add_worksheet(layout.sheet_name("accounts", lang))
+    headers = HEADERS["accounts"][lang]
+    n = len(portfolio.accounts)
+    add_table(ws, layout.TABLES["accounts"], headers, n, None, fmt.header)
+    ws.set_column(0, 0, 14)
+    ws.set_column(1, 1, 12)
+    ws.set_column(2, 2, 14, fmt.get(num_format=PERCENT_FORMAT))
+    pct_in = fmt.input(num_format=PERCENT_FORMAT)
+    for i, account in enumerate(portfolio.accounts, start=1):
+        ws.write_string(i, 0, account.name, fmt.input())
+        ws.write_string(i, 1, account.type, fmt.input())
+        if account.max_risky is not None:
+            ws.write_number(i, 2, account.max_risky, pct_in)
+        else:
+            ws.write_blank(i, 2, None, pct_in)
+    last = max(n, 1) + 50
+    ws.data_validation(1, 1, last, 1, {"validate": "list", "source": ACCOUNT_TYPE_LISTS[lang]})
+    ws.data_validation(
+        1,
+        2,
+        last,
+        2,
+        {
+            "validate": "decimal",
+            "criteria": "between",
+            "minimum": 0,
+            "maximum": 1,
+            "error_message": "A weight between 0% and 100% / 0%~100% 사이의 비중",
+        },
+    )
+    notes = [note.get(lang) for note in ACCOUNT_NOTES]
+    write_notes(ws, len(headers) + 1, LABELS["notes"].get(lang), notes, fmt)
 
 
 def write_settings(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> None:

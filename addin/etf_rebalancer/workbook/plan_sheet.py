@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from xlsxwriter.utility import xl_col_to_name, xl_range_abs
 from xlsxwriter.workbook import Workbook
@@ -52,18 +52,49 @@ SUMMARY_COL = ORDERS_COL + len(ORDERS_HEADER) + 1  # M: REBAL_SUMMARY
 DRIFT_NAME_COL = SUMMARY_COL + len(SUMMARY_HEADERS) + 1  # P: Name of each drift ticker
 DRIFT_COL = DRIFT_NAME_COL + 1  # Q: REBAL_DRIFT
 CHART_COL = DRIFT_COL + len(DRIFT_HEADERS) + 1  # Y: the weights chart
+
+
+class PlanColumns(NamedTuple):
+    """Where each block of the Plan sheet starts (0-based columns)."""
+
+    orders: int
+    summary: int
+    drift_name: int
+    drift: int
+    chart: int
+
+
+def plan_columns(portfolio: Portfolio) -> PlanColumns:
+    """The Plan sheet's columns: a household template's orders carry one more column
+    (``Account`` after ``Target``), so everything right of them moves one column on."""
+    shift = 1 if portfolio.accounts else 0
+    return PlanColumns(
+        ORDERS_COL,
+        SUMMARY_COL + shift,
+        DRIFT_NAME_COL + shift,
+        DRIFT_COL + shift,
+        CHART_COL + shift,
+    )
+
+
 FORMULA_ROW = 2  # row 3: title in row 1, a hint and the prices' date in row 2
 NAME_ROWS = 150  # how far down the Name columns look up codes
 FORMAT_ROWS = 200  # how far the conditional formats reach
 
 _FRACTION_WORDS = ("drift", "turnover", "이탈", "회전")
 _COUNT_ITEMS = ("Orders", "주문 수")
+# Household summaries' per-account risky weights and caps (IRP/DC).
+_HOUSEHOLD_FRACTION_WORDS = ("risky", "위험자산")
 
 
-def rebal_formula(function: str) -> str:
-    """``=REBAL_X(Holdings[#All],Targets[#All],Cash[#All],Settings[#All],Groups[#All])``."""
+def rebal_formula(function: str, household: bool = False) -> str:
+    """``=REBAL_X(Holdings[#All],Targets[#All],Cash[#All],Settings[#All],Groups[#All])``;
+    a household template (``household``) adds ``Accounts[#All]`` as the sixth range."""
     t = layout.TABLES
-    args = ",".join(f"{t[k]}[#All]" for k in ("holdings", "targets", "cash", "settings", "groups"))
+    tables = ["holdings", "targets", "cash", "settings", "groups"]
+    if household:
+        tables.append("accounts")
+    args = ",".join(f"{t[k]}[#All]" for k in tables)
     return f"={function}({args})"
 
 
@@ -117,25 +148,33 @@ def _money_by_currency(
         )
 
 
-def _summary_formats(ws: Worksheet, fmt: Formats) -> None:
+def _summary_formats(
+    ws: Worksheet, fmt: Formats, summary_col: int = SUMMARY_COL, household: bool = False
+) -> None:
     """The summary's Value column by item: fractions as %, counts as integers, per-pool
-    cash in that pool's currency (``Cash after (USD)``); the rest in the base currency."""
+    cash in that pool's currency (``Cash after (USD)``, in a household template
+    ``Cash after (IRP, USD)``); the rest in the base currency."""
     first = FORMULA_ROW + 1
-    item = f"${xl_col_to_name(SUMMARY_COL)}{first + 1}"
+    item = f"${xl_col_to_name(summary_col)}{first + 1}"
+    fractions = _FRACTION_WORDS + (_HOUSEHOLD_FRACTION_WORDS if household else ())
     rules: list[tuple[str, Any]] = [
         (
-            "=OR(" + ",".join(f'ISNUMBER(SEARCH("{w}",{item}))' for w in _FRACTION_WORDS) + ")",
+            "=OR(" + ",".join(f'ISNUMBER(SEARCH("{w}",{item}))' for w in fractions) + ")",
             fmt.get(num_format=PERCENT_FORMAT),
         ),
         ("=OR(" + ",".join(f'{item}="{w}"' for w in _COUNT_ITEMS) + ")", fmt.get(num_format="0")),
     ]
-    rules += [(f'=ISNUMBER(SEARCH("({c})",{item}))', fmt.money(c)) for c in MONEY_FORMATS]
+    for c in MONEY_FORMATS:
+        found = f'ISNUMBER(SEARCH("({c})",{item}))'
+        if household:  # the account comes first: "(IRP, KRW)"
+            found = f'OR({found},ISNUMBER(SEARCH(", {c})",{item})))'
+        rules.append((f"={found}", fmt.money(c)))
     for criteria, cell_format in rules:
         ws.conditional_format(
             first,
-            SUMMARY_COL + 1,
+            summary_col + 1,
             first + FORMAT_ROWS,
-            SUMMARY_COL + 1,
+            summary_col + 1,
             {"type": "formula", "criteria": criteria, "format": cell_format},
         )
 
@@ -158,7 +197,10 @@ def write_plan(
     base = portfolio.base_currency
     pct = fmt.get(num_format=PERCENT_FORMAT)
     money = fmt.money(base)
-    o, s, d = ORDERS_COL, SUMMARY_COL, DRIFT_COL
+    cols = plan_columns(portfolio)
+    household = bool(portfolio.accounts)
+    o, s, d = cols.orders, cols.summary, cols.drift
+    n_orders = len(ORDERS_HEADER) + (1 if household else 0)
     # Column formats apply to whatever the spills return, however long; the
     # conditional formats below refine them by row.
     ws.set_column(NAME_COL, NAME_COL, 22)
@@ -170,29 +212,32 @@ def write_plan(
     ws.set_column(o + 5, o + 5, 12, fmt.get(num_format=NUMBER_FORMAT))
     ws.set_column(o + 6, o + 6, 13, money)
     ws.set_column(o + 7, o + 9, 9, pct)
+    if household:  # the Account column after Target
+        ws.set_column(o + 10, o + 10, 11, fmt.get(indent=1))
     ws.set_column(s - 1, s - 1, 2)
-    ws.set_column(s, s, 28)
+    # Household summaries name the account in the item (``Cash after (Pension, KRW)``).
+    ws.set_column(s, s, 34 if household else 28)
     ws.set_column(s + 1, s + 1, 16, money)
-    ws.set_column(DRIFT_NAME_COL - 1, DRIFT_NAME_COL - 1, 2)
-    ws.set_column(DRIFT_NAME_COL, DRIFT_NAME_COL, 24)
+    ws.set_column(cols.drift_name - 1, cols.drift_name - 1, 2)
+    ws.set_column(cols.drift_name, cols.drift_name, 24)
     ws.set_column(d, d, 9)
     ws.set_column(d + 1, d + 1, 13, money)
     ws.set_column(d + 2, d + 5, 8, pct)
     ws.set_column(d + 6, d + 6, 8)
-    ws.set_column(CHART_COL - 1, CHART_COL - 1, 2)
+    ws.set_column(cols.chart - 1, cols.chart - 1, 2)
 
     title = fmt.get(bold=True, font_size=13)
     ws.write_string(
         0, NAME_COL, f"{LABELS['orders'].get(lang)} · {portfolio.title.get(lang)}", title
     )
     ws.write_string(0, s, LABELS["summary"].get(lang), title)
-    ws.write_string(0, DRIFT_NAME_COL, LABELS["drift"].get(lang), title)
+    ws.write_string(0, cols.drift_name, LABELS["drift"].get(lang), title)
     # The hint wraps over the orders' width (two rows' height), never cut at the page edge.
     ws.merge_range(
         1,
         NAME_COL,
         1,
-        ORDERS_COL + len(ORDERS_HEADER) - 1,
+        o + n_orders - 1,
         LABELS["plan_hint"].get(lang),
         fmt.get(italic=True, font_color="#595959", text_wrap=True, valign="top"),
     )
@@ -225,9 +270,10 @@ def write_plan(
     ):
         rows = plan.get(key) or [[CachedText(LABELS["addin_missing"].get(lang))]]
         anchor = xl_range_abs(FORMULA_ROW, col, FORMULA_ROW + len(rows) - 1, col + len(rows[0]) - 1)
-        write_spill(ws, FORMULA_ROW, col, guarded(rebal_formula(function), anchor), rows)
+        formula = guarded(rebal_formula(function, household), anchor)
+        write_spill(ws, FORMULA_ROW, col, formula, rows)
     _write_names(ws, NAME_COL, o, plan.get("orders"), portfolio, lang, fmt)
-    _write_names(ws, DRIFT_NAME_COL, d, plan.get("drift"), portfolio, lang, fmt)
+    _write_names(ws, cols.drift_name, d, plan.get("drift"), portfolio, lang, fmt)
 
     first = FORMULA_ROW + 1
     last = first + FORMAT_ROWS
@@ -261,13 +307,13 @@ def write_plan(
     )
     _money_by_currency(ws, fmt, o + 3, o + 3, o + 4)
     _money_by_currency(ws, fmt, o + 5, o + 5, o + 4)
-    _summary_formats(ws, fmt)
+    _summary_formats(ws, fmt, s, household)
     # Drift outside the band: the whole drift row in red.
     status = f"${xl_col_to_name(d + len(DRIFT_HEADERS) - 1)}{first + 1}"
     words = [STATUS[k].en for k in ("over", "under")] + [STATUS[k].ko for k in ("over", "under")]
     ws.conditional_format(
         first,
-        DRIFT_NAME_COL,
+        cols.drift_name,
         last,
         d + len(DRIFT_HEADERS) - 1,
         {
@@ -283,8 +329,8 @@ def write_plan(
     # Printing: the orders on the first page, summary and drift on the next, the
     # chart on the last; the title rows repeat on every page.
     ws.repeat_rows(0, FORMULA_ROW)
-    ws.set_v_pagebreaks([SUMMARY_COL - 1, CHART_COL - 1])
-    ws.print_area(0, 0, FORMULA_ROW + max(longest, 22) + 1, CHART_COL + 9)
+    ws.set_v_pagebreaks([s - 1, cols.chart - 1])
+    ws.print_area(0, 0, FORMULA_ROW + max(longest, 22) + 1, cols.chart + 9)
     ws.set_print_scale(75)
     if n <= 0:
         return
@@ -315,4 +361,4 @@ def write_plan(
     chart.set_y_axis({"num_format": "0%", "major_gridlines": {"visible": True}})
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 620, "height": 320})
-    ws.insert_chart(FORMULA_ROW, CHART_COL, chart)
+    ws.insert_chart(FORMULA_ROW, cols.chart, chart)

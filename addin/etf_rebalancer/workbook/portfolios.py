@@ -9,7 +9,7 @@ in Excel or run ``etf-rebal refresh`` for live quotes.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 SAMPLE_DATE = dt.datetime(2026, 11, 20)
 # First day of the Backtest sheet's price history (ETF_HISTORY start): about six
@@ -50,7 +50,11 @@ class Holding:
 
 @dataclass(frozen=True)
 class Target:
-    """A target row; weights are fractions (0.25 = 25%)."""
+    """A target row; weights are fractions (0.25 = 25%).
+
+    ``asset_class`` is the contract's ``Class`` (equity, bond, cash, leveraged,
+    inverse; blank: equity), written only by household templates.
+    """
 
     ticker: str
     target: float
@@ -58,6 +62,16 @@ class Target:
     group: str = ""
     min: float | None = None
     max: float | None = None
+    asset_class: str = ""
+
+
+@dataclass(frozen=True)
+class Account:
+    """A row of a household template's Accounts table (the words as the sheet shows them)."""
+
+    name: str
+    type: str
+    max_risky: float | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,8 @@ class Portfolio:
     description: Text
     holdings: tuple[Holding, ...]
     targets: tuple[Target, ...]
-    cash: tuple[tuple[str, float], ...]
+    # (currency, amount) or, in a household template, (currency, amount, account).
+    cash: tuple[tuple[str, float] | tuple[str, float, str], ...]
     settings: tuple[tuple[str, object], ...]
     groups: tuple[GroupCap, ...] = ()
     notes: tuple[Text, ...] = ()
@@ -93,6 +108,9 @@ class Portfolio:
     stored_history: str = ""
     # The same template for Korean users where it differs (the starter: KRW, KODEX 200).
     korean: Portfolio | None = None
+    # The Accounts table: non-empty makes the template a household workbook (Accounts
+    # sheet, Class and cash Account columns, per-account orders).
+    accounts: tuple[Account, ...] = ()
 
     def for_lang(self, lang: str) -> Portfolio:
         """The portfolio a template in ``lang`` is built from."""
@@ -107,6 +125,10 @@ class Portfolio:
             if t.group and t.group.casefold() not in listed:
                 extra.setdefault(t.group.casefold(), GroupCap(t.group, max=1.0))
         return (*self.groups, *extra.values())
+
+    def cash_rows(self) -> list[tuple[str, float, str]]:
+        """The Cash table's rows as (currency, amount, account); account "" when none."""
+        return [(row[0], row[1], str(row[2]) if len(row) > 2 else "") for row in self.cash]
 
     @property
     def base_currency(self) -> str:
@@ -195,6 +217,12 @@ INSTRUMENTS: dict[str, Instrument] = {
         ),
         Instrument("069500", "KRW", Text("KODEX 200", "KODEX 200"), 56_350.0),
         Instrument("360750", "KRW", Text("TIGER US S&P500", "TIGER 미국S&P500"), 24_185.0),
+        Instrument(
+            "114260",
+            "KRW",
+            Text("KODEX Treasury 3Y", "KODEX 국고채3년"),
+            61_240.0,
+        ),
     )
 }
 
@@ -360,46 +388,108 @@ TECH_SUBSECTORS = Portfolio(
     benchmark="QQQ",
 )
 
-KOREAN_INVESTOR = Portfolio(
-    slug="korean-investor",
-    title=Text("Korean investor (KRW base)", "한국 투자자 (원화 기준)"),
-    description=Text(
-        "KRW base: KODEX 200 and TIGER US S&P500 on KRX beside QQQ and SCHD in USD, "
-        "with KRW and USD cash.",
-        "원화 기준: 국내 상장 KODEX 200, TIGER 미국S&P500 과 달러 표시 QQQ, SCHD; "
-        "원화·달러 예수금.",
-    ),
-    holdings=(
-        Holding("069500", 60, "ISA"),
-        Holding("360750", 150, "ISA"),
-        Holding("QQQ", 4, "해외주식"),
-        Holding("SCHD", 60, "해외주식"),
-    ),
-    targets=(
-        Target("069500", 0.25, group="korea"),
-        Target("360750", 0.25, group="us"),
-        Target("QQQ", 0.30, group="us"),
-        Target("SCHD", 0.20, group="us"),
-    ),
-    cash=(("KRW", 3_000_000.0), ("USD", 1_200.0)),
-    groups=(GroupCap("us", max=0.80),),
-    settings=_settings(base_currency="KRW", min_trade=100_000.0, fee_rate=0.00015, fx_spread=0.001),
-    notes=(
-        Text(
-            "Korean codes (069500, 360750) are typed as text so their leading zero stays; "
-            "they resolve to the .KS listing.",
-            "국내 종목코드(069500, 360750)는 앞자리 0이 지워지지 않도록 텍스트로 입력합니다.",
+
+def _korean_investor(lang: str) -> Portfolio:
+    """The household template: one account of each Korean kind, named in ``lang``.
+
+    Targets are household weights; each account keeps its own cash. The general
+    account is the only one that may buy the US-listed QQQ and SCHD; the ISA,
+    the pension account and the IRP hold KRX listings, and the IRP sits just under
+    its 70% risky-asset cap (the bond ETF is its safe part).
+    """
+    ko = lang == "ko"
+    korea, us, bond = ("국내", "미국", "채권") if ko else ("korea", "us", "bond")
+    general, isa, pension, irp = (
+        ("위탁", "ISA", "연금저축", "IRP")
+        if ko
+        else (
+            "Brokerage",
+            "ISA",
+            "Pension",
+            "IRP",
+        )
+    )
+    return Portfolio(
+        slug="korean-investor",
+        title=Text("Korean investor (KRW base)", "한국 투자자 (원화 기준)"),
+        description=Text(
+            "KRW base, four accounts: QQQ and SCHD in a general brokerage account; KODEX 200, "
+            "TIGER US S&P500 and a government bond ETF in an ISA, a pension account and an "
+            "IRP; targets for the household, orders per account.",
+            "원화 기준, 네 계좌: 위탁계좌에 QQQ·SCHD, ISA·연금저축·IRP에 KODEX 200, "
+            "TIGER 미국S&P500, 국고채 ETF; 목표 비중은 가구 전체, 주문은 계좌별.",
         ),
-        Text(
-            "Cash sits in two pools, KRW and USD; values are converted to KRW at the "
-            "USD/KRW rate on the Quotes sheet (or live).",
-            "예수금은 원화와 달러 두 곳에 있으며, 시세 시트(또는 실시간)의 USD/KRW 환율로 "
-            "원화 환산합니다.",
+        holdings=(
+            Holding("QQQ", 4, general),
+            Holding("SCHD", 60, general),
+            Holding("069500", 40, isa),
+            Holding("360750", 100, isa),
+            Holding("360750", 150, pension),
+            Holding("114260", 20, pension),
+            Holding("069500", 10, irp),
+            Holding("360750", 120, irp),
+            Holding("114260", 25, irp),
         ),
-    ),
-    fx_currencies=("USD",),
-    benchmark="069500",  # KODEX 200: what a Korean investor's mix is measured against
-)
+        targets=(
+            Target("069500", 0.20, group=korea),
+            Target("360750", 0.30, group=us),
+            Target("QQQ", 0.20, group=us),
+            Target("SCHD", 0.10, group=us),
+            Target("114260", 0.20, group=bond, asset_class="채권" if ko else "bond"),
+        ),
+        cash=(
+            ("USD", 1_200.0, general),
+            ("KRW", 500_000.0, general),
+            ("KRW", 2_000_000.0, isa),
+            ("KRW", 1_500_000.0, pension),
+            ("KRW", 300_000.0, irp),
+        ),
+        accounts=(
+            Account(general, "일반" if ko else "general"),
+            Account(isa, "ISA" if ko else "isa"),
+            Account(pension, "연금저축" if ko else "pension"),
+            Account(irp, "IRP" if ko else "irp"),
+        ),
+        groups=(GroupCap(us, max=0.70),),
+        settings=_settings(
+            base_currency="KRW", min_trade=100_000.0, fee_rate=0.00015, fx_spread=0.001
+        ),
+        notes=(
+            Text(
+                "Korean codes (069500, 360750, 114260) are typed as text so their leading zero "
+                "stays; they resolve to the .KS listing.",
+                "국내 종목코드(069500, 360750, 114260)는 앞자리 0이 지워지지 않도록 텍스트로 "
+                "입력합니다.",
+            ),
+            Text(
+                "Targets are for the whole household; the Accounts sheet says what each "
+                "account may buy. Only the general account (Brokerage) may buy US-listed ETFs "
+                "such as QQQ and SCHD; the ISA, Pension and IRP buy KRX listings.",
+                "목표 비중은 가구 전체 기준이고, 계좌 시트가 계좌마다 살 수 있는 것을 "
+                "정합니다. QQQ·SCHD 같은 미국 상장 ETF는 위탁계좌에서만 살 수 있고, ISA·"
+                "연금저축·IRP는 국내 상장 종목만 삽니다.",
+            ),
+            Text(
+                "Class marks the bond ETF as bond: in the IRP everything but bond and cash "
+                "classes counts as risky and stays at or under 70% of the account.",
+                "자산군 열이 국고채 ETF를 채권으로 표시합니다: IRP에서는 채권·현금성 외 "
+                "전부가 위험자산이며 계좌의 70% 이하로 유지됩니다.",
+            ),
+            Text(
+                "Cash never moves between accounts: each account buys with its own cash "
+                "(Cash sheet, Account column); USD is converted to KRW at the Quotes sheet's "
+                "rate (or live).",
+                "예수금은 계좌 사이에서 옮겨지지 않습니다: 계좌마다 자기 예수금으로 "
+                "삽니다(현금 시트의 계좌 열). 달러는 시세 시트(또는 실시간)의 USD/KRW "
+                "환율로 원화 환산합니다.",
+            ),
+        ),
+        fx_currencies=("USD",),
+        benchmark="069500",  # KODEX 200: what a Korean investor's mix is measured against
+    )
+
+
+KOREAN_INVESTOR = replace(_korean_investor("en"), korean=_korean_investor("ko"))
 
 FACTOR_MIX = Portfolio(
     slug="us-factor-mix",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from etf_rebalancer.quotes.rows import quote_row
-from etf_rebalancer.workbook.layout import HEADERS
+from etf_rebalancer.workbook.layout import ACCOUNT_COLUMNS, HEADERS
 from etf_rebalancer.workbook.portfolios import (
     INSTRUMENTS,
     SAMPLE_DATE,
@@ -72,21 +72,36 @@ def sample_ranges(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any]]]
                 item.account or None,
             ]
         )
-    targets: list[list[Any]] = [list(h["targets"][lang])]
+    # A household template's extra columns (targets' Class, cash's Account) come after
+    # the usual ones, and only when it has accounts.
+    household = bool(portfolio.accounts)
+    targets: list[list[Any]] = [
+        [*h["targets"][lang], *(ACCOUNT_COLUMNS["targets"][lang] if household else ())]
+    ]
     for t in portfolio.targets:
-        targets.append([t.ticker, t.target, t.band, t.group or None, t.min, t.max])
+        row = [t.ticker, t.target, t.band, t.group or None, t.min, t.max]
+        targets.append([*row, t.asset_class or None] if household else row)
     groups: list[list[Any]] = [list(h["groups"][lang])]
     groups += [[g.group, g.max, g.min] for g in portfolio.group_caps()]
-    cash: list[list[Any]] = [list(h["cash"][lang])] + [[c, a] for c, a in portfolio.cash]
+    cash: list[list[Any]] = [
+        [*h["cash"][lang], *(ACCOUNT_COLUMNS["cash"][lang] if household else ())]
+    ]
+    for ccy, amount, account in portfolio.cash_rows():
+        cash.append([ccy, amount, account or None] if household else [ccy, amount])
     settings: list[list[Any]] = [list(h["settings"][lang])]
     settings += [[k, v, SETTING_HELP[k].get(lang)] for k, v in portfolio.settings]
-    return {
+    ranges = {
         "holdings": holdings,
         "targets": targets,
         "cash": cash,
         "settings": settings,
         "groups": groups,
     }
+    if household:
+        ranges["accounts"] = [list(h["accounts"][lang])] + [
+            [a.name, a.type, a.max_risky] for a in portfolio.accounts
+        ]
+    return ranges
 
 
 def sample_plan(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any]]] | None:
@@ -109,6 +124,7 @@ def sample_plan(portfolio: Portfolio, lang: str) -> dict[str, list[list[Any]]] |
         ranges["cash"],
         ranges["settings"],
         ranges["groups"],
+        ranges.get("accounts"),
         market=SheetQuotes(quotes),
         as_of=SAMPLE_DATE.date(),
     )
@@ -132,13 +148,18 @@ def holdings_view(portfolio: Portfolio) -> dict[str, Any]:
         * sample_fx(portfolio, INSTRUMENTS[h.ticker].currency)
         for h in portfolio.holdings
     ]
-    cash = [amount * sample_fx(portfolio, ccy) for ccy, amount in portfolio.cash]
+    cash = [amount * sample_fx(portfolio, ccy) for ccy, amount, _ in portfolio.cash_rows()]
     total = sum(values) + sum(cash)
+    # A household template's weight is the ticker's over every account (as the sheet's SUMIFS).
+    by_ticker: dict[str, float] = {}
+    for h, value in zip(portfolio.holdings, values, strict=True):
+        by_ticker[h.ticker] = by_ticker.get(h.ticker, 0.0) + value
     rows = []
     for h, value in zip(portfolio.holdings, values, strict=True):
         t = targets.get(h.ticker)
         target = t.target if t else 0.0
-        weight = value / total if total else 0.0
+        mine = by_ticker[h.ticker] if portfolio.accounts else value
+        weight = mine / total if total else 0.0
         drift = weight - target
         band = t.band if t is not None and t.band is not None else default_band
         width = band * target if relative else band

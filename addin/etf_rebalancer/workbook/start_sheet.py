@@ -29,7 +29,14 @@ from etf_rebalancer.workbook.styles import (
     Formats,
     page_setup,
 )
-from etf_rebalancer.workbook.texts import LABELS, OTHER_SHEETS, SHEET_STEPS, START, help_lines
+from etf_rebalancer.workbook.texts import (
+    ACCOUNTS_STEP,
+    LABELS,
+    OTHER_SHEETS,
+    SHEET_STEPS,
+    START,
+    help_lines,
+)
 
 TEXT_WIDTH = 96  # column B of the Start sheet, in characters
 
@@ -130,7 +137,10 @@ def write_start(wb: Workbook, portfolio: Portfolio, lang: str, fmt: Formats) -> 
 
     section(START["edit"].get(lang))
     link = fmt.get(font_color="#0563C1", underline=1)
-    for i, (canonical, what) in enumerate(SHEET_STEPS, start=1):
+    steps = list(SHEET_STEPS)
+    if portfolio.accounts:  # after the cash step, where the sheet is
+        steps.insert([c for c, _ in steps].index("cash") + 1, ACCOUNTS_STEP)
+    for i, (canonical, what) in enumerate(steps, start=1):
         sheet = layout.sheet_name(canonical, lang)
         ws.write_url(row, 0, f"internal:{_sheet_ref(sheet)}!A1", link, f"{i}. {sheet}")
         text(what.get(lang))

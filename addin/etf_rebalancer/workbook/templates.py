@@ -33,6 +33,7 @@ import xlsxwriter
 
 from etf_rebalancer.workbook.backtest_sheets import write_backtest, write_prices
 from etf_rebalancer.workbook.input_sheets import (
+    write_accounts,
     write_cash,
     write_groups,
     write_holdings,
@@ -117,6 +118,8 @@ def build_template(
     write_targets(wb, portfolio, lang, fmt)
     write_groups(wb, portfolio, lang, fmt)
     write_cash(wb, portfolio, lang, fmt)
+    if portfolio.accounts:  # a household template
+        write_accounts(wb, portfolio, lang, fmt)
     write_settings(wb, portfolio, lang, fmt)
     write_backtest(wb, portfolio, lang, fmt)
     write_prices(wb, portfolio, lang, fmt)

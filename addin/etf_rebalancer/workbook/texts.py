@@ -118,7 +118,83 @@ LABELS: dict[str, Text] = {
     ),
     # What every add-in formula shows without the add-in (the Start sheet explains).
     "addin_missing": Text("add-in not loaded", "추가 기능 없음"),
+    # Household templates (an Accounts sheet).
+    "household_weight_note": Text(
+        "Weight now, Target and Drift are the ticker's household weight: the sum over "
+        "every account holding it (targets are for the whole household).",
+        "현재비중·목표·이탈은 종목의 가구 전체 비중입니다: 그 종목을 가진 모든 계좌의 "
+        "합계 (목표 비중은 가구 전체 기준).",
+    ),
+    "class_note": Text(
+        "Class (equity, bond, cash, leveraged, inverse; blank = equity) is what the account "
+        "rules read: pension accounts, IRP and DC may not buy leveraged or inverse funds, "
+        "and in IRP/DC everything but bond and cash counts as risky.",
+        "자산군(주식, 채권, 현금성, 레버리지, 인버스; 빈칸 = 주식)은 계좌 규칙이 읽는 "
+        "값입니다: 연금저축·IRP·DC는 레버리지·인버스를 살 수 없고, IRP·DC에서는 채권·"
+        "현금성 외 전부가 위험자산입니다.",
+    ),
+    "cash_account_note": Text(
+        "One row per account and currency. Cash never moves between accounts: each account "
+        "buys only with its own cash (currency conversion inside an account costs "
+        "fx_spread).",
+        "계좌와 통화마다 한 행입니다. 예수금은 계좌 사이에서 옮겨지지 않습니다: 계좌는 "
+        "자기 예수금으로만 삽니다 (계좌 안의 환전에는 fx_spread 비용이 듭니다).",
+    ),
 }
+
+# Account types as the Accounts sheet's Type list offers them (the contract's words),
+# and the targets' Class list: the words the readers accept (engine/account_rules.py).
+ACCOUNT_TYPE_LISTS: dict[str, list[str]] = {
+    "en": ["general", "isa", "pension", "irp", "dc"],
+    "ko": ["일반", "위탁", "ISA", "연금저축", "IRP", "DC"],
+}
+CLASS_LISTS: dict[str, list[str]] = {
+    "en": ["equity", "bond", "cash", "leveraged", "inverse"],
+    "ko": ["주식", "채권", "현금성", "레버리지", "인버스"],
+}
+# The Accounts sheet's notes: one per type, then what applies to all.
+ACCOUNT_NOTES: tuple[Text, ...] = (
+    Text(
+        "general (일반/위탁): buys anything, including US-listed ETFs; the only account "
+        "that holds foreign cash in practice.",
+        "일반(위탁): 미국 상장 ETF를 포함해 무엇이든 살 수 있습니다; 외화 예수금을 두는 "
+        "계좌입니다.",
+    ),
+    Text(
+        "isa: buys domestic (KRX) listings only.",
+        "ISA: 국내(KRX) 상장 종목만 살 수 있습니다.",
+    ),
+    Text(
+        "pension (연금저축): domestic listings only, no leveraged or inverse funds.",
+        "연금저축: 국내 상장 종목만, 레버리지·인버스 제외.",
+    ),
+    Text(
+        "irp, dc (퇴직연금): as pension, and risky assets (every class but bond and cash) "
+        "at most 70% of the account after trades.",
+        "IRP, DC(퇴직연금): 연금저축과 같고, 위험자산(채권·현금성 외 전부)은 거래 후 "
+        "계좌의 70% 이하.",
+    ),
+    Text(
+        "Max Risky (optional) replaces the 70% cap of an IRP/DC, or caps any other account; "
+        "blank keeps the legal cap.",
+        "위험자산한도(선택)는 IRP/DC의 70% 한도를 바꾸거나 다른 계좌에도 한도를 줍니다; "
+        "빈칸이면 법정 한도를 씁니다.",
+    ),
+    Text(
+        "An asset an account may not buy can still be held there and sold, never bought; "
+        "the plan's summary says which and where. An account named in Holdings or Cash must "
+        "have a row here.",
+        "계좌가 살 수 없는 종목도 보유·매도는 할 수 있고 매수만 안 됩니다; 요약이 어떤 "
+        "종목이 어디서 그런지 알려 줍니다. 보유종목·현금 시트의 계좌는 모두 여기에 "
+        "있어야 합니다.",
+    ),
+    Text(
+        "Domestic means a KRX code (069500, 360750): a KRX-listed ETF on a US index is "
+        "domestic. Rules and sources: docs/ACCOUNTS.md.",
+        "국내 상장은 KRX 종목코드(069500, 360750)를 뜻합니다: 미국 지수를 따르는 국내 "
+        "상장 ETF도 국내입니다. 규칙과 근거: docs/ACCOUNTS.md.",
+    ),
+)
 
 
 def _has_krx(portfolio: Portfolio) -> bool:
@@ -331,6 +407,13 @@ SHEET_STEPS: tuple[tuple[str, Text], ...] = (
     ("settings", Text("base currency, mode, bands, fees", "기준 통화, 방식, 허용범위, 수수료")),
     ("plan", Text("read the orders, summary and drift", "주문, 요약, 이탈 확인")),
     ("backtest", Text("the target mix against a benchmark", "목표 비중과 벤치마크 비교")),
+)
+# The step a household template adds after the cash one.
+ACCOUNTS_STEP = (
+    "accounts",
+    Text(
+        "each account's type (general, ISA, pension, IRP)", "계좌별 유형 (위탁, ISA, 연금저축, IRP)"
+    ),
 )
 OTHER_SHEETS: tuple[tuple[str, Text], ...] = (
     ("prices", Text("daily price history for the backtest", "백테스트용 일별 가격이력")),
