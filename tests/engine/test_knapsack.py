@@ -85,7 +85,8 @@ def test_fast_path_scores_as_well_as_the_milp(problem):
     assert np.all(exact.buy == np.round(exact.buy)) and np.all(exact.sell == np.round(exact.sell))
     assert np.all((exact.buy == 0) | (exact.sell == 0))
     assert ours == pytest.approx(exact.objective, abs=1e-12)
-    # Never worse than the MILP's optimum; the MILP may stop within its relative gap.
+    # Never worse than the MILP's optimum (full mode: the search is exact); the MILP may
+    # stop within its relative gap.
     assert ours <= theirs + 1e-12
     assert ours >= theirs - milp.MIP_REL_GAP * abs(theirs) - milp.MIP_ABS_GAP - 1e-9
 

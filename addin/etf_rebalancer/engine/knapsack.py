@@ -400,9 +400,11 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
     best_x, best = _improve(model, best_x)
 
     def proven_within() -> float:
-        # The MILP's definition of optimal (model.MIP_ABS_GAP/MIP_REL_GAP): without it a
-        # nearly flat objective (band mode weighs drift by 1e-3) keeps a search that can
-        # no longer change the plan by a visible amount going through its whole budget.
+        # Full mode: exact (TOLERANCE). Band mode weighs drift by 1e-3, and its nearly flat
+        # objective kept the search going through its whole budget for plans that differ
+        # by nothing visible: there "optimal" is the MILP's own (MIP_ABS_GAP/MIP_REL_GAP).
+        if model.drift_weight >= 1.0:
+            return TOLERANCE
         return max(TOLERANCE, MIP_ABS_GAP, MIP_REL_GAP * abs(best))
 
     def unproven() -> tuple[np.ndarray, float]:
