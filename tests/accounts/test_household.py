@@ -352,3 +352,28 @@ def test_plan_does_not_depend_on_row_order_or_percent_writing(spec: Spec, rnd) -
     )  # fmt: skip
     assert again.order_rows() == first.order_rows()
     assert again.summary_rows() == first.summary_rows()
+
+
+def test_wall_clock_guard_is_reported_when_it_fires(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A household the node limit does not stop in time: the guard ends it, and says so."""
+    from pathlib import Path
+
+    from etf_rebalancer.engine import household
+    from etf_rebalancer.errors import SolverError
+    from etf_rebalancer.workbook.reader import read_workbook
+
+    ranges = read_workbook(
+        Path(__file__).parents[2] / "workbook_templates" / "korean-investor_en.xlsx"
+    )
+    monkeypatch.setattr(household, "GUARD_SECONDS", 0.05)
+    household._CACHE.clear()
+    try:
+        plan = plan_ranges(
+            *ranges.request_args(), market=SheetQuotes(ranges.quotes), as_of=dt.date(2026, 11, 20)
+        )
+    except SolverError as error:  # no incumbent within 0.05 s: a clear cell text instead
+        assert "household optimiser" in str(error)
+        return
+    assert isinstance(plan, HouseholdPlan)
+    assert any("wall-clock guard" in n.message for n in plan.notices)
+    assert all(c >= -1e-9 for c in plan.cash_end.ravel())

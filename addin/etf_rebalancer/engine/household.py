@@ -104,6 +104,10 @@ DRIFT_GAP = 2e-5
 #: Branch-and-bound nodes HiGHS may explore: a work limit, not a clock, so the same
 #: household always gets the same plan; past it the best plan found is used and said so.
 NODE_LIMIT = 2_000
+#: Last-resort wall-clock guard (seconds): without it a 4 x 500 household searched for
+#: minutes and froze Excel. When it fires the plan depends on the machine's speed, and
+#: the summary says so.
+GUARD_SECONDS = 10.0
 _WEIGHT_TOL = 1e-9
 
 
@@ -520,6 +524,7 @@ class _Formulation:
         request = household.request
         self.household = household
         self.market = market
+        self.solver_message = ""
         self.config = config = request.settings
         self.base = base = config.base_currency
         self.date = as_of if as_of is not None else request.as_of
@@ -955,6 +960,7 @@ class _Formulation:
                     constraints=LinearConstraint(model["A"], model["lo"], model["hi"]),
                     options={
                         "node_limit": NODE_LIMIT,
+                        "time_limit": GUARD_SECONDS,
                         "mip_rel_gap": 1e-9,  # the absolute gap below decides
                         "mip_abs_gap": DRIFT_GAP * OBJECTIVE_SCALE,
                         "presolve": True,
@@ -978,6 +984,7 @@ class _Formulation:
         buy = np.where(np.maximum(net, 0.0) * price < hair, 0.0, np.maximum(net, 0.0))
         sell = np.where(np.maximum(-net, 0.0) * price < hair, 0.0, np.maximum(-net, 0.0))
         method = "milp" if result.status == 0 else "milp-node-limit"
+        self.solver_message = str(result.message)
         bound = getattr(result, "mip_dual_bound", None)
         self.gap = math.nan
         if method != "milp" and bound is not None and math.isfinite(bound):
@@ -1022,6 +1029,15 @@ class _Formulation:
             notices=self.notices,
         )
         self.settle(plan)
+        if "time limit" in self.solver_message.casefold():
+            plan.notices.append(
+                Notice(
+                    f"The optimiser hit its {GUARD_SECONDS:g} s wall-clock guard: this plan "
+                    "depends on the machine's speed and may differ on recalculation",
+                    f"최적화 계산이 {GUARD_SECONDS:g}초 시간 보호 한도에 도달했습니다: 이 계획은 "
+                    "컴퓨터 속도에 따라 달라질 수 있습니다",
+                )
+            )
         if method == "milp-node-limit":
             within = (
                 f"; proven within {self.gap:.6f} of the least drift"
