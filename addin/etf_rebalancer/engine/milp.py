@@ -521,53 +521,89 @@ def _rounded_plan(
 ) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
     """Whole-share orders near the relaxed trades ``trade`` that the cash can pay.
 
-    Each trade is rounded to the nearest share; if that overdraws the cash or breaches
-    a cap or band more than rounding every purchase down would, the purchases rounded up
-    by the least are taken back down first (bisection on how many), which keeps the
-    cash at work (rounding all down leaves about half a share per asset idle). The
-    better of that and the all-down plan by the program's objective is returned.
+    Each trade goes to the neighbouring share count with the smaller Min/Max (then
+    band) breach of its own, else the nearer one. If that overdraws the cash or breaches
+    more than taking every such purchase back down would, the purchases rounded up by
+    the least are taken back first (bisection on how many), which keeps the cash at
+    work (rounding all down leaves about half a share per asset idle). The better of
+    that and the all-down plan by the program's objective is returned.
     """
     if not problem.whole:
         buy = np.maximum(trade, 0.0)
         sell = np.minimum(np.maximum(-trade, 0.0), problem.sell_max)
         return _fitted(problem, buy, sell)
-    sell = np.minimum(np.ceil(np.maximum(-trade, 0.0) - 1e-9), np.floor(problem.sell_max))
-    wanted = np.maximum(trade, 0.0)
-    down = np.floor(wanted + 1e-9)
-    up = np.minimum(np.round(wanted), np.floor(problem.buy_max))
-    raised = np.flatnonzero(up > down)
-    # Least rounded-up first: their shares are the cheapest to give back.
-    raised = raised[np.argsort(wanted[raised] - down[raised], kind="stable")]
-    floor_buy, floor_sell = _fitted(problem, down, sell)
+    lo = np.maximum(np.floor(trade + 1e-9), -np.floor(problem.sell_max + 1e-9))
+    hi = np.minimum(lo + 1.0, np.floor(problem.buy_max + 1e-9))
+    fractional = (trade - lo > 1e-9) & (hi > lo)
+    # Per asset, the share count whose Min/Max (then band) breach is smaller; on a tie
+    # the nearer one. Rounding an asset over its Max or under its Min would otherwise
+    # spend a cap the relaxation kept.
+    # Bounds are weights of the value after costs: those of the relaxed plan's orders.
+    costs = settle_pools(problem, np.maximum(trade, 0.0), np.maximum(-trade, 0.0)).costs
+    k = 1.0 - costs / problem.value
+    cap_lo, band_lo = _own_breach(problem, lo, k)
+    cap_hi, band_hi = _own_breach(problem, hi, k)
+    nearer_up = trade - lo >= 0.5
+    up = np.where(
+        np.abs(cap_hi - cap_lo) > 1e-12,
+        cap_hi < cap_lo,
+        np.where(np.abs(band_hi - band_lo) > 1e-12, band_hi < band_lo, nearer_up),
+    )
+    x = np.where(fractional & up, hi, lo)
+    # Raised purchases whose own breach does not grow when taken back down, least
+    # rounded-up first: those are what the cash fit may give back.
+    revertible = fractional & up & (hi > 0) & (cap_lo <= cap_hi + 1e-12)
+    revertible &= band_lo <= band_hi + 1e-12
+    raised = np.flatnonzero(revertible)
+    raised = raised[np.argsort(trade[raised] - lo[raised], kind="stable")]
+
+    def plan_with(k: int) -> tuple[np.ndarray, np.ndarray]:
+        net = x.copy()
+        net[raised[:k]] = lo[raised[:k]]
+        return _dropped(problem, np.maximum(net, 0.0)), _dropped(problem, np.maximum(-net, 0.0))
+
+    floor_buy, floor_sell = _fitted(problem, *plan_with(len(raised)))
     if floor_buy is None or floor_sell is None:
         return None, None
     limit = breaches(problem, floor_buy, floor_sell)
 
-    def plan_with(k: int) -> np.ndarray:
-        buy = up.copy()
-        buy[raised[:k]] = down[raised[:k]]
-        return _dropped(problem, buy)
-
     def fits(k: int) -> bool:
-        buy = plan_with(k)
-        if not settle_pools(problem, buy, _dropped(problem, sell)).feasible:
+        buy, sell = plan_with(k)
+        if not settle_pools(problem, buy, sell).feasible:
             return False
-        cap, band = breaches(problem, buy, _dropped(problem, sell))
+        cap, band = breaches(problem, buy, sell)
         return cap <= limit[0] + 1e-12 and band <= limit[1] + 1e-12
 
-    low, high = 0, len(raised)  # fits(high) holds when the floor plan needed no shrinking
+    low, high = 0, len(raised)
     if not fits(high):
-        return floor_buy, floor_sell
+        return floor_buy, floor_sell  # the cash needed purchases shrunk: _fitted did it
     while low < high:
         mid = (low + high) // 2
         if fits(mid):
             high = mid
         else:
             low = mid + 1
-    buy, sell_out = plan_with(high), _dropped(problem, sell)
-    if objective(problem, buy, sell_out) <= objective(problem, floor_buy, floor_sell):
-        return buy, sell_out
+    buy, sell = plan_with(high)
+    if objective(problem, buy, sell) <= objective(problem, floor_buy, floor_sell):
+        return buy, sell
     return floor_buy, floor_sell
+
+
+def _own_breach(problem: Problem, trade: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each asset's distance outside its Min/Max and (band mode) its band, at ``trade``.
+
+    ``k`` is the share of the value left after costs (what the bounds are weights of).
+    """
+    weight = (problem.held + trade) * problem.price / problem.value
+
+    def outside(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        below = np.where(np.isnan(lo), 0.0, np.maximum(np.nan_to_num(lo) * k - weight, 0.0))
+        above = np.where(np.isnan(hi), 0.0, np.maximum(weight - np.nan_to_num(hi) * k, 0.0))
+        return below + above
+
+    cap = outside(problem.min_weight, problem.max_weight)
+    band = outside(problem.band_lo, problem.band_hi) if problem.mode == "band" else 0.0 * cap
+    return cap, band
 
 
 def _dropped(problem: Problem, orders: np.ndarray) -> np.ndarray:
@@ -584,17 +620,27 @@ def _fitted(
     buy, sell = _dropped(problem, buy), _dropped(problem, sell)
     if settle_pools(problem, buy, sell).feasible:
         return buy, sell
-    low, high = 0.0, 1.0
-    for _ in range(40):
-        mid = 0.5 * (low + high)
-        if settle_pools(problem, _shrunk(buy, mid, problem), sell).feasible:
-            low = mid
-        else:
-            high = mid
-    buy = _shrunk(buy, low, problem)
-    if not settle_pools(problem, buy, sell).feasible:
-        return None, None
-    return buy, sell
+    # Purchases of assets with a Min (or a band) are what keeps them inside: shrink the
+    # others first, and all of them only if that is not enough.
+    bounded = np.isfinite(problem.min_weight)
+    if problem.mode == "band":
+        bounded |= np.isfinite(problem.band_lo)
+    for shrinkable in (~bounded, np.ones(len(buy), dtype=bool)):
+
+        def shrunk(factor: float, shrinkable: np.ndarray = shrinkable) -> np.ndarray:
+            return np.where(shrinkable, _shrunk(buy, factor, problem), buy)
+
+        if not settle_pools(problem, shrunk(0.0), sell).feasible:
+            continue
+        low, high = 0.0, 1.0
+        for _ in range(40):
+            mid = 0.5 * (low + high)
+            if settle_pools(problem, shrunk(mid), sell).feasible:
+                low = mid
+            else:
+                high = mid
+        return shrunk(low), sell
+    return None, None
 
 
 def _shrunk(buy: np.ndarray, factor: float, problem: Problem) -> np.ndarray:
