@@ -366,7 +366,8 @@ def test_wall_clock_guard_is_reported_when_it_fires(monkeypatch) -> None:  # typ
         Path(__file__).parents[2] / "workbook_templates" / "korean-investor_en.xlsx"
     )
     monkeypatch.setattr(household, "GUARD_SECONDS", 0.05)
-    household._CACHE.clear()
+    # A cache of its own: the guard-cut plan must not reach other tests.
+    monkeypatch.setattr(household, "_CACHE", type(household._CACHE)())
     try:
         plan = plan_ranges(
             *ranges.request_args(), market=SheetQuotes(ranges.quotes), as_of=dt.date(2026, 11, 20)

@@ -107,8 +107,7 @@ NODE_LIMIT = 2_000
 #: Last-resort wall-clock guard (seconds): without it a 4 x 500 household searched for
 #: minutes and froze Excel. When it fires the plan depends on the machine's speed, and
 #: the summary says so. Well above what the node limit takes on a template household
-#: (2-6 s here): at 10 s a loaded CI machine cut the korean-investor plan short, and the
-#: four entry points' plans differed.
+#: (2-6 s here), so that machine load does not decide a template-sized plan.
 GUARD_SECONDS = 30.0
 _WEIGHT_TOL = 1e-9
 
@@ -507,7 +506,8 @@ def plan_household(
         HiGHS found no plan (should not happen: every rule but cash and
         holdings is soft).
     """
-    key = repr((household, market, as_of))
+    # The guard is in the key: a plan it cut short must not answer for one it did not.
+    key = repr((household, market, as_of, GUARD_SECONDS))
     cached = _CACHE.get(key)
     if cached is None:
         cached = _Formulation(household, market or MarketData(), as_of).plan()
