@@ -89,3 +89,14 @@ def test_rounding_keeps_every_min_and_max_whole_shares_allow():
     # orders exist, and one a Min needed can fall under min_trade). Known gap, reported
     # in the summary as a breach; not yet zero.
     assert cap <= 1e-5
+
+
+def test_lite_without_highspy_takes_the_same_lp_route(monkeypatch):
+    """Pyodide has only scipy's HiGHS: the LP route must not fall back to greedy there."""
+    problem = pools_problem(milp.LARGE_MODEL_ASSETS + 50)
+    with_highspy = milp.solve(problem)
+    monkeypatch.setattr(milp, "highspy", None)
+    with_scipy = milp.solve(problem)
+    assert with_scipy.detail.startswith("large model"), with_scipy.detail
+    assert np.array_equal(with_scipy.buy, with_highspy.buy)
+    assert np.array_equal(with_scipy.sell, with_highspy.sell)

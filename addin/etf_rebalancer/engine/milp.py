@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -277,18 +278,19 @@ def _solve_milp(
     weighting can trade a keepable cap or band for drift or turnover.
     """
     try:
-        model, layout = _build(problem)
+        large = problem.n > LARGE_MODEL_ASSETS
+        model, layout = _build(problem, chords=large)
         hint = start if start is not None else greedy(problem)
 
         def left() -> float:
             # One guard for the whole solve, not per run: the phases share it.
             return max(guard_seconds - (time.perf_counter() - started), 0.01)
 
-        if problem.n > LARGE_MODEL_ASSETS:
+        if large:
             # HiGHS's root cut rounds do not look at the clock (88 s seen for a 10 s guard
             # at 2,000 assets in two pools): a model this size gets its LP relaxation,
             # rounded and repaired, with the LP's bound as the proven gap.
-            solution, x = _lp_rounded(*_build(problem, chords=True), problem, left()), None
+            solution, x = _lp_rounded(model, layout, problem, left()), None
         else:
             solution, x = _run(model, layout, problem, left(), hint)
         for kind in ("cap", "band"):
@@ -373,11 +375,7 @@ def _run(
     vals = np.concatenate([hint.buy, hint.sell]) / np.concatenate([unit, unit])
     # A partial start (share counts only): HiGHS completes the rest by an LP.
     highs.setSolution(len(cols), cols.astype(np.int32), vals.astype(float))
-    if highs.run() == highspy.HighsStatus.kError:
-        # HiGHS's task scheduler is process-wide: if another user in this process (cvxpy,
-        # scipy) started it with more threads, a one-thread run is refused. Reset, retry.
-        highspy.Highs.resetGlobalScheduler(True)
-        highs.run()
+    _run_highs(highs)
     status = highs.getModelStatus()
     info = highs.getInfo()
     if info.primal_solution_status != 2:  # kSolutionStatusFeasible
@@ -395,6 +393,33 @@ def _run(
     return solution, x
 
 
+def _scipy_milp(model: dict[str, object], guard_seconds: float, options: dict[str, object]) -> Any:
+    """``scipy.optimize.milp`` on ``model`` (its integrality as given), within the guard."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    matrix = sparse.csr_array(model["A"])
+    # Pyodide's scipy 1.14 refuses int64 sparse indices ("Buffer dtype mismatch").
+    matrix.indices = matrix.indices.astype(np.int32)
+    matrix.indptr = matrix.indptr.astype(np.int32)
+    return milp(
+        np.asarray(model["c"], dtype=float),
+        integrality=np.asarray(model["integrality"]),
+        bounds=Bounds(np.asarray(model["lb"], dtype=float), np.asarray(model["ub"], dtype=float)),
+        constraints=LinearConstraint(
+            matrix, np.asarray(model["lo"], dtype=float), np.asarray(model["hi"], dtype=float)
+        ),
+        options={"disp": False, "time_limit": max(float(guard_seconds), 0.01), **options},
+    )
+
+
+def _run_highs(highs: highspy.Highs) -> None:
+    if highs.run() == highspy.HighsStatus.kError:
+        # HiGHS's task scheduler is process-wide: if another user in this process (cvxpy,
+        # scipy) started it with more threads, a one-thread run is refused. Reset, retry.
+        highspy.Highs.resetGlobalScheduler(True)
+        highs.run()
+
+
 def _run_scipy(
     model: dict[str, object],
     layout: dict[str, np.ndarray],
@@ -402,25 +427,8 @@ def _run_scipy(
     guard_seconds: float,
 ) -> tuple[Solution | None, np.ndarray | None]:
     """The same run through ``scipy.optimize.milp`` (no warm start), where highspy is absent."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    matrix = sparse.csr_array(model["A"])
-    # Pyodide's scipy 1.14 refuses int64 sparse indices ("Buffer dtype mismatch").
-    matrix.indices = matrix.indices.astype(np.int32)
-    matrix.indptr = matrix.indptr.astype(np.int32)
-    result = milp(
-        np.asarray(model["c"], dtype=float),
-        integrality=np.asarray(model["integrality"]),
-        bounds=Bounds(np.asarray(model["lb"], dtype=float), np.asarray(model["ub"], dtype=float)),
-        constraints=LinearConstraint(
-            matrix, np.asarray(model["lo"], dtype=float), np.asarray(model["hi"], dtype=float)
-        ),
-        options={
-            "disp": False,
-            "node_limit": NODE_BUDGET,
-            "mip_rel_gap": MIP_REL_GAP,
-            "time_limit": max(float(guard_seconds), 0.01),
-        },
+    result = _scipy_milp(
+        model, guard_seconds, {"node_limit": NODE_BUDGET, "mip_rel_gap": MIP_REL_GAP}
     )
     if result.x is None:
         return None, None
@@ -443,14 +451,10 @@ def _lp_rounded(
 ) -> Solution | None:
     """The LP relaxation's plan in whole shares, made to fit the cash: for large models.
 
-    Purchases round down and sales up (both free cash), orders below ``min_trade`` are
-    dropped, and if fees still overdraw the pools every purchase shrinks by one common
-    factor (bisection, in whole shares) until they fit. The LP optimum bounds the
-    program's objective from below, so ``extra["gap"]`` is a proven gap. ``None`` when
-    the LP does not finish within the guard.
+    Rounded by :func:`_rounded_plan`. The LP optimum bounds the program's objective from
+    below, so ``extra["gap"]`` is a proven gap. ``None`` when the LP is not solved;
+    the greedy plan, marked as guard-cut, when the guard stopped it.
     """
-    if highspy is None:
-        return None
     started = time.perf_counter()
     relaxed = dict(model)
     relaxed["integrality"] = np.zeros_like(np.asarray(model["integrality"]))
@@ -506,10 +510,13 @@ def _lp_rounded(
 
 def _lp(model: dict[str, object], guard_seconds: float) -> tuple[np.ndarray, float] | None:
     """Column values and optimum (weights) of an LP, or ``None`` when it is not solved."""
+    if highspy is None:  # Lite: scipy's HiGHS (the model's integrality is already off)
+        result = _scipy_milp(model, guard_seconds, {})
+        if result.status != 0 or result.x is None:
+            return None
+        return np.asarray(result.x), float(result.fun) / WEIGHT_UNITS
     highs = _highs(model, max(guard_seconds, 0.01))
-    if highs.run() == highspy.HighsStatus.kError:
-        highspy.Highs.resetGlobalScheduler(True)
-        highs.run()
+    _run_highs(highs)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     value = float(highs.getInfo().objective_function_value) / WEIGHT_UNITS
