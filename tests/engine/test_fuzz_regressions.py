@@ -171,3 +171,18 @@ def test_plans_after_another_highs_user_started_its_scheduler():
     _PLAN_CACHE.clear()
     plan = plan_rebalance(read_request(*case.ranges()))
     assert plan.method in ("milp", "none")
+
+
+def test_fractional_sales_rounded_down_still_pay_for_the_purchases():
+    """Rounding 1.1416517.. SPY sold down to 6 decimals gave up 4.25e-6 USD of proceeds,
+    and the TLT purchase rounded the same way then overdrew the cash by that much."""
+    holdings = [H, ["QQQ", 16.0, 31.25, "USD"], ["SPY", 10.0, 475.25, "USD"],
+                ["TLT", 4.0, 499.0, "USD"]]  # fmt: skip
+    targets = [["Ticker", "Target"], ["QQQ", 0.0], ["SPY", 58.0], ["TLT", 42.0]]
+    _PLAN_CACHE.clear()
+    plan = plan_rebalance(read_request(holdings, targets, 10.0, [["whole_shares", False]]))
+    sold = float(plan.sell @ np.array([31.25, 475.25, 499.0]))
+    bought = float(plan.buy @ np.array([31.25, 475.25, 499.0]))
+    assert 10.0 + sold - bought >= 0.0  # hand arithmetic: no fees here
+    assert plan.cash_after_value == pytest.approx(10.0 + sold - bought, abs=1e-9)
+    assert bought > 1000.0  # still invests nearly all of it

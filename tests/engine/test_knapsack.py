@@ -151,7 +151,9 @@ def test_other_structures_keep_the_milp():
         {"fee_min": 1.0},
         {"min_trade": 10.0},
         {"whole": False},
-        {"groups": (("G", np.array([0, 1]), None, 0.2),)},
+        {"groups": (("G", np.array([0, 1]), None, 0.2),), "fee_rate": 0.001},
+        # Overlapping groups: the search bounds each group on its own.
+        {"groups": (("G", np.array([0, 1]), None, 0.2), ("H", np.array([1, 2]), 0.1, None))},
         {"cash_start": np.array([50_000.0, 50_000.0]), "pool": np.array([0, 1, 0, 1, 0])},
     ):
         other = milp.Problem(**{**problem.__dict__, **change})
@@ -262,3 +264,105 @@ def test_band_mode_held_portfolio_is_never_beaten_by_a_long_milp(seed):
     ours = program_score(problem, solution.buy, solution.sell)
     theirs = program_score(problem, reference.buy, reference.sell)
     assert not beats(theirs, ours, milp.MIP_REL_GAP * abs(theirs[2]) + milp.MIP_ABS_GAP)
+
+
+@st.composite
+def costless_group_problems(draw):
+    """Costless one-pool problems with group caps or floors (disjoint), Min/Max and bands."""
+    base = draw(costless_soft_problems()) if draw(st.booleans()) else None
+    if base is None:
+        plain = draw(one_pool_problems(tiny=True, max_held=5))
+        base = milp.Problem(**{**plain.__dict__, "fee_rate": 0.0, "sell_tax": np.zeros(plain.n)})
+    n = base.n
+    assume(n >= 2)
+    split = draw(st.integers(1, n))
+    members = [np.arange(split)] + ([np.arange(split, n)] if split < n else [])
+    groups = []
+    for g, m in enumerate(members):
+        held = float((base.held * base.price)[m].sum() / base.value)
+        hi = draw(st.sampled_from([None, 0.2, 0.5, round(held, 4)]))
+        lo = draw(st.sampled_from([None, 0.1, 0.4]))
+        if hi is not None or lo is not None:
+            groups.append((f"G{g}", m, lo, hi))
+    assume(groups)
+    return milp.Problem(**{**base.__dict__, "groups": tuple(groups)})
+
+
+@PROFILE
+@given(costless_group_problems())
+def test_group_caps_in_the_search_against_brute_force(problem):
+    """Caps first, then bands, then the objective; an unproven plan's gap is a true bound."""
+    assert knapsack.applies(problem)
+    exact = knapsack.solve(problem)
+    best = best_score(problem)
+    if not math.isfinite(best[2]):
+        assert exact is None or exact.method != "milp"
+        return
+    assert exact is not None
+    ours = program_score(problem, exact.buy, exact.sell)
+    value = milp.objective(problem, exact.buy, exact.sell)
+    # Bound: no whole plan scores below the plan's objective minus its proven gap.
+    optimum = min(
+        milp.objective(problem, b, s) for b, s in _whole_plans(problem)
+    )  # the weighted optimum, caps and bands included by their penalties
+    gap = exact.extra.get("gap", 0.0)
+    if math.isfinite(gap):
+        assert optimum >= value - gap - 1e-9
+    if exact.method == "milp":
+        assert ours[0] <= best[0] + 1e-7
+        assert ours[1] <= best[1] + 1e-7
+        if abs(ours[0] - best[0]) <= 1e-7 and abs(ours[1] - best[1]) <= 1e-7:
+            slack = milp.MIP_REL_GAP * abs(best[2]) + milp.MIP_ABS_GAP + 1e-12
+            assert ours[2] <= best[2] + slack
+
+
+@PROFILE
+@given(costless_group_problems())
+def test_group_search_gap_is_a_true_bound_when_the_budget_runs_out(problem):
+    """With almost no search budget the plan comes from the LP duals and local search; its
+    gap must still bound the distance to the brute-force optimum (weighted program)."""
+    saved = knapsack.MAX_NODES_GROUPS
+    knapsack.MAX_NODES_GROUPS = 1
+    try:
+        exact = knapsack.solve(problem)
+    finally:
+        knapsack.MAX_NODES_GROUPS = saved
+    plans = list(_whole_plans(problem))
+    optimum = min(milp.objective(problem, b, s) for b, s in plans)
+    if not math.isfinite(optimum):
+        assert exact is None or exact.method != "milp"
+        return
+    assert exact is not None
+    value = milp.objective(problem, exact.buy, exact.sell)
+    assert math.isfinite(value)
+    gap = exact.extra.get("gap", 0.0)
+    assert optimum >= value - gap - 1e-9
+
+
+@PROFILE
+@given(costless_group_problems())
+def test_group_cap_plans_through_milp_solve_are_never_beaten_beyond_their_gap(problem):
+    solution = milp.solve(problem)
+    best = best_score(problem)
+    assume(math.isfinite(best[2]))
+    ours = program_score(problem, solution.buy, solution.sell)
+    gap = solution.extra.get("gap", 0.0) if solution.method != "milp" else 0.0
+    tolerance = milp.MIP_REL_GAP * abs(best[2]) + milp.MIP_ABS_GAP + 1e-9
+    if solution.method == "milp":
+        assert not beats(best, ours, tolerance)
+    else:
+        # Unproven: within its gap of the weighted optimum (caps weigh 1e3 per unit there).
+        optimum = min(milp.objective(problem, b, s) for b, s in _whole_plans(problem))
+        assert milp.objective(problem, solution.buy, solution.sell) <= optimum + gap + 1e-9
+
+
+def _whole_plans(problem):
+    import itertools
+
+    ranges = []
+    for i in range(problem.n):
+        options = [(b, 0.0) for b in range(int(problem.buy_max[i]) + 1)]
+        options += [(0.0, s) for s in range(1, int(problem.sell_max[i]) + 1)]
+        ranges.append(options)
+    for combo in itertools.product(*ranges):
+        yield np.array([float(c[0]) for c in combo]), np.array([float(c[1]) for c in combo])

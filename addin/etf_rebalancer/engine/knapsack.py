@@ -27,6 +27,12 @@ reduced costs taken so far plus the least cost of bringing the cash to where
 assets still free), enumerates every plan that could beat ``U``. ``mu`` is
 chosen by bisection to maximise ``L`` (the LP bound), which only affects speed.
 
+Group caps and floors (disjoint groups, no costs) add one multiplier ``nu_g`` per group
+for the constraint ``s_g = sum_{i in g} a_i (held_i + x_i)``: ``phi_i`` gains
+``nu_g a_i x_i`` and each group a term ``r_g(s_g) >= 0`` like the cash's. ``mu`` and
+``nu`` are then the duals of the LP relaxation (each ``f_i``'s convex hull), which
+maximise ``L`` jointly.
+
 The search has a fixed budget counted in steps (nodes, window widths, alternatives,
 local-search rounds), never in seconds, so its answer is a function of the problem
 alone. Past it, or when a problem has another structure, the caller runs the MILP;
@@ -62,6 +68,11 @@ __all__ = ["applies", "solve"]
 
 #: Search budget before handing the problem to the MILP.
 MAX_NODES = 200_000
+#: The same with group caps or floors. Their bound is weaker (a group's weight must land
+#: just inside its cap, a subset-sum over its members' share counts, which the Lagrangian
+#: does not see), and the full budget was spent on every bench workbook (3-8 s) without
+#: a proof: here the search mostly supplies a good first plan and its proven gap.
+MAX_NODES_GROUPS = 5_000
 #: Widest window of share counts per asset, and most alternatives over all assets.
 MAX_WINDOW = 4096
 MAX_ALTERNATIVES = 50_000
@@ -84,14 +95,19 @@ class _OverBudgetError(Exception):
 def applies(problem: Problem) -> bool:
     """Whether ``problem`` has the structure this solver handles exactly.
 
-    Band mode and per-asset Min/Max are separable too, but their bounds are weights of
-    the value *after* costs (the MILP's cost variable): they come here only when no
-    cost can arise (no fee, no tax), where that value is the value before.
+    Band mode, per-asset Min/Max and group caps (each asset in one group at most) have
+    bounds that are weights of the value *after* costs (the MILP's cost variable): they
+    come here only when no cost can arise (no fee, no tax), where that value is the
+    value before.
     """
     costless = problem.fee_rate <= 0 and not bool(np.any(problem.sell_tax > 0))
     bounded = not (
         bool(np.all(np.isnan(problem.min_weight))) and bool(np.all(np.isnan(problem.max_weight)))
     )
+    members = [m for _, m, lo, hi in problem.groups if lo is not None or hi is not None]
+    grouped = np.concatenate(members) if members else np.empty(0, dtype=np.int64)
+    # Each asset in at most one group: the search bounds each group on its own.
+    disjoint = len(np.unique(grouped)) == len(grouped)
     return (
         (problem.mode == "full" or costless)
         and (not bounded or costless)
@@ -100,7 +116,7 @@ def applies(problem: Problem) -> bool:
         and problem.fee_min <= 0
         and problem.min_trade <= 0
         and problem.value > 0
-        and all(lo is None and hi is None for _, _, lo, hi in problem.groups)
+        and (not members or (costless and disjoint))
         and bool(np.all(np.isfinite(problem.buy_max)))
         and bool(np.all(np.isfinite(problem.sell_max)))
         and bool(np.all(problem.pool == 0))
@@ -149,6 +165,27 @@ class _Model:
                 if math.isfinite(edge)
             ]
         self.cash_penalty = BAND_PENALTY
+        # Group caps and floors: soft bounds on the sum of their members' weights (disjoint
+        # groups, see applies), each with a multiplier nu that prices a unit of group weight
+        # in the Lagrangian bound (set by _dual_prices; 0 is valid, only weaker).
+        capped = [
+            (m, lo, hi) for _, m, lo, hi in problem.groups if lo is not None or hi is not None
+        ]
+        self.group_of = np.full(len(a), -1, dtype=np.int64)
+        for g, (members, _, _) in enumerate(capped):
+            self.group_of[members] = g
+        self.group_lo = np.array([math.nan if lo is None else lo for _, lo, _ in capped])
+        self.group_hi = np.array([math.nan if hi is None else hi for _, _, hi in capped])
+        self.group_held = np.array([float((a * problem.held)[m].sum()) for m, _, _ in capped])
+        self.group_range = [
+            (
+                float((a * (problem.held + self.lo))[m].sum()),
+                float((a * (problem.held + self.hi))[m].sum()),
+            )
+            for m, _, _ in capped
+        ]
+        self.group_penalty = CAP_PENALTY
+        self.group_nu = np.zeros(len(capped))
         if breach_only:
             # Only the distance outside caps and bands counts: the least breach whole
             # shares allow, which the weighted program's answer must match (see solve).
@@ -160,6 +197,7 @@ class _Model:
                 for lo, hi, penalty in self.soft
             ]
             self.cash_penalty = _LEAST_BREACH_WEIGHTS["band"]
+            self.group_penalty = _LEAST_BREACH_WEIGHTS["cap"]
         self.buy_cash = a * (1.0 + fee)  # cash paid per share bought
         self.sell_cash = a * (1.0 - tax - fee)  # cash received per share sold
         self.c0 = float(problem.cash_start[0] / problem.value)
@@ -229,21 +267,83 @@ class _Model:
             total += self.cash_penalty * max(sign * (c - edge), 0.0)
         return total
 
+    def nu(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Each asset's group multiplier (0 outside every group)."""
+        g = self.group_of[rows]
+        return np.where(g >= 0, self.group_nu[np.maximum(g, 0)] if len(self.group_nu) else 0.0, 0.0)
+
+    def phi(self, x: np.ndarray, mu: float, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The Lagrangian's per-asset terms: f + mu dc + nu (weight moved into the group)."""
+        a, nu = self.a[rows], self.nu(rows)
+        if x.ndim == 2:
+            a, nu = a[:, None], nu[:, None]
+        return self.f(x, rows) + mu * self.dc(x, rows) + nu * a * x
+
+    def h(self, g: int, s: float) -> float:
+        """Penalty of group ``g`` at group weight ``s`` (pure Python, per search node;
+        :meth:`_h` is the same for arrays)."""
+        out = 0.0
+        if math.isfinite(self.group_hi[g]):
+            out += max(0.0, s - self.group_hi[g])
+        if math.isfinite(self.group_lo[g]):
+            out += max(0.0, self.group_lo[g] - s)
+        return self.group_penalty * out
+
+    def group_moves(self, rows: np.ndarray, moved: np.ndarray, sums: np.ndarray) -> np.ndarray:
+        """Change of the group penalties when assets ``rows`` move their weight by ``moved``
+        (one asset at a time; 0 for assets in no group), at group weights ``sums``."""
+        g = self.group_of[rows]
+        inside = g >= 0
+        out = np.zeros(np.broadcast(rows, moved).shape)
+        if not len(self.group_nu) or not np.any(inside):
+            return out
+        gi = np.maximum(g, 0)
+        here = sums[gi]
+        return np.where(inside, self._h(gi, here + moved) - self._h(gi, here), 0.0)
+
+    def _h(self, g: np.ndarray, s: np.ndarray) -> np.ndarray:
+        hi, lo = self.group_hi[g], self.group_lo[g]
+        above = np.where(np.isfinite(hi), np.maximum(s - np.nan_to_num(hi), 0.0), 0.0)
+        below = np.where(np.isfinite(lo), np.maximum(np.nan_to_num(lo) - s, 0.0), 0.0)
+        return self.group_penalty * (above + below)
+
+    def group_breaks(self, g: int) -> list[float]:
+        """Where group ``g``'s penalty bends, within the weights its members can reach."""
+        s_lo, s_hi = self.group_range[g]
+        edges = [self.group_lo[g], self.group_hi[g]]
+        return sorted({s_lo, s_hi, *[e for e in edges if math.isfinite(e) and s_lo < e < s_hi]})
+
+    def group_min(self, g: int) -> float:
+        """Least of h_g(s) - nu_g s over the reachable group weights (piecewise linear)."""
+        nu = float(self.group_nu[g])
+        return min(self.h(g, s) - nu * s for s in self.group_breaks(g))
+
+    def group_sums(self, x: np.ndarray) -> np.ndarray:
+        weight = self.a * (self.held + x)
+        grouped = self.group_of >= 0
+        return np.bincount(
+            self.group_of[grouped], weights=weight[grouped], minlength=len(self.group_nu)
+        )
+
     def lagrangian(self, mu: float) -> tuple[float, np.ndarray, float, float]:
         """L(mu), the per-asset argmins, the cash argmin and the subgradient."""
-        phi = self.f(self.candidates) + mu * self.dc(self.candidates)
+        phi = self.phi(self.candidates, mu)
         pick = np.argmin(phi, axis=1)
         rows = np.arange(len(pick))
         x = self.candidates[rows, pick]
         cash_vals = np.array([self.g(c) - mu * c for c in self.cash_breaks])
         k = int(np.argmin(cash_vals))
         value = float(phi[rows, pick].sum()) + float(cash_vals[k]) + mu * self.c0
+        for g in range(len(self.group_nu)):
+            # h_g(s_g) = (h_g(s) - nu s) + nu (held weight + weight moved): the identity.
+            value += self.group_min(g) + float(self.group_nu[g]) * float(self.group_held[g])
         slope = self.c0 + float(self.dc(x).sum()) - float(self.cash_breaks[k])
         return value, x, float(self.cash_breaks[k]), slope
 
     def total(self, x: np.ndarray) -> float:
         c = self.c0 + float(self.dc(x).sum())
-        return float(self.f(x).sum()) + self.g(c)
+        groups = sum(self.h(g, s) for g, s in enumerate(self.group_sums(x)))
+        return float(self.f(x).sum()) + self.g(c) + groups
 
 
 def solve(problem: Problem) -> Solution | None:
@@ -280,7 +380,7 @@ def solve(problem: Problem) -> Solution | None:
 
 def _least_breach(problem: Problem, model: _Model, x: np.ndarray) -> bool:
     """Whether plan ``x`` (net share changes) has the least breach whole shares allow."""
-    if not model.soft and not model.cash_soft:
+    if not model.soft and not model.cash_soft and not len(model.group_nu):
         return True
     least = _Model(problem, breach_only=True)
     have = least.total(x)
@@ -299,11 +399,19 @@ def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
     # a round trip frees nothing and phi_i is convex for every mu; cash may then be worth
     # up to a soft bound's penalty (a Min that only buying reaches). Any mu is a valid
     # bound; this one only needs to be good.
+    seen: list[np.ndarray] = []
+    best_value, best_mu = -math.inf, 0.0
+    if len(model.group_nu):
+        relaxed = _dual_prices(model)
+        if relaxed is not None:
+            # The LP's duals maximise L jointly (cash and groups): no bisection needed.
+            # Its plan rounded down keeps the caps it fills; to the nearest, it is closer
+            # to the drift it reaches.
+            x_mu, mu = relaxed
+            return mu, [np.floor(x_mu + 1e-9), np.round(x_mu), model.lagrangian(mu)[1]]
     lo, hi = -1.0, 0.95 * model.cost_weight
     if model.costless:
         hi = 2.0 * CAP_PENALTY
-    seen: list[np.ndarray] = []
-    best_value, best_mu = -math.inf, 0.0
 
     def probe(mu: float) -> float:
         nonlocal best_value, best_mu
@@ -328,6 +436,93 @@ def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
     return best_mu, seen[-6:]
 
 
+def _dual_prices(model: _Model) -> tuple[np.ndarray, float] | None:
+    """Set the group multipliers to the duals of the search's LP relaxation (its best bound).
+
+    Returns the relaxation's share changes (fractional: a good first plan once rounded)
+    and the cash's multiplier ``mu``.
+
+    The relaxation is exact per asset: with no costs (see applies) each f_i is convex in
+    whole shares and the cash a trade brings is linear, so the chords between the
+    candidate share counts (floor and ceiling of every kink) are f_i's convex hull. One
+    cash row and one row per group couple the assets; their duals are the prices that
+    make the Lagrangian bound the LP bound. If the LP fails, the multipliers stay 0 (a
+    valid, weaker bound).
+    """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    n, groups = len(model.a), len(model.group_nu)
+    cand = np.sort(model.candidates, axis=1)
+    values = model.f(cand)
+    length = np.diff(cand, axis=1)
+    slope = np.divide(np.diff(values, axis=1), length, out=np.zeros_like(length), where=length > 0)
+    x0 = cand[:, 0]
+    pieces = length.shape[1]
+    breaks = model.cash_breaks
+    cash_len = np.diff(breaks)
+    cash_slope = np.diff([model.g(float(c)) for c in breaks]) / np.maximum(cash_len, 1e-300)
+    # Columns: asset pieces (n x pieces), cash pieces, then per group s_g, above_g, below_g.
+    n_delta, n_cash = n * pieces, len(cash_len)
+    first_group = n_delta + n_cash
+    slacks = np.tile([0.0, model.group_penalty, model.group_penalty], groups)
+    cost = np.concatenate([slope.ravel(), cash_slope, slacks])
+    lower = np.zeros(len(cost))
+    upper = np.concatenate([length.ravel(), cash_len, np.tile([np.inf, np.inf, np.inf], groups)])
+    lower[first_group::3] = -np.inf
+    weight = np.repeat(model.a, pieces)
+    asset = np.repeat(np.arange(n), pieces)
+    grouped = model.group_of[asset] >= 0
+    delta = np.arange(n_delta)
+    rows = [np.zeros(n_delta, dtype=np.int64), np.zeros(n_cash, dtype=np.int64)]
+    cols = [delta, n_delta + np.arange(n_cash)]
+    vals = [weight, np.ones(n_cash)]
+    rows += [1 + model.group_of[asset][grouped], 1 + np.arange(groups)]
+    cols += [delta[grouped], first_group + 3 * np.arange(groups)]
+    vals += [-weight[grouped], np.ones(groups)]
+    a_eq = sparse.csr_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(1 + groups, len(cost)),
+    )
+    held_group = model.group_sums(x0)
+    b_eq = np.concatenate([[model.c0 - float(model.a @ x0) - float(breaks[0])], held_group])
+    ub_rows: list[int] = []
+    ub_cols: list[int] = []
+    ub_vals: list[float] = []
+    b_ub: list[float] = []
+    for g in range(groups):
+        s_col = first_group + 3 * g
+        for sign, edge, slack in ((1.0, model.group_hi[g], 1), (-1.0, model.group_lo[g], 2)):
+            if math.isfinite(edge):
+                r = len(b_ub)
+                ub_rows += [r, r]
+                ub_cols += [s_col, s_col + slack]
+                ub_vals += [sign, -1.0]
+                b_ub.append(sign * edge)
+    a_ub = (
+        sparse.csr_array((ub_vals, (ub_rows, ub_cols)), shape=(len(b_ub), len(cost)))
+        if b_ub
+        else None
+    )
+    try:
+        result = linprog(
+            cost,
+            A_ub=a_ub,
+            b_ub=np.array(b_ub) if b_ub else None,
+            A_eq=a_eq,
+            b_eq=b_eq,
+            bounds=np.column_stack([lower, upper]),
+            method="highs",
+        )
+    except ValueError:
+        return None
+    if result.status != 0 or result.eqlin is None:
+        return None
+    model.group_nu = np.asarray(result.eqlin.marginals[1:], dtype=float)
+    mu = float(result.eqlin.marginals[0])
+    return x0 + result.x[:n_delta].reshape(n, pieces).sum(axis=1), mu
+
+
 def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
     """Local search from a feasible plan: best single +-1 share or pair swap, repeated."""
     x = x.copy()
@@ -341,6 +536,11 @@ def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
             step_dc.append(model.dc(moved) - base_dc)
         up_f, down_f = step_f
         up_dc, down_dc = step_dc
+        rows = np.arange(len(x))
+        sums = model.group_sums(x)
+        if len(model.group_nu):
+            up_f = up_f + model.group_moves(rows, model.a, sums)
+            down_f = down_f + model.group_moves(rows, -model.a, sums)
         # Singles: one share more or fewer of one asset.
         cash_single = np.concatenate([up_dc, down_dc]) + c
         single = np.concatenate([up_f, down_f]) + _cash_penalty(model, cash_single) - here
@@ -351,6 +551,18 @@ def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
         ups = _cheapest(up_f, PAIR_CANDIDATES)
         cash_pair = c + down_dc[downs][:, None] + up_dc[ups][None, :]
         pair = down_f[downs][:, None] + up_f[ups][None, :] + _cash_penalty(model, cash_pair) - here
+        if len(model.group_nu):
+            # Within one group the two moves net out: its penalty changes once, not twice.
+            gd, gu = model.group_of[downs][:, None], model.group_of[ups][None, :]
+            same = (gd == gu) & (gd >= 0)
+            if np.any(same):
+                net = model.a[ups][None, :] - model.a[downs][:, None]
+                joint = model.group_moves(np.broadcast_to(downs[:, None], net.shape), net, sums)
+                single_moves = (
+                    model.group_moves(downs, -model.a[downs], sums)[:, None]
+                    + model.group_moves(ups, model.a[ups], sums)[None, :]
+                )
+                pair = pair + np.where(same, joint - single_moves, 0.0)
         pair[downs[:, None] == ups[None, :]] = np.inf  # one share fewer and more of one asset
         k_single, k_pair = int(np.argmin(single)), int(np.argmin(pair))
         gain_single = float(single.flat[k_single])
@@ -415,10 +627,10 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
     if best - bound <= proven_within():
         return unproven()
 
-    phi_hat = model.f(x_hat) + mu * model.dc(x_hat)
+    phi_hat = model.phi(x_hat, mu)
 
     def reduced(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return model.f(x, rows) + mu * model.dc(x, rows) - phi_hat[rows][:, None]
+        return model.phi(x, mu, rows) - phi_hat[rows][:, None]
 
     gap = best - bound + TOLERANCE
     # Alternatives per asset: share counts other than x_hat with reduced cost <= gap.
@@ -507,16 +719,65 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
                         out = min(out, r_target + down * (c - target))
         return out
 
+    # Groups: r_g(s) = h_g(s) - nu_g s - min(h_g - nu_g s) >= 0 is each group's share of
+    # F - L. The same bound as the cash's, per group: the least r_g plus the reduced cost
+    # of moving the group's weight there with its members still free (items k..).
+    n_groups = len(model.group_nu)
+    group_of = [int(g) for g in model.group_of]
+    a_list = [float(v) for v in model.a]
+    group_rho: list[tuple[list[float], list[float]]] = []
+    group_points: list[list[float]] = []
+    group_floor = [model.group_min(g) for g in range(n_groups)]
+    for g in range(n_groups):
+        up_g, down_g = [math.inf] * (m + 1), [math.inf] * (m + 1)
+        for k in range(m - 1, -1, -1):
+            up, down = up_g[k + 1], down_g[k + 1]
+            item = core[k]
+            if group_of[item] == g:
+                for r_val, xv, _ in alts[item]:
+                    move = a_list[item] * (xv - float(x_hat[item]))
+                    if move > 0:
+                        up = min(up, r_val / move)
+                    elif move < 0:
+                        down = min(down, r_val / -move)
+            up_g[k], down_g[k] = up, down
+        group_rho.append((up_g, down_g))
+        group_points.append(model.group_breaks(g))
+
+    def r_group(g: int, s: float) -> float:
+        return model.h(g, s) - float(model.group_nu[g]) * s - group_floor[g]
+
+    def group_bound(g: int, s: float, k: int) -> float:
+        out = r_group(g, s)
+        up, down = group_rho[g][0][k], group_rho[g][1][k]
+        for point in group_points[g]:
+            rho = up if point > s else down
+            if rho < math.inf:
+                out = min(out, r_group(g, point) + rho * abs(point - s))
+        return out
+
+    def rest_bound(k: int, cash: float, sums: list[float]) -> float:
+        # One free item can move both the cash and its group: the larger bound, not the
+        # sum (at k == m nothing is free and the two are exact, so they add).
+        if not n_groups:
+            return cash_bound(cash, k)
+        groups = sum(group_bound(g, sums[g], k) for g in range(n_groups))
+        if k == m:
+            return r_cash(cash) + groups
+        return max(cash_bound(cash, k), groups)
+
     x = x_hat.copy()
     nodes = 0
+    budget = MAX_NODES_GROUPS if n_groups else MAX_NODES
     cash_hat = model.c0 + float(dc_hat.sum())
+    sums_hat = [float(v) for v in model.group_sums(x_hat)]
 
     def visit(k: int, spent: float, cash: float) -> None:
         nonlocal nodes, best, best_x
         nodes += 1
-        if nodes > MAX_NODES:
+        if nodes > budget:
             raise _OverBudgetError
-        bound_here = bound + spent + cash_bound(cash, k)
+        bound_here = bound + spent + rest_bound(k, cash, sums_hat)
         if bound_here >= best - proven_within():
             return
         if k == m:
@@ -525,11 +786,17 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
         i = core[k]
         visit(k + 1, spent, cash)
         keep_x = x[i]
+        g = group_of[i]
         for r_val, xv, dcv in alts[i]:
             if bound + spent + r_val >= best - proven_within():
                 break
             x[i] = xv
+            if g >= 0:
+                moved = a_list[i] * (xv - float(keep_x))
+                sums_hat[g] += moved
             visit(k + 1, spent + r_val, cash + dcv - dc_hat[i])
+            if g >= 0:
+                sums_hat[g] -= moved
         x[i] = keep_x
 
     limit = sys.getrecursionlimit()
