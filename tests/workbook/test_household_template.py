@@ -249,3 +249,21 @@ def test_cli_prints_the_account_column(monkeypatch, lang):
     # csv keeps the contract's English header, Account last.
     csv = CliRunner().invoke(cli.app, ["plan", str(path(lang)), "--offline", "-f", "csv"])
     assert csv.stdout.splitlines()[0].endswith(",Target,Account")
+
+
+def test_both_languages_get_the_same_household_plan():
+    """The English and Korean workbooks hold the same household under other names (위탁 for
+    Brokerage, 연금저축 for Pension): the same orders per account type and the same proven
+    gap, so neither language gets a different search."""
+    plans = {}
+    for lang in LANGS:
+        values = openpyxl.load_workbook(path(lang), data_only=True)
+        plan = layout.sheet_name("plan", lang)
+        _header, *rows = table(values[plan], 3, 2, 11)
+        kinds = dict(ACCOUNTS[lang])
+        plans[lang] = sorted((r[0], r[1] in {"BUY", "매수"}, r[2], kinds[r[-1]]) for r in rows)
+        summary = [r[1] for r in table(values[plan], 3, 14, 2)[1:]]
+        gaps = [re.findall(r"0\.\d{6}", str(v)) for v in summary]
+        plans[lang].append(tuple(g for found in gaps for g in found))
+    assert plans["en"] == plans["ko"]
+    assert plans["en"][-1], "the summary states the proven gap"

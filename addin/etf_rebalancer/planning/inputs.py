@@ -667,7 +667,9 @@ def read_household(
     request = replace(request, cash=dict(sorted(total.items())))
     return HouseholdRequest(
         request=request,
-        accounts=tuple(every[k] for k in sorted(every)),
+        # By type, then name: the same household written in English or Korean (위탁 for
+        # Brokerage) gets the same program, column for column, and so the same search.
+        accounts=tuple(sorted(every.values(), key=_account_order)),
         positions=tuple(sorted(positions, key=lambda p: (p.account, p.ticker))),
         cash=tuple((k, c, a) for (k, c), a in sorted(pools.items())),
         classes=_read_classes(targets),
@@ -682,6 +684,10 @@ def _account_key(value: Any) -> tuple[str, str]:
         value = int(value)  # an account number typed as a number
     name = str(value).strip()
     return name.casefold(), name
+
+
+def _account_order(account: Account) -> tuple[int, str]:
+    return list(account_rules.ACCOUNT_TYPES).index(account.kind), account.key
 
 
 def _read_accounts(values: Any) -> dict[str, Account] | None:
