@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import numpy as np
@@ -137,7 +138,16 @@ def test_invariants_per_account(
     spec.settings = {"fee_rate": fee_rate, "fee_min": fee_min, "fx_spread": spread}
     if buy_only:
         spec.settings["buy_only"] = True
-    plan = plan_spec(spec)
+    check_invariants(spec, plan_spec(spec))
+
+
+def check_invariants(spec: Spec, plan: HouseholdPlan) -> None:
+    """Per account: one row per ticker, no oversell, no forbidden buy, cash >= 0 and equal
+    to an independent sum of the orders, the risky cap kept when selling is allowed."""
+    fee_rate = float(spec.settings.get("fee_rate", 0.0))  # type: ignore[arg-type]
+    fee_min = float(spec.settings.get("fee_min", 0.0))  # type: ignore[arg-type]
+    spread = float(spec.settings.get("fx_spread", 0.0))  # type: ignore[arg-type]
+    buy_only = bool(spec.settings.get("buy_only", False))
     rows = plan.order_rows()
     assert rows[0][-1] == "Account"
     seen = set()
@@ -378,3 +388,94 @@ def test_wall_clock_guard_is_reported_when_it_fires(monkeypatch) -> None:  # typ
     assert isinstance(plan, HouseholdPlan)
     assert any("wall-clock guard" in n.message for n in plan.notices)
     assert all(c >= -1e-9 for c in plan.cash_end.ravel())
+
+
+# ---------------------------------------------------------------- large households
+
+
+@contextlib.contextmanager
+def rounded_route():
+    """Every household takes the large-household route (LP relaxation rounded), with a
+    plan cache of its own so its plans reach no other test."""
+    from etf_rebalancer.engine import household
+
+    saved = household.LARGE_POSITIONS, household._CACHE
+    household.LARGE_POSITIONS, household._CACHE = -1, type(household._CACHE)()
+    try:
+        yield
+    finally:
+        household.LARGE_POSITIONS, household._CACHE = saved
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(households(), st.sampled_from([0.0, 0.0015]), st.sampled_from([0.0, 0.002]))
+def test_rounded_route_keeps_every_rule_and_its_gap_against_brute_force(
+    spec: Spec, fee_rate: float, spread: float
+) -> None:
+    spec.settings = {"fee_rate": fee_rate, "fx_spread": spread}
+    with rounded_route():
+        plan = plan_spec(spec)
+    assert plan.method in ("lp-rounded", "none")
+    check_invariants(spec, plan)
+    if fee_rate or spread:
+        return  # the brute force has no costs
+    best, caps_kept = brute_force_drift(spec)
+    drift, _ = plan.drift(after=True)
+    assert drift >= best - 1e-9
+    if plan.method == "lp-rounded":
+        gap = next(
+            float(n.message.split("proven within ")[1].split(" ")[0])
+            for n in plan.notices
+            if "proven within" in n.message
+        )
+        # drift <= objective <= least objective + gap <= least drift x (1 + the steepest
+        # tie-breaker slope's excess, 0.004) + gap.
+        assert drift <= best * 1.005 + gap + 1e-9
+    if caps_kept:
+        for k, cap in enumerate(plan.caps):
+            if cap is not None:
+                assert plan.risky_weight_after(k) <= cap + 1e-9
+
+
+def large_household(n: int = 200) -> Spec:
+    rng = np.random.default_rng(11)
+    weights = rng.dirichlet(np.ones(n))
+    assets = []
+    for i in range(n):
+        domestic = i % 2 == 0
+        cls = "bond" if i % 10 == 0 else ("leveraged" if i % 37 == 1 else "equity")
+        price = float(rng.integers(5, 120) * 1000) if domestic else float(rng.integers(20, 600))
+        ticker = f"{100000 + 7 * i:06d}" if domestic else f"US{i:03d}"
+        assets.append(SpecAsset(ticker, price, "KRW" if domestic else "USD", weights[i], cls))
+    accounts = [
+        SpecAccount("위탁", "general", 3_000.0, "USD"),
+        SpecAccount("ISA", "isa", 4_000_000.0),
+        SpecAccount("연금저축", "pension", 2_000_000.0),
+        SpecAccount("IRP", "irp", 1_000_000.0),
+    ]
+    spec = Spec(assets=assets, accounts=accounts, held={}, fx_usd=1400.0)
+    for acc in accounts:
+        for a in assets:
+            if spec.may_buy(a, acc) and rng.random() < 0.5:
+                spec.held[(a.ticker, acc.name)] = int(rng.integers(0, 8))
+    spec.settings = {"fee_rate": 0.00015, "fee_min": 100.0, "fx_spread": 0.001}
+    return spec
+
+
+def test_a_large_household_skips_branch_and_bound_and_plans_the_same_every_time() -> None:
+    from etf_rebalancer.engine import household
+
+    spec = large_household()
+    household._CACHE.clear()
+    first = plan_spec(spec)
+    household._CACHE.clear()
+    second = plan_spec(spec)
+    assert len(first.pos_asset) > household.LARGE_POSITIONS  # chosen by size alone
+    assert first.method == "lp-rounded"
+    assert first.order_rows() == second.order_rows()
+    assert first.summary_rows() == second.summary_rows()
+    assert not any("wall-clock guard" in n.message for n in first.notices)
+    check_invariants(spec, first)
+    drift_before, _ = first.drift(after=False)
+    drift_after, _ = first.drift(after=True)
+    assert drift_after < 0.2 * drift_before

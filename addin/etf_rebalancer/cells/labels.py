@@ -71,6 +71,7 @@ SOLVER_LABELS: dict[str, tuple[str, str]] = {
     "greedy": ("greedy fallback", "그리디 대체 계산"),
     "none": ("nothing to trade", "거래 없음"),
     "milp-node-limit": ("best found within the node limit (MILP)", "노드 한도 내 최선 (MILP)"),
+    "lp-rounded": ("LP relaxation, rounded (large household)", "LP 완화 후 반올림 (큰 가구)"),
 }
 #: Household (accounts) labels: the orders' Account column and the summary's risky rows.
 ACCOUNT_LABELS: dict[str, tuple[str, str]] = {
