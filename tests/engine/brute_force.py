@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -33,18 +34,22 @@ def best_score(problem: model.Problem) -> Score:
     ``1e-7`` count as equal.
     """
     best: Score = (math.inf, math.inf, math.inf)
+    for buy, sell in whole_plans(problem):
+        score = program_score(problem, buy, sell)
+        if beats(score, best):
+            best = score
+    return best
+
+
+def whole_plans(problem: model.Problem) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every whole-share trade: each asset bought or sold (never both) up to its bounds."""
     ranges = []
     for i in range(problem.n):
         options = [(b, 0.0) for b in range(int(problem.buy_max[i]) + 1)]
         options += [(0.0, s) for s in range(1, int(problem.sell_max[i]) + 1)]
         ranges.append(options)
     for combo in itertools.product(*ranges):
-        buy = np.array([float(c[0]) for c in combo])
-        sell = np.array([float(c[1]) for c in combo])
-        score = program_score(problem, buy, sell)
-        if beats(score, best):
-            best = score
-    return best
+        yield np.array([float(c[0]) for c in combo]), np.array([float(c[1]) for c in combo])
 
 
 def beats(a: Score, b: Score, tolerance: float = 0.0) -> bool:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from etf_rebalancer.engine import knapsack, milp
-from tests.engine.brute_force import beats, best_score, program_score
+from tests.engine.brute_force import beats, best_score, program_score, whole_plans
 
 PROFILE = settings(
     max_examples=100,
@@ -303,7 +303,7 @@ def test_group_caps_in_the_search_against_brute_force(problem):
     value = milp.objective(problem, exact.buy, exact.sell)
     # Bound: no whole plan scores below the plan's objective minus its proven gap.
     optimum = min(
-        milp.objective(problem, b, s) for b, s in _whole_plans(problem)
+        milp.objective(problem, b, s) for b, s in whole_plans(problem)
     )  # the weighted optimum, caps and bands included by their penalties
     gap = exact.extra.get("gap", 0.0)
     if math.isfinite(gap):
@@ -327,7 +327,7 @@ def test_group_search_gap_is_a_true_bound_when_the_budget_runs_out(problem):
         exact = knapsack.solve(problem)
     finally:
         knapsack.MAX_NODES_GROUPS = saved
-    plans = list(_whole_plans(problem))
+    plans = list(whole_plans(problem))
     optimum = min(milp.objective(problem, b, s) for b, s in plans)
     if not math.isfinite(optimum):
         assert exact is None or exact.method != "milp"
@@ -352,17 +352,25 @@ def test_group_cap_plans_through_milp_solve_are_never_beaten_beyond_their_gap(pr
         assert not beats(best, ours, tolerance)
     else:
         # Unproven: within its gap of the weighted optimum (caps weigh 1e3 per unit there).
-        optimum = min(milp.objective(problem, b, s) for b, s in _whole_plans(problem))
+        optimum = min(milp.objective(problem, b, s) for b, s in whole_plans(problem))
         assert milp.objective(problem, solution.buy, solution.sell) <= optimum + gap + 1e-9
 
 
-def _whole_plans(problem):
-    import itertools
-
-    ranges = []
-    for i in range(problem.n):
-        options = [(b, 0.0) for b in range(int(problem.buy_max[i]) + 1)]
-        options += [(0.0, s) for s in range(1, int(problem.sell_max[i]) + 1)]
-        ranges.append(options)
-    for combo in itertools.product(*ranges):
-        yield np.array([float(c[0]) for c in combo]), np.array([float(c[1]) for c in combo])
+def test_a_keepable_cap_is_kept_when_highs_misreports_a_warm_started_run():
+    """Hypothesis found this: sell 4 keeps asset 1 under its Max (0.4) and its group over
+    its floor, sell 3 misses the Max by 0.0052. HiGHS, warm-started from the sell-3 plan
+    with presolve on, called the least-breach program optimal at an objective of -1000
+    while its solution had breach 51.7; the caps-first rule then kept the breach."""
+    nan = math.nan
+    problem = milp.Problem(
+        value=232.0, price=np.array([6.0, 47.0]), held=np.array([0.0, 5.0]),
+        target=np.array([0.005, 0.33]), pool=np.array([0, 0]), sell_tax=np.zeros(2),
+        buy_max=np.array([39.0, 5.0]), sell_max=np.array([0.0, 5.0]),
+        band_lo=np.array([0.005, 0.33]), band_hi=np.array([0.005, 0.33]),
+        min_weight=np.array([nan, nan]), max_weight=np.array([nan, 0.4]),
+        cash_start=np.array([-3.0]), cash_target=0.665, cash_lo=nan, cash_hi=nan,
+        groups=(("G1", np.array([1]), 0.1, None),), mode="band",
+    )  # fmt: skip
+    solution = milp.solve(problem)
+    assert solution.sell[1] == 4.0  # by hand: 47 / 232 = 0.203, inside [0.1, 0.4]
+    assert program_score(problem, solution.buy, solution.sell)[0] == 0.0

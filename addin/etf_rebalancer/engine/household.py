@@ -1189,34 +1189,25 @@ class _Formulation:
                     "컴퓨터 속도에 따라 달라질 수 있습니다",
                 )
             )
+        proven = math.isfinite(self.gap)
+        gap_en = f"proven within {self.gap:.6f} of the least drift" if proven else ""
+        gap_ko = f"최소 이탈도와의 차이 {self.gap:.6f} 이내" if proven else ""
         if method == "lp-rounded":
-            within = (
-                f" (proven within {self.gap:.6f} of the least drift)"
-                if math.isfinite(self.gap)
-                else ""
-            )
-            within_ko = (
-                f" (최소 이탈도와의 차이 {self.gap:.6f} 이내)" if math.isfinite(self.gap) else ""
-            )
             count = len(self.pos_asset)
             plan.notices.append(
                 Notice(
                     f"A large household ({count:,} positions): the plan is the optimiser's LP "
-                    f"relaxation rounded to whole shares and topped up{within}, the same one "
-                    "every time for these inputs",
+                    "relaxation rounded to whole shares and topped up"
+                    f"{f' ({gap_en})' if proven else ''}, the same one every time for these "
+                    "inputs",
                     f"큰 가구 ({count:,}개 보유 위치): LP 완화 해를 정수 주식으로 반올림하고 "
-                    f"남은 현금을 채운 계획입니다{within_ko}; 같은 입력에는 항상 같은 계획",
+                    f"남은 현금을 채운 계획입니다{f' ({gap_ko})' if proven else ''}; 같은 "
+                    "입력에는 항상 같은 계획",
                 )
             )
         if method == "milp-node-limit":
-            within = (
-                f"; proven within {self.gap:.6f} of the least drift"
-                if math.isfinite(self.gap)
-                else ""
-            )
-            within_ko = (
-                f"; 최소 이탈도와의 차이 {self.gap:.6f} 이내" if math.isfinite(self.gap) else ""
-            )
+            within = f"; {gap_en}" if proven else ""
+            within_ko = f"; {gap_ko}" if proven else ""
             plan.notices.append(
                 Notice(
                     f"The optimiser reached its limit of {NODE_LIMIT:,} search nodes: the best "
