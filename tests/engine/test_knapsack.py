@@ -148,17 +148,34 @@ def test_other_structures_keep_the_milp():
         {"mode": "band", "fee_rate": 0.001},
         {"mode": "band", "sell_tax": np.full(5, 0.0018)},
         {"max_weight": cap, "fee_rate": 0.001},
-        {"fee_min": 1.0},
-        {"min_trade": 10.0},
         {"whole": False},
         {"groups": (("G", np.array([0, 1]), None, 0.2),), "fee_rate": 0.001},
         # Overlapping groups: the search bounds each group on its own.
         {"groups": (("G", np.array([0, 1]), None, 0.2), ("H", np.array([1, 2]), 0.1, None))},
-        {"cash_start": np.array([50_000.0, 50_000.0]), "pool": np.array([0, 1, 0, 1, 0])},
+        # fee_min, min_trade and pools come to the search only without bounds or caps.
+        {"fee_min": 1.0, "max_weight": cap},
+        {"min_trade": 10.0, "groups": (("G", np.array([0, 1]), None, 0.2),)},
+        {**two_pools, "mode": "band"},
     ):
         other = milp.Problem(**{**problem.__dict__, **change})
         assert not knapsack.applies(other), change
         assert not milp.solve(other).detail.startswith("exact knapsack search")
+
+
+two_pools = {"cash_start": np.array([50_000.0, 50_000.0]), "pool": np.array([0, 1, 0, 1, 0])}
+
+
+def test_costs_and_pools_take_the_search_in_full_mode():
+    problem = bench_problem(n=5)
+    for change in (
+        {"fee_min": 1.0},
+        {"min_trade": 10.0},
+        two_pools,
+        {**two_pools, "fee_rate": 0.001, "fee_min": 1.0, "min_trade": 50.0, "fx_spread": 0.002},
+    ):
+        other = milp.Problem(**{**problem.__dict__, **change})
+        assert knapsack.applies(other), change
+        assert milp.solve(other).detail.startswith("exact knapsack search"), change
 
 
 def test_search_budget_hands_over_and_keeps_the_better_plan(monkeypatch):

@@ -33,8 +33,14 @@ def pools_problem(n: int, seed: int = 0, caps: bool = False) -> milp.Problem:
     )  # fmt: skip
 
 
+@pytest.fixture
+def lp_route(monkeypatch):
+    """The LP route itself: without caps these problems go to the exact search first."""
+    monkeypatch.setattr(milp.knapsack, "applies", lambda _problem: False)
+
+
 @pytest.mark.parametrize("caps", [False, True])
-def test_large_model_takes_the_lp_route_and_keeps_every_guarantee(caps):
+def test_large_model_takes_the_lp_route_and_keeps_every_guarantee(caps, lp_route):
     problem = pools_problem(milp.LARGE_MODEL_ASSETS + 50, caps=caps)
     solution = milp.solve(problem)
     assert solution.detail.startswith("large model"), solution.detail
@@ -91,7 +97,7 @@ def test_rounding_keeps_every_min_and_max_whole_shares_allow():
     assert cap <= 1e-5
 
 
-def test_lite_without_highspy_takes_the_same_lp_route(monkeypatch):
+def test_lite_without_highspy_takes_the_same_lp_route(monkeypatch, lp_route):
     """Pyodide has only scipy's HiGHS: the LP route must not fall back to greedy there."""
     problem = pools_problem(milp.LARGE_MODEL_ASSETS + 50)
     with_highspy = milp.solve(problem)
@@ -100,3 +106,24 @@ def test_lite_without_highspy_takes_the_same_lp_route(monkeypatch):
     assert with_scipy.detail.startswith("large model"), with_scipy.detail
     assert np.array_equal(with_scipy.buy, with_highspy.buy)
     assert np.array_equal(with_scipy.sell, with_highspy.sell)
+
+
+@pytest.mark.parametrize("n", [120, 300])
+def test_large_pools_plan_from_the_search_is_proven_against_the_lp_route(n, monkeypatch):
+    """Two pools, fee_min and min_trade at a size where the MILP takes the LP route: the
+    exact search proves its plan, and HiGHS's LP bound (the LP route's) agrees."""
+    problem = pools_problem(n, seed=3)
+    solution = milp.solve(problem)
+    assert solution.method == "milp", solution.detail
+    assert solution.detail.startswith("exact knapsack search")
+    buy, sell = solution.buy, solution.sell
+    assert np.all(sell <= problem.held) and np.all((buy == 0) | (sell == 0))
+    traded = (buy + sell) * problem.price
+    assert np.all((traded == 0) | (traded >= problem.min_trade))
+    assert model.settle_pools(problem, buy, sell).feasible
+    ours = model.objective(problem, buy, sell)
+    monkeypatch.setattr(milp.knapsack, "applies", lambda _problem: False)
+    lp = milp.solve(problem)
+    theirs = model.objective(problem, lp.buy, lp.sell)
+    assert ours <= theirs + 1e-12
+    assert theirs - lp.extra["gap"] <= ours + 1e-9  # HiGHS's LP bound is below our optimum

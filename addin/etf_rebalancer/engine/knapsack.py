@@ -1,4 +1,4 @@
-"""Exact fast path for the common rebalance: one cash pool, whole shares, no side constraints.
+"""Exact fast path for the common rebalance: separable costs, whole shares, few coupling rows.
 
 With ``mode="full"``, one currency pool, whole shares, no ``fee_min``/``min_trade``,
 no Min/Max and no group caps, the program of :mod:`.milp` is
@@ -27,6 +27,21 @@ reduced costs taken so far plus the least cost of bringing the cash to where
 assets still free), enumerates every plan that could beat ``U``. ``mu`` is
 chosen by bisection to maximise ``L`` (the LP bound), which only affects speed.
 
+``fee_min`` and ``min_trade`` keep the problem separable: ``f_i`` and ``dc_i`` gain the
+fixed part of each order's fee (``max(rate x value, fee_min) - rate x value``) and
+share counts below the smallest order are forbidden. ``phi_i`` is then convex on each
+side of 0 and at 0, not across it, so alternatives are searched per segment (the sell
+side from ``-min_shares`` down, 0, the buy side from ``min_shares`` up).
+
+Several currency pools (``fx_spread``): each asset's cash goes to its pool's balance
+``d_p``; the pools left short are filled by converting from the others (as
+:func:`.model.objective` settles them), so the cash term is ``G(d) = g(T) + k D`` with
+``T = sum_p h(d_p)`` (``h(d) = d``, or ``d / (1 - spread)`` when short) and ``D`` the
+shortfall. A multiplier ``mu`` on ``T`` and ``lam_p`` on each pool's balance give
+``phi_i = f_i + lam_p(i) dc_i`` and one more residual per pool (see
+:meth:`_Model.pool_lagrangian`), a bound as strong as the LP relaxation; the search
+bounds each pool by its own assets, like a group.
+
 Group caps and floors (disjoint groups, no costs) add one multiplier ``nu_g`` per group
 for the constraint ``s_g = sum_{i in g} a_i (held_i + x_i)``: ``phi_i`` gains
 ``nu_g a_i x_i`` and each group a term ``r_g(s_g) >= 0`` like the cash's. ``mu`` and
@@ -54,6 +69,7 @@ from .model import (
     COST_WEIGHT,
     MIP_ABS_GAP,
     MIP_REL_GAP,
+    ORDER_COST,
     PIECE_WIDTHS,
     TURNOVER_COST,
     WASH_COST,
@@ -62,6 +78,7 @@ from .model import (
     objective,
     piecewise,
     slopes,
+    uses_order_binaries,
 )
 
 __all__ = ["applies", "solve"]
@@ -76,6 +93,11 @@ MAX_NODES_GROUPS = 5_000
 #: Widest window of share counts per asset, and most alternatives over all assets.
 MAX_WINDOW = 4096
 MAX_ALTERNATIVES = 50_000
+#: Bisection steps for each pool's multiplier (see _Model.pool_lagrangian): its interval is
+#: about (2 + mu) fx_spread wide, so 30 halvings leave ~1e-11.
+POOL_BISECTIONS = 30
+#: Bisection steps towards a plan that pays when no first plan does (_feasible_start).
+FEASIBLE_BISECTIONS = 30
 #: Plans within this of the incumbent are not searched for (weight units).
 TOLERANCE = 1e-12
 #: Breach (weights) below which a cap or band counts as kept: milp.BREACH_TOL.
@@ -98,7 +120,9 @@ def applies(problem: Problem) -> bool:
     Band mode, per-asset Min/Max and group caps (each asset in one group at most) have
     bounds that are weights of the value *after* costs (the MILP's cost variable): they
     come here only when no cost can arise (no fee, no tax), where that value is the
-    value before.
+    value before. ``fee_min``, ``min_trade`` and several currency pools (with
+    ``fx_spread``) come here in ``full`` mode without such bounds: each asset's cost and
+    cash are then still its own (see :class:`_Model`).
     """
     costless = problem.fee_rate <= 0 and not bool(np.any(problem.sell_tax > 0))
     bounded = not (
@@ -108,19 +132,32 @@ def applies(problem: Problem) -> bool:
     grouped = np.concatenate(members) if members else np.empty(0, dtype=np.int64)
     # Each asset in at most one group: the search bounds each group on its own.
     disjoint = len(np.unique(grouped)) == len(grouped)
-    return (
+    one_pool = len(problem.cash_start) == 1 and bool(np.all(problem.pool == 0))
+    plain = one_pool and problem.fee_min <= 0 and problem.min_trade <= 0
+    structure = (
         (problem.mode == "full" or costless)
         and (not bounded or costless)
-        and problem.whole
-        and len(problem.cash_start) == 1
-        and problem.fee_min <= 0
-        and problem.min_trade <= 0
-        and problem.value > 0
         and (not members or (costless and disjoint))
+    )
+    costs_only = problem.mode == "full" and not bounded and not members
+    return (
+        ((plain and structure) or (costs_only and 0.0 <= problem.fx_spread < 0.5))
+        and problem.whole
+        and problem.value > 0
         and bool(np.all(np.isfinite(problem.buy_max)))
         and bool(np.all(np.isfinite(problem.sell_max)))
-        and bool(np.all(problem.pool == 0))
     )
+
+
+def _min_shares(a: np.ndarray, min_trade: float) -> np.ndarray:
+    """The fewest shares per order worth ``min_trade`` (weights), as
+    :func:`.model.objective` tests it (``value >= min_trade - 1e-12``); at least 1."""
+    if min_trade <= 0:
+        return np.ones(len(a))
+    shares = np.ceil((min_trade - 1e-12) / a)
+    # One fewer where the division rounded up past a count that is worth enough.
+    shares = np.where((shares - 1.0) * a >= min_trade - 1e-12, shares - 1.0, shares)
+    return np.maximum(shares, 1.0)
 
 
 #: Weights of the breach-only program (see solve): a cap before a band.
@@ -139,6 +176,24 @@ class _Model:
         self.cost_weight = COST_WEIGHT * (BAND_PENALTY if band else 1.0)
         self.costless = fee <= 0 and not bool(np.any(tax > 0))
         self.a = a
+        # fee_min and min_trade (see applies): a fixed part of each order's fee and a
+        # smallest order, in shares per asset. f_i is then convex on each side of 0
+        # (and 0 itself), not across it: the search treats the sides as segments.
+        self.fee_rate = fee
+        self.fee_min = problem.fee_min / problem.value
+        self.order_cost = ORDER_COST if uses_order_binaries(problem) else 0.0
+        self.min_shares = _min_shares(a, problem.min_trade / problem.value)
+        self.segmented = self.fee_min > 0 or problem.min_trade > 0
+        # Currency pools: each asset's cash goes to its pool; the cash penalty is that of
+        # their total after converting into the pools left short (fx_spread lost).
+        self.pool = np.asarray(problem.pool, dtype=np.int64)
+        self.pools = len(problem.cash_start)
+        self.c0_pools = np.asarray(problem.cash_start, dtype=float) / problem.value
+        self.spread = float(problem.fx_spread)
+        if self.pools > 1 and self.spread > 0:
+            # Cash priced above the cost weight would make a conversion look free (the
+            # bound of _search relies on mu <= 0.95 COST_WEIGHT; see there).
+            self.costless = False
         self.held = problem.held
         self.target = problem.target * problem.shrink
         self.scale = np.maximum(problem.target, 0.01)
@@ -200,7 +255,7 @@ class _Model:
             self.group_penalty = _LEAST_BREACH_WEIGHTS["cap"]
         self.buy_cash = a * (1.0 + fee)  # cash paid per share bought
         self.sell_cash = a * (1.0 - tax - fee)  # cash received per share sold
-        self.c0 = float(problem.cash_start[0] / problem.value)
+        self.c0 = float(self.c0_pools.sum()) if self.pools > 1 else float(self.c0_pools[0])
         self.cash_target = float(problem.cash_target * problem.shrink)
         self.cash_scale = max(self.cash_target, 0.01)
         steps = [float(v) for v in slopes(1.0)]
@@ -209,6 +264,14 @@ class _Model:
         ]
         self.cash_last_slope = steps[-1]
         self.c_max = self.c0 + float((self.sell_cash * -self.lo).sum())
+        # Each pool's reachable balances: every asset bought to its most, or sold out.
+        self.pool_range = [
+            (
+                float(self.c0_pools[p] + self.dc(self.hi)[self.pool == p].sum()),
+                float(self.c0_pools[p] + self.dc(self.lo)[self.pool == p].sum()),
+            )
+            for p in range(self.pools)
+        ]
         cum = np.cumsum([0.0, *PIECE_WIDTHS])
         breaks = [self.cash_target + s * w * self.cash_scale for w in cum for s in (-1, 1)]
         breaks += [edge for edge, _ in self.cash_soft]
@@ -220,10 +283,16 @@ class _Model:
         edges = [(self.target + s * w * self.scale) / a - self.held for w in cum for s in (-1, 1)]
         for lo, hi, _ in self.soft:
             edges += [np.nan_to_num(bound, nan=0.0) / a - self.held for bound in (lo, hi)]
+        if self.segmented:
+            # The segments' ends, and where the fee rate overtakes fee_min.
+            edges += [self.min_shares, -self.min_shares]
+            if self.fee_min > 0 and fee > 0:
+                edges += [self.fee_min / (fee * a), -self.fee_min / (fee * a)]
         raw = np.column_stack([*edges, np.zeros(len(a))])
         cand = np.concatenate([np.floor(raw), np.ceil(raw)], axis=1)
         cand = np.concatenate([cand, self.lo[:, None], self.hi[:, None]], axis=1)
         self.candidates = np.clip(cand, self.lo[:, None], self.hi[:, None])
+        self._cand_terms: tuple[np.ndarray, np.ndarray] | None = None
 
     def f(self, x: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Drift + trade costs of each asset (rows) at net share changes ``x``."""
@@ -238,6 +307,8 @@ class _Model:
         weight = a * (held + x)
         out = self.drift_weight * piecewise(weight - target, scale)
         out = out + np.where(x > 0, x * bc, -x * sc)
+        if self.segmented:
+            out = out + self._fixed(x, a, rows, cost=True)
         for lo, hi, penalty in self.soft:
             lo_r, hi_r = lo[rows], hi[rows]
             if x.ndim == 2:
@@ -251,7 +322,45 @@ class _Model:
         bcash, scash = self.buy_cash[rows], self.sell_cash[rows]
         if x.ndim == 2:
             bcash, scash = bcash[:, None], scash[:, None]
-        return np.where(x > 0, -x * bcash, -x * scash)
+        out = np.where(x > 0, -x * bcash, -x * scash)
+        if self.segmented:
+            a = self.a[rows][:, None] if x.ndim == 2 else self.a[rows]
+            out = out - self._fixed(x, a, rows, cost=False)
+        return out
+
+    def _fixed(
+        self, x: np.ndarray, a: np.ndarray, rows: np.ndarray | slice, cost: bool
+    ) -> np.ndarray:
+        """What ``fee_min`` adds to an order's fee (the fee is ``max(rate x value, fee_min)``),
+        in cost units (``cost``: with the order cost, and ``inf`` below ``min_trade``) or
+        in cash."""
+        order = x != 0
+        extra = np.where(order, np.maximum(self.fee_min - self.fee_rate * a * np.abs(x), 0.0), 0.0)
+        if not cost:
+            return extra
+        out = self.cost_weight * extra + np.where(order, self.order_cost, 0.0)
+        small = self.min_shares[rows][:, None] if x.ndim == 2 else self.min_shares[rows]
+        return np.where(order & (np.abs(x) < small), np.inf, out)
+
+    def pool_cash(self, d: np.ndarray) -> np.ndarray:
+        """The cash penalty of pool balances ``d`` (last axis: pools), conversions settled.
+
+        The pools left short are filled from the others at least cost (as
+        :func:`.model.objective` settles them): ``F = deficit / (1 - spread)`` converted,
+        ``spread F`` lost and priced as a cost, ``inf`` when the total cannot cover it.
+        """
+        deficit = np.maximum(-d, 0.0).sum(axis=-1)
+        flow = deficit / (1.0 - self.spread)
+        lost = self.spread * flow
+        total = d.sum(axis=-1) - lost
+        return _cash_penalty(self, total) + self.cost_weight * lost + WASH_COST * flow
+
+    def pool_cash_scalar(self, d: list[float]) -> float:
+        """:meth:`pool_cash` for one plan (pure Python: the search calls it per leaf)."""
+        deficit = sum(-v for v in d if v < 0.0)
+        flow = deficit / (1.0 - self.spread)
+        lost = self.spread * flow
+        return self.g(sum(d) - lost) + self.cost_weight * lost + WASH_COST * flow
 
     def g(self, c: float) -> float:
         """Cash drift penalty (pure Python: the search calls it per node)."""
@@ -272,12 +381,117 @@ class _Model:
         g = self.group_of[rows]
         return np.where(g >= 0, self.group_nu[np.maximum(g, 0)] if len(self.group_nu) else 0.0, 0.0)
 
-    def phi(self, x: np.ndarray, mu: float, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """The Lagrangian's per-asset terms: f + mu dc + nu (weight moved into the group)."""
+    def phi(
+        self, x: np.ndarray, mu: float | np.ndarray, rows: np.ndarray | slice = slice(None)
+    ) -> np.ndarray:
+        """The Lagrangian's per-asset terms: f + mu dc + nu (weight moved into the group).
+
+        ``mu`` is the cash's multiplier, or one per asset (its pool's, see
+        :meth:`pool_lagrangian`)."""
         a, nu = self.a[rows], self.nu(rows)
+        if isinstance(mu, np.ndarray):
+            mu = mu[rows]
+            if x.ndim == 2:
+                mu = mu[:, None]
         if x.ndim == 2:
             a, nu = a[:, None], nu[:, None]
         return self.f(x, rows) + mu * self.dc(x, rows) + nu * a * x
+
+    # Pools (several currencies). With d_p a pool's cash before conversions, the cash
+    # penalty of pool_cash is G(d) = g(T) + k sum_p max(-d_p, 0), T = sum_p h(d_p), where
+    # h(d) = d for d >= 0 and d / (1 - spread) below (a shortfall is filled by converting
+    # d / (1 - spread)) and k = (COST_WEIGHT spread + WASH_COST) / (1 - spread). With a
+    # multiplier mu on T and lam_p on each pool's balance,
+    #     F = sum_i (f_i + lam_p(i) dc_i) + (g(T) - mu T) + sum_p (xi_p(d_p) - lam_p d_p)
+    #         + sum_p lam_p c0_p,      xi_p(d) = mu h(d) + k max(-d, 0),
+    # and L(mu, lam) is the sum of each term's least value: as strong as the LP
+    # relaxation (g is the conjugate's envelope; xi_p is convex for mu <= COST_WEIGHT).
+
+    def pool_h(self, d: float) -> float:
+        return d if d >= 0.0 else d / (1.0 - self.spread)
+
+    @property
+    def pool_k(self) -> float:
+        return (self.cost_weight * self.spread + WASH_COST) / (1.0 - self.spread)
+
+    def pool_xi(self, d: float, mu: float, lam: float) -> float:
+        """xi_p(d) - lam_p d (pure Python)."""
+        return mu * self.pool_h(d) + self.pool_k * max(-d, 0.0) - lam * d
+
+    def pool_points(self, p: int) -> list[float]:
+        """Where xi_p bends, within pool ``p``'s reachable balances."""
+        lo, hi = self.pool_range[p]
+        return sorted({lo, hi, *([0.0] if lo < 0.0 < hi else [])})
+
+    def pool_lagrangian(
+        self, mu: float
+    ) -> tuple[float, np.ndarray, np.ndarray, float, float, list[float]]:
+        """max over lam of L(mu, lam): its value, the argmins x, lam, T's argmin, the
+        supergradient in mu, and each pool's least xi_p - lam_p d (see above).
+
+        For a given mu, L separates by pool, and each lam_p lies between xi_p's two
+        slopes (outside, the pool's term pushes its balance to an end it cannot
+        reach). A pool whose trades leave it cash at lam_p = mu takes that end; one
+        left short at the other slope takes that one; between, the pool ends at 0 and
+        lam_p is found by bisection (all such pools in step).
+        """
+        cash_vals = [self.g(float(c)) - mu * float(c) for c in self.cash_breaks]
+        k = int(np.argmin(cash_vals))
+        if self._cand_terms is None:
+            # phi at the candidates is f + lam dc (no groups with pools, see applies).
+            self._cand_terms = (self.f(self.candidates), self.dc(self.candidates))
+        cand_f, cand_dc = self._cand_terms
+        rows = np.arange(len(self.a))
+        ranges = np.array(self.pool_range)
+        zero = np.clip(0.0, ranges[:, 0], ranges[:, 1])
+        points = np.column_stack([ranges[:, 0], zero, ranges[:, 1]])
+        xi = mu * np.where(points >= 0.0, points, points / (1.0 - self.spread))
+        xi = xi + self.pool_k * np.maximum(-points, 0.0)
+        best = np.full(self.pools, -math.inf)
+        best_lam = np.zeros(self.pools)
+        best_x = np.zeros(len(self.a))
+        best_d = np.zeros(self.pools)
+        best_floor = np.zeros(self.pools)
+
+        def evaluate(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            phi = cand_f + lam[self.pool][:, None] * cand_dc
+            pick = np.argmin(phi, axis=1)
+            per_pool = np.bincount(self.pool, weights=phi[rows, pick], minlength=self.pools)
+            demand = self.c0_pools + np.bincount(
+                self.pool, weights=cand_dc[rows, pick], minlength=self.pools
+            )
+            terms = xi - lam[:, None] * points
+            j = np.argmin(terms, axis=1)
+            ends = points[np.arange(self.pools), j]
+            floor = terms[np.arange(self.pools), j]
+            value = per_pool + floor + lam * self.c0_pools
+            better = value > best
+            best[better], best_lam[better] = value[better], lam[better]
+            best_d[better], best_floor[better] = demand[better], floor[better]
+            take = better[self.pool]
+            best_x[take] = self.candidates[rows, pick][take]
+            # The balance the trades leave, and the supergradient in lam_p: that balance
+            # less the one xi_p wants.
+            return demand, demand - ends
+
+        lo = np.full(self.pools, mu / (1.0 - self.spread) - self.pool_k)
+        hi = np.full(self.pools, mu)
+        # At either slope xi_p is flat on one side of 0: a balance there is its argmin.
+        settled = evaluate(hi)[0] >= 0.0
+        settled |= evaluate(lo)[0] <= 0.0
+        for _ in range(POOL_BISECTIONS):
+            if settled.all():
+                break
+            lam = 0.5 * (lo + hi)
+            up = evaluate(lam)[1] > 0.0
+            lo = np.where(~settled & up, lam, lo)
+            hi = np.where(~settled & ~up, lam, hi)
+        value = float(best.sum()) + float(cash_vals[k])
+        # In mu: the total the pools' balances make (at lam's best each pool's xi term
+        # can take the balance its trades leave) less the cash g prefers.
+        slope = sum(self.pool_h(float(d)) for d in best_d) - float(self.cash_breaks[k])
+        floors = [float(v) for v in best_floor]
+        return value, best_x, best_lam, float(self.cash_breaks[k]), slope, floors
 
     def h(self, g: int, s: float) -> float:
         """Penalty of group ``g`` at group weight ``s`` (pure Python, per search node;
@@ -341,9 +555,16 @@ class _Model:
         return value, x, float(self.cash_breaks[k]), slope
 
     def total(self, x: np.ndarray) -> float:
-        c = self.c0 + float(self.dc(x).sum())
         groups = sum(self.h(g, s) for g, s in enumerate(self.group_sums(x)))
-        return float(self.f(x).sum()) + self.g(c) + groups
+        if self.pools > 1:
+            cash = float(self.pool_cash(self.balances(x))[()])
+        else:
+            cash = self.g(self.c0 + float(self.dc(x).sum()))
+        return float(self.f(x).sum()) + cash + groups
+
+    def balances(self, x: np.ndarray) -> np.ndarray:
+        """Each pool's cash after the trades ``x``, before conversions."""
+        return self.c0_pools + np.bincount(self.pool, weights=self.dc(x), minlength=self.pools)
 
 
 def solve(problem: Problem) -> Solution | None:
@@ -363,7 +584,7 @@ def solve(problem: Problem) -> Solution | None:
     buy, sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
     value = objective(problem, buy, sell)
     if gap == 0.0:
-        method, detail = "milp", "exact knapsack search (one cash pool): proved optimal"
+        method, detail = "milp", "exact knapsack search: proved optimal"
     else:
         method, detail = "milp-time-limit", "knapsack search budget spent: best plan found"
     if gap == 0.0 and not _least_breach(problem, model, x):
@@ -432,6 +653,35 @@ def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
         else:
             hi = mid
         if hi - lo < 1e-8:  # any mu is a valid bound; this close, L is near its best
+            break
+    return best_mu, seen[-6:]
+
+
+def _best_pool_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
+    """:func:`_best_mu` for several pools: mu by bisection on max over lam of L(mu, lam)."""
+    seen: list[np.ndarray] = []
+    best_value, best_mu = -math.inf, 0.0
+    lo, hi = -1.0, 0.95 * model.cost_weight
+
+    def probe(mu: float) -> float:
+        nonlocal best_value, best_mu
+        value, x, _, _, slope, _ = model.pool_lagrangian(mu)
+        seen.append(x)
+        if value > best_value:
+            best_value, best_mu = value, mu
+        return slope
+
+    while probe(lo) < 0 and lo > -1e6:
+        lo *= 8
+    if probe(hi) > 0:
+        return best_mu, seen[-6:]
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        if probe(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-8:
             break
     return best_mu, seen[-6:]
 
@@ -526,31 +776,55 @@ def _dual_prices(model: _Model) -> tuple[np.ndarray, float] | None:
 def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
     """Local search from a feasible plan: best single +-1 share or pair swap, repeated."""
     x = x.copy()
+    pools = model.pools > 1
+    onehot = np.eye(model.pools)[model.pool]
     for _ in range(MAX_IMPROVE + 2 * len(x)):
         c = model.c0 + float(model.dc(x).sum())
-        base_f, base_dc, here = model.f(x), model.dc(x), model.g(c)
-        step_f, step_dc = [], []
+        base_f, base_dc = model.f(x), model.dc(x)
+        balances = model.balances(x) if pools else np.empty(0)
+        here = float(model.pool_cash(balances)[()]) if pools else model.g(c)
+
+        step_f, step_dc, step_dx = [], [], []
         for d in (1.0, -1.0):
             moved = np.clip(x + d, model.lo, model.hi)
+            if model.segmented:
+                # Below min_trade a step of one share is no order at all: step to 0.
+                moved = np.where(
+                    (moved != 0) & (np.abs(moved) < model.min_shares),
+                    np.where(np.abs(x) < np.abs(moved), d * model.min_shares, 0.0),
+                    moved,
+                )
+                moved = np.clip(moved, model.lo, model.hi)
             step_f.append(np.where(moved == x, np.inf, model.f(moved) - base_f))
             step_dc.append(model.dc(moved) - base_dc)
+            step_dx.append(moved - x)
         up_f, down_f = step_f
         up_dc, down_dc = step_dc
+        up_dx, down_dx = step_dx
         rows = np.arange(len(x))
         sums = model.group_sums(x)
         if len(model.group_nu):
             up_f = up_f + model.group_moves(rows, model.a, sums)
             down_f = down_f + model.group_moves(rows, -model.a, sums)
         # Singles: one share more or fewer of one asset.
-        cash_single = np.concatenate([up_dc, down_dc]) + c
-        single = np.concatenate([up_f, down_f]) + _cash_penalty(model, cash_single) - here
+        both = np.concatenate([rows, rows])
+        single = np.concatenate([up_f, down_f]) + _moved_cash(
+            model, c, balances, onehot, ((both, np.concatenate([up_dc, down_dc])),)
+        )
+        single = single - here
         # Pairs: one share fewer of i, one more of j, among the cheapest moves each way
         # (all n x n pairs cost seconds per round at 2,000 assets; this only seeds the
         # proof, so a good pair is enough).
         downs = _cheapest(down_f, PAIR_CANDIDATES)
         ups = _cheapest(up_f, PAIR_CANDIDATES)
-        cash_pair = c + down_dc[downs][:, None] + up_dc[ups][None, :]
-        pair = down_f[downs][:, None] + up_f[ups][None, :] + _cash_penalty(model, cash_pair) - here
+        pair_cash = _moved_cash(
+            model,
+            c,
+            balances,
+            onehot,
+            ((downs[:, None], down_dc[downs][:, None]), (ups[None, :], up_dc[ups][None, :])),
+        )
+        pair = down_f[downs][:, None] + up_f[ups][None, :] + pair_cash - here
         if len(model.group_nu):
             # Within one group the two moves net out: its penalty changes once, not twice.
             gd, gu = model.group_of[downs][:, None], model.group_of[ups][None, :]
@@ -569,14 +843,64 @@ def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
         gain_pair = float(pair.flat[k_pair])
         if min(gain_single, gain_pair) >= -TOLERANCE:
             break
+        up_x, down_x = x + up_dx, x + down_dx
         if gain_single <= gain_pair:
             n = len(x)
-            x[k_single % n] += 1.0 if k_single < n else -1.0
+            k = k_single % n
+            x[k] = up_x[k] if k_single < n else down_x[k]
         else:
             i, j = divmod(k_pair, len(ups))
-            x[downs[i]] -= 1.0
-            x[ups[j]] += 1.0
+            x[downs[i]], x[ups[j]] = down_x[downs[i]], up_x[ups[j]]
     return x, model.total(x)
+
+
+def _feasible_start(model: _Model, x: np.ndarray) -> np.ndarray | None:
+    """A plan that pays, between ``x`` and the plan that leaves the most cash in every pool
+    (``None``: no plan pays).
+
+    The most cash: each asset sold out where that brings cash (a sale under
+    ``fee_min`` may not), else left alone. Bisection (a fixed number of steps) on how
+    far each trade moves towards it; orders under ``min_trade`` are dropped (purchases)
+    or raised to it (sales).
+    """
+    most = np.where(model.dc(model.lo) > 0, model.lo, 0.0)
+
+    def blend(t: float) -> np.ndarray:
+        y = np.clip(np.floor(x + (most - x) * t), model.lo, model.hi)
+        small = (y != 0) & (np.abs(y) < model.min_shares)
+        sale = np.where(model.lo <= -model.min_shares, -model.min_shares, 0.0)
+        return np.where(small, np.where(y > 0, 0.0, sale), y)
+
+    lo, hi = 0.0, 1.0
+    if not math.isfinite(model.total(blend(hi))):
+        return None
+    for _ in range(FEASIBLE_BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        if math.isfinite(model.total(blend(mid))):
+            hi = mid
+        else:
+            lo = mid
+    return blend(hi)
+
+
+def _moved_cash(
+    model: _Model,
+    cash: float,
+    balances: np.ndarray,
+    onehot: np.ndarray,
+    moves: tuple[tuple[np.ndarray, np.ndarray], ...],
+) -> np.ndarray:
+    """The cash penalty after ``moves`` (assets, the cash each brings; broadcast together)
+    from total ``cash`` (one pool) or pool ``balances``; ``onehot`` maps assets to pools."""
+    if model.pools == 1:
+        after: float | np.ndarray = cash
+        for _, dc in moves:
+            after = after + dc
+        return _cash_penalty(model, np.asarray(after))
+    d = balances
+    for assets, dc in moves:
+        d = d + onehot[assets] * dc[..., None]
+    return model.pool_cash(d)
 
 
 def _cheapest(values: np.ndarray, count: int) -> np.ndarray:
@@ -593,10 +917,50 @@ def _cash_penalty(model: _Model, cash: np.ndarray) -> np.ndarray:
     return np.where(cash < -1e-15, np.inf, out)
 
 
+def _segments(
+    model: _Model, mu: float | np.ndarray, x_hat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where the search looks for alternatives: (asset, centre, lowest, highest) per segment.
+
+    Without ``fee_min``/``min_trade`` phi_i is convex over all share counts: one segment
+    per asset, centred on ``x_hat``. With them, each side of 0 (from the smallest order
+    on) and 0 itself, each centred on its least phi among the candidates (f_i's kinks
+    and the segment's ends are among them, so that is the segment's least).
+    """
+    n = len(x_hat)
+    if not model.segmented:
+        return np.arange(n), x_hat.copy(), model.lo.copy(), model.hi.copy()
+    cand = model.candidates
+    phi = model.phi(cand, mu)
+    rows, centre, seg_lo, seg_hi = [np.arange(n)], [np.zeros(n)], [np.zeros(n)], [np.zeros(n)]
+    sides = (
+        (cand >= model.min_shares[:, None], model.min_shares, model.hi),
+        (cand <= -model.min_shares[:, None], model.lo, -model.min_shares),
+    )
+    for mask, lo, hi in sides:
+        values = np.where(mask, phi, np.inf)
+        pick = np.argmin(values, axis=1)
+        has = (lo <= hi) & np.isfinite(values[np.arange(n), pick])
+        rows.append(np.flatnonzero(has))
+        centre.append(cand[has, pick[has]])
+        seg_lo.append(lo[has])
+        seg_hi.append(hi[has])
+    return tuple(np.concatenate(v) for v in (rows, centre, seg_lo, seg_hi))  # type: ignore[return-value]
+
+
 def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
     """The best plan and its proven gap (0 when the search finished)."""
-    mu, tried = _best_mu(model)
-    bound, x_hat, _, _ = model.lagrangian(mu)
+    pools = model.pools > 1
+    floors: list[float] = []
+    mus: float | np.ndarray
+    if pools:
+        mu, tried = _best_pool_mu(model)
+        bound, x_hat, lam, _, _, floors = model.pool_lagrangian(mu)
+        mus = lam[model.pool]
+    else:
+        mu, tried = _best_mu(model)
+        bound, x_hat, _, _ = model.lagrangian(mu)
+        mus, lam = mu, np.empty(0)
     n = len(x_hat)
     # Incumbent: the best feasible of the Lagrangian plans seen and the greedy plan.
     fallback = greedy(problem)
@@ -607,6 +971,12 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
         value = model.total(candidate)
         if value < best:
             best_x, best = candidate, value
+    if not math.isfinite(best) and (pools or model.segmented):
+        # Pools short of cash after conversion, or orders under min_trade: move towards
+        # selling all that may be sold (the most cash there is) until the plan pays.
+        repaired = _feasible_start(model, x_hat)
+        if repaired is not None:
+            best_x, best = repaired, model.total(repaired)
     if not math.isfinite(best):
         raise _OverBudgetError
     best_x, best = _improve(model, best_x)
@@ -627,38 +997,41 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
     if best - bound <= proven_within():
         return unproven()
 
-    phi_hat = model.phi(x_hat, mu)
+    phi_hat = model.phi(x_hat, mus)
 
     def reduced(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return model.phi(x, mu, rows) - phi_hat[rows][:, None]
+        return model.phi(x, mus, rows) - phi_hat[rows][:, None]
 
     gap = best - bound + TOLERANCE
-    # Alternatives per asset: share counts other than x_hat with reduced cost <= gap.
+    # Alternatives per asset: share counts other than x_hat with reduced cost <= gap,
+    # found in windows growing around each segment's least phi (phi is convex there, so
+    # a window whose ends are dearer than the gap holds all of the segment's).
     alts: list[list[tuple[float, float, float]]] = [[] for _ in range(n)]
-    rows = np.arange(n)
+    tasks = _segments(model, mus, x_hat)
     width = 4
     total_alts = 0
-    while len(rows):
+    while len(tasks[0]):
+        rows, centre, seg_lo, seg_hi = tasks
         offsets = np.arange(-width, width + 1, dtype=float)
-        xs = x_hat[rows][:, None] + offsets[None, :]
-        inside = (xs >= model.lo[rows][:, None]) & (xs <= model.hi[rows][:, None])
-        clipped = np.clip(xs, model.lo[rows][:, None], model.hi[rows][:, None])
+        xs = centre[:, None] + offsets[None, :]
+        inside = (xs >= seg_lo[:, None]) & (xs <= seg_hi[:, None])
+        clipped = np.clip(xs, seg_lo[:, None], seg_hi[:, None])
         r = np.where(inside, reduced(clipped, rows), np.inf)
         keep = r <= gap
         edge = keep[:, 0] | keep[:, -1]
-        done = rows[~edge]
-        for j, row in zip(np.flatnonzero(~edge), done, strict=True):
+        for j in np.flatnonzero(~edge):
+            row = int(rows[j])
             for col in np.flatnonzero(keep[j]):
-                if offsets[col] != 0:
-                    xv = float(xs[j, col])
+                xv = float(xs[j, col])
+                if xv != x_hat[row]:
                     dcv = float(model.dc(np.array([xv]), np.array([row]))[0])
                     alts[row].append((float(r[j, col]), xv, dcv))
-            total_alts += len(alts[row])
+                    total_alts += 1
         if total_alts > MAX_ALTERNATIVES:
             return unproven()
-        rows = rows[edge]
+        tasks = (rows[edge], centre[edge], seg_lo[edge], seg_hi[edge])
         width *= 4
-        if width > MAX_WINDOW and len(rows):
+        if width > MAX_WINDOW and len(tasks[0]):
             return unproven()
     dc_hat = model.dc(x_hat)
     core = [i for i in range(n) if alts[i]]
@@ -702,17 +1075,21 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
     below = [item for item in at_breaks if item[0] <= c_best]
     above = [item for item in at_breaks if item[0] >= c_best]
 
+    # With pools the cash bound is on T = sum_p h(d_p), which moves by at most
+    # 1 / (1 - spread) per unit of cash a trade brings.
+    t_scale = 1.0 - model.spread if model.pools > 1 else 1.0
+
     def cash_bound(c: float, k: int) -> float:
         """Least r_c plus the reduced cost of moving the cash from c, items k.. free."""
         out = r_cash(c)
         if c < c_best:
-            up = rho_up[k]
+            up = rho_up[k] * t_scale
             if up < math.inf:
                 for target, r_target in below:
                     if target > c:
                         out = min(out, r_target + up * (target - c))
         elif c > c_best:
-            down = rho_down[k]
+            down = rho_down[k] * t_scale
             if down < math.inf:
                 for target, r_target in above:
                     if target < c:
@@ -756,9 +1133,49 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
                 out = min(out, r_group(g, point) + rho * abs(point - s))
         return out
 
+    # Pools: F - L also holds each pool's r_p(d_p) = xi_p(d_p) - lam_p d_p - min >= 0
+    # (see _Model.pool_lagrangian), bounded per pool like a group, by its own items.
+    pool_of = [int(p) for p in model.pool]
+    balances = [float(v) for v in model.balances(x_hat)] if pools else []
+    lams = [float(v) for v in lam] if pools else []
+    pool_rho: list[tuple[list[float], list[float]]] = []
+    for p in range(model.pools if pools else 0):
+        up_p, down_p = [math.inf] * (m + 1), [math.inf] * (m + 1)
+        for k in range(m - 1, -1, -1):
+            up, down = up_p[k + 1], down_p[k + 1]
+            item = core[k]
+            if pool_of[item] == p:
+                for r_val, _, dcv in alts[item]:
+                    move = dcv - float(dc_hat[item])
+                    if move > 0:
+                        up = min(up, r_val / move)
+                    elif move < 0:
+                        down = min(down, r_val / -move)
+            up_p[k], down_p[k] = up, down
+        pool_rho.append((up_p, down_p))
+
+    def r_pool(p: int, d: float) -> float:
+        return model.pool_xi(d, mu, lams[p]) - floors[p]
+
+    def pool_bound(p: int, d: float, k: int) -> float:
+        out = r_pool(p, d)
+        up, down = pool_rho[p][0][k], pool_rho[p][1][k]
+        for point in model.pool_points(p):
+            rho = up if point > d else down
+            if rho < math.inf:
+                out = min(out, r_pool(p, point) + rho * abs(point - d))
+        return out
+
     def rest_bound(k: int, cash: float, sums: list[float]) -> float:
         # One free item can move both the cash and its group: the larger bound, not the
         # sum (at k == m nothing is free and the two are exact, so they add).
+        if pools:
+            total = sum(model.pool_h(v) for v in balances)
+            if k == m:
+                return r_cash(total) + sum(r_pool(p, v) for p, v in enumerate(balances))
+            return max(
+                cash_bound(total, k), sum(pool_bound(p, v, k) for p, v in enumerate(balances))
+            )
         if not n_groups:
             return cash_bound(cash, k)
         groups = sum(group_bound(g, sums[g], k) for g in range(n_groups))
@@ -794,7 +1211,12 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
             if g >= 0:
                 moved = a_list[i] * (xv - float(keep_x))
                 sums_hat[g] += moved
+            if pools:
+                saved = balances[pool_of[i]]
+                balances[pool_of[i]] = saved + dcv - dc_hat[i]
             visit(k + 1, spent + r_val, cash + dcv - dc_hat[i])
+            if pools:
+                balances[pool_of[i]] = saved
             if g >= 0:
                 sums_hat[g] -= moved
         x[i] = keep_x
