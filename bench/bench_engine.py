@@ -134,6 +134,8 @@ def _gap(plan) -> str:
     for notice in plan.notices:
         if "proven within" in notice.message:
             return notice.message.split("proven within ")[1].split(" ")[0]
+        if "the proven gap (" in notice.message:  # in the weighted objective, not drift
+            return "w" + notice.message.split("the proven gap (")[1].split(")")[0]
     return "0" if plan.method == "milp" else "?"
 
 

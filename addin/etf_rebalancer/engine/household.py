@@ -1192,6 +1192,16 @@ class _Formulation:
         proven = math.isfinite(self.gap)
         gap_en = f"proven within {self.gap:.6f} of the least drift" if proven else ""
         gap_ko = f"최소 이탈도와의 차이 {self.gap:.6f} 이내" if proven else ""
+        if proven and (plan.mode == "band" or self.breached(plan)):
+            # The program's gap weighs distance outside bands and caps far above drift.
+            gap_en = (
+                f"the proven gap ({self.gap:.6f}) is in the optimiser's weighted objective, "
+                "where bands and caps weigh far more than drift"
+            )
+            gap_ko = (
+                f"증명된 차이({self.gap:.6f})는 이탈도가 아니라 밴드·한도를 훨씬 무겁게 "
+                "치는 최적화 목적함수 기준입니다"
+            )
         if method == "lp-rounded":
             count = len(self.pos_asset)
             plan.notices.append(
@@ -1287,6 +1297,24 @@ class _Formulation:
         plan.conversions = conversions
         if not (np.any(plan.buy > 0) or np.any(plan.sell > 0)):
             plan.method = "none"
+
+    def breached(self, plan: HouseholdPlan) -> bool:
+        """Whether the plan leaves a risky cap, a Min/Max or a group cap breached."""
+        weights, _ = plan.weights_after()
+        for k, cap in enumerate(self.caps):
+            if cap is not None and plan.risky_weight_after(k) > cap + 1e-6:
+                return True
+        hi = np.nan_to_num(self.max_weight, nan=np.inf)
+        lo = np.nan_to_num(self.min_weight, nan=-np.inf)
+        if np.any(weights > hi + 1e-6) or np.any(weights < lo - 1e-6):
+            return True
+        for _label, members, lo_g, hi_g in self.groups:
+            weight = float(weights[members].sum())
+            if (hi_g is not None and weight > hi_g + 1e-6) or (
+                lo_g is not None and weight < lo_g - 1e-6
+            ):
+                return True
+        return False
 
     def report(self, plan: HouseholdPlan) -> list[Notice]:
         """Warnings: forbidden holdings, missed risky caps, breaches, unreachable bands."""
