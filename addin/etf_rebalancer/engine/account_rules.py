@@ -6,12 +6,14 @@ type, rule) with its value, its first day in force and its source, so an
 update is one new row. The engine has no clock: callers pass the plan's date,
 and ``None`` means the latest row of each rule.
 
-Sources are cited by the law's or regulation's name; they were written down
-without access to the texts (no network while this was built), so the first
-days in force are the dates the rules are commonly said to have taken effect
-and should be checked against the law before relying on a date in the past.
-For any plan dated today every rule below is in force, so those dates decide
-nothing in practice.
+Sources are cited by the law's or regulation's name. The law texts themselves
+could not be read here (no network); three rows were checked against press
+reports of the day (named in the row's source): ISA from 2016-03-14, the DC/IRP
+risky cap of 70% from 2015-07-09, and that pension and retirement accounts may
+not buy leveraged/inverse ETFs (in force per 2024 reports; its first day is not
+confirmed). The other first days are the ones commonly cited and should be
+checked before a plan dated in the past relies on them. For any plan dated
+today every rule below is in force, so those dates decide nothing in practice.
 """
 
 from __future__ import annotations
@@ -80,14 +82,16 @@ class AccountRule:
 
 
 _ISA = (
-    "조세특례제한법 제91조의18 (개인종합자산관리계좌) and its 시행령: ISA holds domestic listings"
+    "조세특례제한법 제91조의18 (개인종합자산관리계좌) and its 시행령: ISA holds domestic listings; "
+    "sold from 2016-03-14 (한국경제 2016-03-14, 'ISA 14일부터 시판')"
 )
 _PENSION = (
     "소득세법 시행령 제40조의2 (연금계좌) with 금융투자협회 연금저축 운용 기준: "
     "domestic listings only"
 )
 _PENSION_DERIV = (
-    "금융감독원 guidance on 연금저축계좌 (2021): leveraged and inverse ETFs may not be bought"
+    "금융위원회: inverse and leveraged ETFs excluded from 연금저축 ETF investment (서울경제, "
+    "'연금저축 ETF 편입'); in force per 한국경제TV 2024-11-14. First day not confirmed"
 )
 _RETIRE = "근로자퇴직급여 보장법 시행령 제2조 and 퇴직연금감독규정: domestic listings only"
 _RETIRE_DERIV = (
@@ -95,7 +99,8 @@ _RETIRE_DERIV = (
 )
 _RETIRE_CAP = (
     "근로자퇴직급여 보장법 시행령 제2조·퇴직연금감독규정: risky assets at most 70% of "
-    "DC/IRP 적립금 (raised from 40% in 2015)"
+    "DC/IRP 적립금, raised from 40% by the 퇴직연금감독규정 amendment the FSC passed on "
+    "2015-07-08, in force 2015-07-09 (이투데이 2015-07-08)"
 )
 
 #: The rules, oldest first within each (type, rule). ``general`` has no row: it buys anything.
@@ -106,11 +111,11 @@ ACCOUNT_RULES: tuple[AccountRule, ...] = (
     AccountRule("irp", "domestic_only", True, dt.date(2005, 12, 1), _RETIRE),
     AccountRule("irp", "no_leveraged_inverse", True, dt.date(2005, 12, 1), _RETIRE_DERIV),
     AccountRule("irp", "risky_cap", 0.40, dt.date(2005, 12, 1), _RETIRE_CAP),
-    AccountRule("irp", "risky_cap", 0.70, dt.date(2015, 7, 24), _RETIRE_CAP),
+    AccountRule("irp", "risky_cap", 0.70, dt.date(2015, 7, 9), _RETIRE_CAP),
     AccountRule("dc", "domestic_only", True, dt.date(2005, 12, 1), _RETIRE),
     AccountRule("dc", "no_leveraged_inverse", True, dt.date(2005, 12, 1), _RETIRE_DERIV),
     AccountRule("dc", "risky_cap", 0.40, dt.date(2005, 12, 1), _RETIRE_CAP),
-    AccountRule("dc", "risky_cap", 0.70, dt.date(2015, 7, 24), _RETIRE_CAP),
+    AccountRule("dc", "risky_cap", 0.70, dt.date(2015, 7, 9), _RETIRE_CAP),
 )
 
 
