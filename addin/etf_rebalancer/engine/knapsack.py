@@ -90,6 +90,16 @@ MAX_NODES = 200_000
 #: does not see), and the full budget was spent on every bench workbook (3-8 s) without
 #: a proof: here the search mostly supplies a good first plan and its proven gap.
 MAX_NODES_GROUPS = 5_000
+#: The same with fee_min, min_trade or several pools: this many plus MAX_NODES_PER_ASSET
+#: per asset, at most MAX_NODES_COSTS_CAP. Each node costs more there (a bound per
+#: pool, ~25 us), and the fixed fees' gap can leave the bound far from the plans: on
+#: fuzzed two- and three-pool workbooks with large fee_min/min_trade a 200,000-node
+#: search spent 4-7 s without a proof, where HiGHS from its plan needed under a second.
+#: With this budget every bench workbook is proven (10 to 2,000 assets; one of ten
+#: seeds at 200 assets needs 20,000-40,000 nodes).
+MAX_NODES_COSTS = 10_000
+MAX_NODES_PER_ASSET = 200
+MAX_NODES_COSTS_CAP = 50_000
 #: Widest window of share counts per asset, and most alternatives over all assets.
 MAX_WINDOW = 4096
 MAX_ALTERNATIVES = 50_000
@@ -1186,6 +1196,8 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
     x = x_hat.copy()
     nodes = 0
     budget = MAX_NODES_GROUPS if n_groups else MAX_NODES
+    if pools or model.segmented:
+        budget = min(budget, MAX_NODES_COSTS + MAX_NODES_PER_ASSET * n, MAX_NODES_COSTS_CAP)
     cash_hat = model.c0 + float(dc_hat.sum())
     sums_hat = [float(v) for v in model.group_sums(x_hat)]
 
