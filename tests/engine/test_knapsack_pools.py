@@ -12,19 +12,15 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from etf_rebalancer.engine import knapsack, milp
 from tests.engine.brute_force import best_score
+from tests.engine.test_knapsack import PROFILE as ONE_POOL_PROFILE
 from tests.engine.test_knapsack import milp_only
 
-PROFILE = settings(
-    max_examples=120,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+PROFILE = settings(ONE_POOL_PROFILE, max_examples=120)
 
 
 @st.composite

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -630,8 +631,6 @@ def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
     # a round trip frees nothing and phi_i is convex for every mu; cash may then be worth
     # up to a soft bound's penalty (a Min that only buying reaches). Any mu is a valid
     # bound; this one only needs to be good.
-    seen: list[np.ndarray] = []
-    best_value, best_mu = -math.inf, 0.0
     if len(model.group_nu):
         relaxed = _dual_prices(model)
         if relaxed is not None:
@@ -644,9 +643,37 @@ def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
     if model.costless:
         hi = 2.0 * CAP_PENALTY
 
+    def one_pool(mu: float) -> tuple[float, np.ndarray, float]:
+        value, x, _, slope = model.lagrangian(mu)
+        return value, x, slope
+
+    return _bisect_mu(one_pool, lo, hi)
+
+
+def _best_pool_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
+    """:func:`_best_mu` for several pools: mu by bisection on max over lam of L(mu, lam)."""
+
+    def pooled(mu: float) -> tuple[float, np.ndarray, float]:
+        value, x, _, _, slope, _ = model.pool_lagrangian(mu)
+        return value, x, slope
+
+    return _bisect_mu(pooled, -1.0, 0.95 * model.cost_weight)
+
+
+def _bisect_mu(
+    lagrangian: Callable[[float], tuple[float, np.ndarray, float]], lo: float, hi: float
+) -> tuple[float, list[np.ndarray]]:
+    """The mu of the best L(mu) seen by bisection on its supergradient, and the last plans.
+
+    ``lagrangian(mu)`` gives L(mu), its argmin plan and the supergradient. ``lo`` is
+    widened until the supergradient is positive there.
+    """
+    seen: list[np.ndarray] = []
+    best_value, best_mu = -math.inf, 0.0
+
     def probe(mu: float) -> float:
         nonlocal best_value, best_mu
-        value, x, _, slope = model.lagrangian(mu)
+        value, x, slope = lagrangian(mu)
         seen.append(x)
         if value > best_value:
             best_value, best_mu = value, mu
@@ -663,35 +690,6 @@ def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
         else:
             hi = mid
         if hi - lo < 1e-8:  # any mu is a valid bound; this close, L is near its best
-            break
-    return best_mu, seen[-6:]
-
-
-def _best_pool_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
-    """:func:`_best_mu` for several pools: mu by bisection on max over lam of L(mu, lam)."""
-    seen: list[np.ndarray] = []
-    best_value, best_mu = -math.inf, 0.0
-    lo, hi = -1.0, 0.95 * model.cost_weight
-
-    def probe(mu: float) -> float:
-        nonlocal best_value, best_mu
-        value, x, _, _, slope, _ = model.pool_lagrangian(mu)
-        seen.append(x)
-        if value > best_value:
-            best_value, best_mu = value, mu
-        return slope
-
-    while probe(lo) < 0 and lo > -1e6:
-        lo *= 8
-    if probe(hi) > 0:
-        return best_mu, seen[-6:]
-    for _ in range(50):
-        mid = 0.5 * (lo + hi)
-        if probe(mid) > 0:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-8:
             break
     return best_mu, seen[-6:]
 
@@ -927,6 +925,33 @@ def _cash_penalty(model: _Model, cash: np.ndarray) -> np.ndarray:
     return np.where(cash < -1e-15, np.inf, out)
 
 
+def _suffix_rates(
+    core: list[int],
+    alts: list[list[tuple[float, float, float]]],
+    move: Callable[[int, float, float], float],
+    member: list[bool] | None = None,
+) -> tuple[list[float], list[float]]:
+    """Per suffix ``core[k:]``: the least reduced cost per unit ``move`` up and down.
+
+    ``move(item, shares, cash)`` is what an alternative moves (cash, a group's weight);
+    only items with ``member[item]`` count (all when ``None``).
+    """
+    m = len(core)
+    ups, downs = [math.inf] * (m + 1), [math.inf] * (m + 1)
+    for k in range(m - 1, -1, -1):
+        up, down = ups[k + 1], downs[k + 1]
+        item = core[k]
+        if member is None or member[item]:
+            for r_val, xv, dcv in alts[item]:
+                step = move(item, xv, dcv)
+                if step > 0:
+                    up = min(up, r_val / step)
+                elif step < 0:
+                    down = min(down, r_val / -step)
+        ups[k], downs[k] = up, down
+    return ups, downs
+
+
 def _segments(
     model: _Model, mu: float | np.ndarray, x_hat: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1056,18 +1081,11 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
         alts[i].sort()
     # Cheapest reduced cost per unit of cash, up and down, among the core's suffix.
     m = len(core)
-    rho_up = [math.inf] * (m + 1)
-    rho_down = [math.inf] * (m + 1)
-    for k in range(m - 1, -1, -1):
-        up, down = rho_up[k + 1], rho_down[k + 1]
-        item = core[k]
-        for r_val, _, dcv in alts[item]:
-            move = dcv - float(dc_hat[item])
-            if move > 0:
-                up = min(up, r_val / move)
-            elif move < 0:
-                down = min(down, r_val / -move)
-        rho_up[k], rho_down[k] = up, down
+
+    def cash_move(item: int, _xv: float, dcv: float) -> float:
+        return dcv - float(dc_hat[item])
+
+    rho_up, rho_down = _suffix_rates(core, alts, cash_move)
 
     cash_min = min(model.g(c) - mu * c for c in model.cash_breaks)
     breaks = [float(c) for c in model.cash_breaks]
@@ -1115,20 +1133,12 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
     group_rho: list[tuple[list[float], list[float]]] = []
     group_points: list[list[float]] = []
     group_floor = [model.group_min(g) for g in range(n_groups)]
+
+    def weight_move(item: int, xv: float, _dcv: float) -> float:
+        return a_list[item] * (xv - float(x_hat[item]))
+
     for g in range(n_groups):
-        up_g, down_g = [math.inf] * (m + 1), [math.inf] * (m + 1)
-        for k in range(m - 1, -1, -1):
-            up, down = up_g[k + 1], down_g[k + 1]
-            item = core[k]
-            if group_of[item] == g:
-                for r_val, xv, _ in alts[item]:
-                    move = a_list[item] * (xv - float(x_hat[item]))
-                    if move > 0:
-                        up = min(up, r_val / move)
-                    elif move < 0:
-                        down = min(down, r_val / -move)
-            up_g[k], down_g[k] = up, down
-        group_rho.append((up_g, down_g))
+        group_rho.append(_suffix_rates(core, alts, weight_move, [v == g for v in group_of]))
         group_points.append(model.group_breaks(g))
 
     def r_group(g: int, s: float) -> float:
@@ -1150,19 +1160,7 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
     lams = [float(v) for v in lam] if pools else []
     pool_rho: list[tuple[list[float], list[float]]] = []
     for p in range(model.pools if pools else 0):
-        up_p, down_p = [math.inf] * (m + 1), [math.inf] * (m + 1)
-        for k in range(m - 1, -1, -1):
-            up, down = up_p[k + 1], down_p[k + 1]
-            item = core[k]
-            if pool_of[item] == p:
-                for r_val, _, dcv in alts[item]:
-                    move = dcv - float(dc_hat[item])
-                    if move > 0:
-                        up = min(up, r_val / move)
-                    elif move < 0:
-                        down = min(down, r_val / -move)
-            up_p[k], down_p[k] = up, down
-        pool_rho.append((up_p, down_p))
+        pool_rho.append(_suffix_rates(core, alts, cash_move, [v == p for v in pool_of]))
 
     def r_pool(p: int, d: float) -> float:
         return model.pool_xi(d, mu, lams[p]) - floors[p]
