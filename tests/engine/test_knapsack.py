@@ -392,3 +392,27 @@ def test_a_keepable_cap_is_kept_when_highs_misreports_a_warm_started_run():
     solution = milp.solve(problem)
     assert solution.sell[1] == 4.0  # by hand: 47 / 232 = 0.203, inside [0.1, 0.4]
     assert program_score(problem, solution.buy, solution.sell)[0] == 0.0
+
+
+def test_a_hair_of_breach_the_weighted_search_would_keep_is_mended_first():
+    """A Max missed by 1e-6 costs 1e-3 in the weighted objective, mending it (one share
+    sold) 0.02 of drift: the weighted optimum keeps the breach, caps come first."""
+    problem = milp.Problem(
+        value=1000.0, price=np.array([10.0, 10.0]), held=np.array([10.0, 90.0]),
+        target=np.array([0.1, 0.9]), pool=np.zeros(2, dtype=int), sell_tax=np.zeros(2),
+        buy_max=np.array([0.0, 0.0]), sell_max=np.array([10.0, 90.0]),
+        band_lo=np.array([0.1, 0.9]), band_hi=np.array([0.1, 0.9]),
+        min_weight=np.array([math.nan, math.nan]), max_weight=np.array([0.099999, math.nan]),
+        cash_start=np.array([0.0]), cash_target=0.0, cash_lo=0.0, cash_hi=0.0,
+    )  # fmt: skip
+    weighted = knapsack._Model(problem)
+    kept_breach = weighted.total(np.zeros(2))
+    assert kept_breach < weighted.total(np.array([-1.0, 0.0]))  # the weights prefer it
+    solution = knapsack.solve(problem)
+    assert solution is not None
+    assert milp.breaches(problem, solution.buy, solution.sell)[0] == 0.0
+    assert solution.sell[0] == 1.0 and solution.method == "milp-time-limit"
+    # And the MILP (lexicographic by phases) agrees on the plan.
+    reference = milp_only(problem)
+    assert np.array_equal(reference.sell, solution.sell)
+    assert np.array_equal(reference.buy, solution.buy)

@@ -76,6 +76,7 @@ from .model import (
     WASH_COST,
     Problem,
     Solution,
+    breaches,
     objective,
     piecewise,
     slopes,
@@ -176,7 +177,7 @@ _LEAST_BREACH_WEIGHTS = {"cap": 1e4, "band": 1.0}
 
 
 class _Model:
-    def __init__(self, problem: Problem, breach_only: bool = False) -> None:
+    def __init__(self, problem: Problem, breach_only: bool = False, cap_scale: float = 1.0) -> None:
         a = problem.price / problem.value
         fee, tax = problem.fee_rate, problem.sell_tax
         band = problem.mode == "band"
@@ -215,7 +216,9 @@ class _Model:
         # Soft bounds on each asset's weight (NaN: none), each with its penalty per unit
         # outside: Min/Max always, the bands in band mode. No costs here, so the value
         # they are weights of is the value before trading (see applies).
-        soft = [(problem.min_weight, problem.max_weight, CAP_PENALTY)]
+        # cap_scale > 1: caps far above any drift (see _kept_caps).
+        self.cap_penalty = CAP_PENALTY * cap_scale
+        soft = [(problem.min_weight, problem.max_weight, self.cap_penalty)]
         if band:
             soft.append((problem.band_lo, problem.band_hi, BAND_PENALTY))
         self.soft = [
@@ -250,7 +253,7 @@ class _Model:
             )
             for m, _, _ in capped
         ]
-        self.group_penalty = CAP_PENALTY
+        self.group_penalty = self.cap_penalty
         self.group_nu = np.zeros(len(capped))
         if breach_only:
             # Only the distance outside caps and bands counts: the least breach whole
@@ -259,7 +262,7 @@ class _Model:
             self.buy_cost = np.zeros(len(a))
             self.sell_cost = np.zeros(len(a))
             self.soft = [
-                (lo, hi, _LEAST_BREACH_WEIGHTS["cap" if penalty == CAP_PENALTY else "band"])
+                (lo, hi, _LEAST_BREACH_WEIGHTS["cap" if penalty == self.cap_penalty else "band"])
                 for lo, hi, penalty in self.soft
             ]
             self.cash_penalty = _LEAST_BREACH_WEIGHTS["band"]
@@ -604,10 +607,53 @@ def solve(problem: Problem) -> Solution | None:
         # least-breach phases take over from it.
         method, detail = "milp-time-limit", "a plan with less breach may exist"
         gap = math.inf
+    if gap and breaches(problem, buy, sell)[0] > BREACH_TOL:
+        kept = _kept_caps(problem, x)
+        if kept is not None:
+            # A plan with less cap breach: the weighted search's gap no longer applies.
+            x, gap = kept, math.inf
+            buy, sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
+            value = objective(problem, buy, sell)
+            method, detail = "milp-time-limit", "knapsack search: caps kept first, best plan found"
     solution = Solution(buy, sell, method, detail, value)
     if gap:
         solution.extra["gap"] = gap
     return solution
+
+
+#: Caps' penalty factor in the search run after a breach-only one (see _kept_caps): a
+#: breach of BREACH_TOL then costs more than any drift (at most 2).
+STRICT_CAP_SCALE = 1e4
+
+
+def _kept_caps(problem: Problem, x: np.ndarray) -> np.ndarray | None:
+    """A plan with less cap breach than ``x``, found within the step budget, else ``None``.
+
+    The weighted objective prices a breach at CAP_PENALTY per unit of weight, so a breach
+    smaller than what mending it costs in drift survives it (a Max missed by 1e-6 that
+    one share sold would keep). The breach-only search from ``x`` finds less breach; the
+    weighted search run from there with caps STRICT_CAP_SCALE times dearer keeps it and
+    spends the rest on drift.
+    """
+    have = breaches(problem, np.maximum(x, 0.0), np.maximum(-x, 0.0))[0]
+
+    def cap_breach(y: np.ndarray) -> float:
+        return breaches(problem, np.maximum(y, 0.0), np.maximum(-y, 0.0))[0]
+
+    try:
+        # Only a plan with less breach is wanted, not a proof: the local search's.
+        least, _gap = _search(_Model(problem, breach_only=True), problem, start=x, node_budget=0)
+    except _OverBudgetError:
+        return None
+    if cap_breach(least) >= have - BREACH_TOL:
+        return None
+    try:
+        strict, _gap = _search(
+            _Model(problem, cap_scale=STRICT_CAP_SCALE), problem, start=least, node_budget=0
+        )
+    except _OverBudgetError:
+        return least
+    return strict if cap_breach(strict) <= cap_breach(least) + BREACH_TOL else least
 
 
 def _least_breach(problem: Problem, model: _Model, x: np.ndarray) -> bool:
@@ -641,7 +687,7 @@ def _best_mu(model: _Model) -> tuple[float, list[np.ndarray]]:
             return mu, [np.floor(x_mu + 1e-9), np.round(x_mu), model.lagrangian(mu)[1]]
     lo, hi = -1.0, 0.95 * model.cost_weight
     if model.costless:
-        hi = 2.0 * CAP_PENALTY
+        hi = 2.0 * model.cap_penalty
 
     def one_pool(mu: float) -> tuple[float, np.ndarray, float]:
         value, x, _, slope = model.lagrangian(mu)
@@ -983,8 +1029,14 @@ def _segments(
     return tuple(np.concatenate(v) for v in (rows, centre, seg_lo, seg_hi))  # type: ignore[return-value]
 
 
-def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
-    """The best plan and its proven gap (0 when the search finished)."""
+def _search(
+    model: _Model,
+    problem: Problem,
+    start: np.ndarray | None = None,
+    node_budget: int | None = None,
+) -> tuple[np.ndarray, float]:
+    """The best plan and its proven gap (0 when the search finished); ``start``: one more
+    first plan; ``node_budget``: other than the structure's."""
     pools = model.pools > 1
     floors: list[float] = []
     mus: float | np.ndarray
@@ -1000,6 +1052,8 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
     # Incumbent: the best feasible of the Lagrangian plans seen and the greedy plan.
     fallback = greedy(problem)
     starts = [*tried, x_hat, fallback.buy - fallback.sell]
+    if start is not None:
+        starts.append(start)
     best_x, best = x_hat, math.inf
     for candidate in starts:
         candidate = np.clip(np.round(candidate), model.lo, model.hi)
@@ -1054,13 +1108,14 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
         r = np.where(inside, reduced(clipped, rows), np.inf)
         keep = r <= gap
         edge = keep[:, 0] | keep[:, -1]
-        for j in np.flatnonzero(~edge):
+        finished = np.flatnonzero(~edge)
+        cash = model.dc(clipped[finished], rows[finished]) if len(finished) else clipped[:0]
+        for f, j in enumerate(finished):
             row = int(rows[j])
             for col in np.flatnonzero(keep[j]):
                 xv = float(xs[j, col])
                 if xv != x_hat[row]:
-                    dcv = float(model.dc(np.array([xv]), np.array([row]))[0])
-                    alts[row].append((float(r[j, col]), xv, dcv))
+                    alts[row].append((float(r[j, col]), xv, float(cash[f, col])))
                     total_alts += 1
         if total_alts > MAX_ALTERNATIVES:
             return unproven()
@@ -1196,6 +1251,8 @@ def _search(model: _Model, problem: Problem) -> tuple[np.ndarray, float]:
     budget = MAX_NODES_GROUPS if n_groups else MAX_NODES
     if pools or model.segmented:
         budget = min(budget, MAX_NODES_COSTS + MAX_NODES_PER_ASSET * n, MAX_NODES_COSTS_CAP)
+    if node_budget is not None:
+        budget = node_budget
     cash_hat = model.c0 + float(dc_hat.sum())
     sums_hat = [float(v) for v in model.group_sums(x_hat)]
 
