@@ -1256,23 +1256,32 @@ def _search(
     cash_hat = model.c0 + float(dc_hat.sum())
     sums_hat = [float(v) for v in model.group_sums(x_hat)]
 
+    # What a plan must come under to be searched for (best less the tolerance), kept
+    # beside best: the search tests it at every node and alternative.
+    cut = best - proven_within()
+    dc_list = [float(v) for v in dc_hat]
+    plain = not pools and not n_groups
+
     def visit(k: int, spent: float, cash: float) -> None:
-        nonlocal nodes, best, best_x
+        nonlocal nodes, best, best_x, cut
         nodes += 1
         if nodes > budget:
             raise _OverBudgetError
-        bound_here = bound + spent + rest_bound(k, cash, sums_hat)
-        if bound_here >= best - proven_within():
+        rest = cash_bound(cash, k) if plain else rest_bound(k, cash, sums_hat)
+        bound_here = bound + spent + rest
+        if bound_here >= cut:
             return
         if k == m:
             best, best_x = bound_here, x.copy()
+            cut = best - proven_within()
             return
         i = core[k]
         visit(k + 1, spent, cash)
         keep_x = x[i]
         g = group_of[i]
+        dch = dc_list[i]
         for r_val, xv, dcv in alts[i]:
-            if bound + spent + r_val >= best - proven_within():
+            if bound + spent + r_val >= cut:
                 break
             x[i] = xv
             if g >= 0:
@@ -1280,8 +1289,8 @@ def _search(
                 sums_hat[g] += moved
             if pools:
                 saved = balances[pool_of[i]]
-                balances[pool_of[i]] = saved + dcv - dc_hat[i]
-            visit(k + 1, spent + r_val, cash + dcv - dc_hat[i])
+                balances[pool_of[i]] = saved + dcv - dch
+            visit(k + 1, spent + r_val, cash + dcv - dch)
             if pools:
                 balances[pool_of[i]] = saved
             if g >= 0:
