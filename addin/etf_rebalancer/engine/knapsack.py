@@ -1162,21 +1162,28 @@ def _search(
     # 1 / (1 - spread) per unit of cash a trade brings.
     t_scale = 1.0 - model.spread if model.pools > 1 else 1.0
 
+    ups = [v * t_scale for v in rho_up]
+    downs = [v * t_scale for v in rho_down]
+
     def cash_bound(c: float, k: int) -> float:
         """Least r_c plus the reduced cost of moving the cash from c, items k.. free."""
         out = r_cash(c)
         if c < c_best:
-            up = rho_up[k] * t_scale
+            up = ups[k]
             if up < math.inf:
                 for target, r_target in below:
                     if target > c:
-                        out = min(out, r_target + up * (target - c))
+                        value = r_target + up * (target - c)
+                        if value < out:
+                            out = value
         elif c > c_best:
-            down = rho_down[k] * t_scale
+            down = downs[k]
             if down < math.inf:
                 for target, r_target in above:
                     if target < c:
-                        out = min(out, r_target + down * (c - target))
+                        value = r_target + down * (c - target)
+                        if value < out:
+                            out = value
         return out
 
     # Groups: r_g(s) = h_g(s) - nu_g s - min(h_g - nu_g s) >= 0 is each group's share of
