@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -58,6 +59,18 @@ def one_pool_problems(draw, max_assets=6, max_held=30, tiny=False):
         whole=True,
         fee_rate=fee_rate,
     )
+
+
+@contextlib.contextmanager
+def search_budget(name: str, nodes: int):
+    """The search's node budget ``knapsack.<name>`` set to ``nodes`` for a while (Hypothesis
+    tests cannot take pytest's monkeypatch: it is not reset between examples)."""
+    saved = getattr(knapsack, name)
+    setattr(knapsack, name, nodes)
+    try:
+        yield
+    finally:
+        setattr(knapsack, name, saved)
 
 
 def milp_only(problem, guard_seconds=10.0):
@@ -339,12 +352,8 @@ def test_group_caps_in_the_search_against_brute_force(problem):
 def test_group_search_gap_is_a_true_bound_when_the_budget_runs_out(problem):
     """With almost no search budget the plan comes from the LP duals and local search; its
     gap must still bound the distance to the brute-force optimum (weighted program)."""
-    saved = knapsack.MAX_NODES_GROUPS
-    knapsack.MAX_NODES_GROUPS = 1
-    try:
+    with search_budget("MAX_NODES_GROUPS", 1):
         exact = knapsack.solve(problem)
-    finally:
-        knapsack.MAX_NODES_GROUPS = saved
     plans = list(whole_plans(problem))
     optimum = min(milp.objective(problem, b, s) for b, s in plans)
     if not math.isfinite(optimum):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from etf_rebalancer.engine import knapsack, milp
 from tests.engine.brute_force import best_score
 from tests.engine.test_knapsack import PROFILE as ONE_POOL_PROFILE
-from tests.engine.test_knapsack import milp_only
+from tests.engine.test_knapsack import milp_only, search_budget
 
 PROFILE = settings(ONE_POOL_PROFILE, max_examples=120)
 
@@ -112,12 +112,8 @@ def test_pooled_search_scores_as_well_as_the_milp(problem):
 @PROFILE
 @given(pooled_problems(tiny=True))
 def test_pooled_search_gap_is_a_true_bound_when_the_budget_runs_out(problem):
-    saved = knapsack.MAX_NODES
-    knapsack.MAX_NODES = 3
-    try:
+    with search_budget("MAX_NODES", 3):
         found = knapsack.solve(problem)
-    finally:
-        knapsack.MAX_NODES = saved
     best = best_score(problem)[2]
     assume(found is not None and math.isfinite(best))
     ours = _check_plan(problem, found)

@@ -278,14 +278,21 @@ class _Model:
         ]
         self.cash_last_slope = steps[-1]
         self.c_max = self.c0 + float((self.sell_cash * -self.lo).sum())
-        # Each pool's reachable balances: every asset bought to its most, or sold out.
+        # Each pool's reachable balances: every asset bought to its most, or sold out; and
+        # where xi_p (see pool_lagrangian) bends within them. The search reads both per node.
+        least, most = self.dc(self.hi), self.dc(self.lo)
         self.pool_range = [
             (
-                float(self.c0_pools[p] + self.dc(self.hi)[self.pool == p].sum()),
-                float(self.c0_pools[p] + self.dc(self.lo)[self.pool == p].sum()),
+                float(self.c0_pools[p] + least[self.pool == p].sum()),
+                float(self.c0_pools[p] + most[self.pool == p].sum()),
             )
             for p in range(self.pools)
         ]
+        self.pool_points = [
+            sorted({lo, hi, *([0.0] if lo < 0.0 < hi else [])}) for lo, hi in self.pool_range
+        ]
+        #: The cost of a unit of shortfall (see pool_lagrangian).
+        self.pool_k = (self.cost_weight * self.spread + WASH_COST) / (1.0 - self.spread)
         cum = np.cumsum([0.0, *PIECE_WIDTHS])
         breaks = [self.cash_target + s * w * self.cash_scale for w in cum for s in (-1, 1)]
         breaks += [edge for edge, _ in self.cash_soft]
@@ -369,13 +376,6 @@ class _Model:
         total = d.sum(axis=-1) - lost
         return _cash_penalty(self, total) + self.cost_weight * lost + WASH_COST * flow
 
-    def pool_cash_scalar(self, d: list[float]) -> float:
-        """:meth:`pool_cash` for one plan (pure Python: the search calls it per leaf)."""
-        deficit = sum(-v for v in d if v < 0.0)
-        flow = deficit / (1.0 - self.spread)
-        lost = self.spread * flow
-        return self.g(sum(d) - lost) + self.cost_weight * lost + WASH_COST * flow
-
     def g(self, c: float) -> float:
         """Cash drift penalty (pure Python: the search calls it per node)."""
         if c < -1e-15:
@@ -424,18 +424,9 @@ class _Model:
     def pool_h(self, d: float) -> float:
         return d if d >= 0.0 else d / (1.0 - self.spread)
 
-    @property
-    def pool_k(self) -> float:
-        return (self.cost_weight * self.spread + WASH_COST) / (1.0 - self.spread)
-
     def pool_xi(self, d: float, mu: float, lam: float) -> float:
         """xi_p(d) - lam_p d (pure Python)."""
         return mu * self.pool_h(d) + self.pool_k * max(-d, 0.0) - lam * d
-
-    def pool_points(self, p: int) -> list[float]:
-        """Where xi_p bends, within pool ``p``'s reachable balances."""
-        lo, hi = self.pool_range[p]
-        return sorted({lo, hi, *([0.0] if lo < 0.0 < hi else [])})
 
     def pool_lagrangian(
         self, mu: float
@@ -607,7 +598,8 @@ def solve(problem: Problem) -> Solution | None:
         # least-breach phases take over from it.
         method, detail = "milp-time-limit", "a plan with less breach may exist"
         gap = math.inf
-    if gap and breaches(problem, buy, sell)[0] > BREACH_TOL:
+    capped = any(w == model.cap_penalty for _, _, w in model.soft) or len(model.group_nu)
+    if gap and capped and breaches(problem, buy, sell)[0] > BREACH_TOL:
         kept = _kept_caps(problem, x)
         if kept is not None:
             # A plan with less cap breach: the weighted search's gap no longer applies.
@@ -635,10 +627,11 @@ def _kept_caps(problem: Problem, x: np.ndarray) -> np.ndarray | None:
     weighted search run from there with caps STRICT_CAP_SCALE times dearer keeps it and
     spends the rest on drift.
     """
-    have = breaches(problem, np.maximum(x, 0.0), np.maximum(-x, 0.0))[0]
 
     def cap_breach(y: np.ndarray) -> float:
         return breaches(problem, np.maximum(y, 0.0), np.maximum(-y, 0.0))[0]
+
+    have = cap_breach(x)
 
     try:
         # Only a plan with less breach is wanted, not a proof: the local search's.
@@ -1230,7 +1223,7 @@ def _search(
     def pool_bound(p: int, d: float, k: int) -> float:
         out = r_pool(p, d)
         up, down = pool_rho[p][0][k], pool_rho[p][1][k]
-        for point in model.pool_points(p):
+        for point in model.pool_points[p]:
             rho = up if point > d else down
             if rho < math.inf:
                 out = min(out, r_pool(p, point) + rho * abs(point - d))
