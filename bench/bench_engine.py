@@ -125,6 +125,21 @@ def _plan(regime: str, n: int, reference: bool = False):
         milp.NODE_BUDGET, milp.knapsack.applies = saved, applies
 
 
+def _peak_mib(regime: str, n: int) -> float:
+    """Peak memory (MiB) Python and numpy allocate while one plan is made (tracemalloc:
+    a separate, slower run, not the timed ones), the workbook's cells included."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        _plan(regime, n)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def _breaches(plan) -> int:
     return sum("outside its band" in n.message or "after trading, " in n.message
                for n in plan.notices)  # fmt: skip
@@ -185,8 +200,9 @@ def pypfopt_row(n: int) -> str:
 def main() -> int:
     quick = "--quick" in sys.argv
     sizes = [10, 50, 500] if quick else [10, 50, 500, 2000]
-    print(f"{'regime':7s} {'n':>5s} {'ms':>7s} {'method':16s} {'gap':>9s} {'drift':>9s} "
-          f"{'breach':>6s} | {'ref drift':>9s} {'ref s':>6s} {'ref method':16s}")  # fmt: skip
+    print(f"{'regime':7s} {'n':>5s} {'ms':>7s} {'MiB':>5s} {'method':16s} {'gap':>9s} "
+          f"{'drift':>9s} {'breach':>6s} | {'ref drift':>9s} {'ref s':>6s} "
+          f"{'ref method':16s}")  # fmt: skip
     for regime in ("one", "pools", "band", "caps", "all"):
         for n in sizes:
             times, plan = [], None
@@ -195,7 +211,8 @@ def main() -> int:
                 times.append(seconds)
             assert plan is not None
             line = (
-                f"{regime:7s} {n:5d} {statistics.median(times) * 1e3:7.0f} {plan.method:16s} "
+                f"{regime:7s} {n:5d} {statistics.median(times) * 1e3:7.0f} "
+                f"{_peak_mib(regime, n):5.0f} {plan.method:16s} "
                 f"{_gap(plan):>9s} {plan.drift(after=True)[0]:9.6f} {_breaches(plan):6d}"
             )
             if n <= (50 if quick else 500):

@@ -425,3 +425,54 @@ def test_a_hair_of_breach_the_weighted_search_would_keep_is_mended_first():
     reference = milp_only(problem)
     assert np.array_equal(reference.sell, solution.sell)
     assert np.array_equal(reference.buy, solution.buy)
+
+
+@contextlib.contextmanager
+def one_ceiling():
+    """The search under the incumbent alone (no lower ceilings first)."""
+    saved = knapsack.CEILINGS
+    knapsack.CEILINGS = (1.0,)
+    try:
+        yield
+    finally:
+        knapsack.CEILINGS = saved
+
+
+@PROFILE
+@given(one_pool_problems())
+def test_rising_ceilings_find_what_one_search_under_the_incumbent_finds(problem):
+    rising = knapsack.solve(problem)
+    with one_ceiling():
+        single = knapsack.solve(problem)
+    assert (rising is None) == (single is None)
+    if rising is None or single is None:
+        return
+    assert rising.method == single.method == "milp"
+    ours = milp.objective(problem, rising.buy, rising.sell)
+    assert ours == pytest.approx(milp.objective(problem, single.buy, single.sell), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_ceiling_searched_in_vain_is_a_true_bound_when_the_budget_runs_out(seed):
+    """Out of budget, the gap is to the highest ceiling below which no plan was found: at
+    most the root's, and still no more than the distance to the proven optimum."""
+    problem = bench_problem(n=300, seed=seed)
+    optimum = knapsack.solve(problem)
+    assert optimum is not None and optimum.method == "milp"
+    best = milp.objective(problem, optimum.buy, optimum.sell)
+    gaps = []
+    for ceilings in (knapsack.CEILINGS, (1.0,)):
+        saved = knapsack.CEILINGS
+        knapsack.CEILINGS = ceilings
+        try:
+            with search_budget("MAX_NODES", 400):
+                short = knapsack.solve(problem)
+        finally:
+            knapsack.CEILINGS = saved
+        assert short is not None
+        value = milp.objective(problem, short.buy, short.sell)
+        gap = short.extra.get("gap", 0.0)
+        assert best >= value - gap - 1e-12
+        gaps.append(gap)
+    rising, root = gaps
+    assert rising < root

@@ -26,6 +26,12 @@ reduced costs taken so far plus the least cost of bringing the cash to where
 ``r_c`` is small (using the cheapest cash per unit of reduced cost among the
 assets still free), enumerates every plan that could beat ``U``. ``mu`` is
 chosen by bisection to maximise ``L`` (the LP bound), which only affects speed.
+The search runs under rising ceilings (``CEILINGS``) before the incumbent's own: under
+a low one few share counts qualify and the depth-first search is short; one that
+finishes with no plan proves the optimum lies above it, one that finds a plan has
+found the optimum (at 2,000 assets the optimum sat a quarter of the way from the
+bound to the first plan, and the search under that plan alone found it last, after
+113,000 of 117,000 nodes).
 
 ``fee_min`` and ``min_trade`` keep the problem separable: ``f_i`` and ``dc_i`` gain the
 fixed part of each order's fee (``max(rate x value, fee_min) - rate x value``) and
@@ -110,6 +116,9 @@ MAX_ALTERNATIVES = 50_000
 POOL_BISECTIONS = 30
 #: Bisection steps towards a plan that pays when no first plan does (_feasible_start).
 FEASIBLE_BISECTIONS = 30
+#: The search's ceilings, as shares of the way from the bound to the first plan (see
+#: _search); the last must be 1.
+CEILINGS = (1 / 16, 1 / 4, 1.0)
 #: Plans within this of the incumbent are not searched for (weight units).
 TOLERANCE = 1e-12
 #: Breach (weights) below which a cap or band counts as kept: milp.BREACH_TOL.
@@ -442,10 +451,8 @@ class _Model:
         """
         cash_vals = [self.g(float(c)) - mu * float(c) for c in self.cash_breaks]
         k = int(np.argmin(cash_vals))
-        if self._cand_terms is None:
-            # phi at the candidates is f + lam dc (no groups with pools, see applies).
-            self._cand_terms = (self.f(self.candidates), self.dc(self.candidates))
-        cand_f, cand_dc = self._cand_terms
+        # phi at the candidates is f + lam dc (no groups with pools, see applies).
+        cand_f, cand_dc = self.candidate_terms()
         rows = np.arange(len(self.a))
         ranges = np.array(self.pool_range)
         zero = np.clip(0.0, ranges[:, 0], ranges[:, 1])
@@ -544,9 +551,17 @@ class _Model:
             self.group_of[grouped], weights=weight[grouped], minlength=len(self.group_nu)
         )
 
+    def candidate_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """f and dc at the candidates, computed once: every multiplier tried reads them."""
+        if self._cand_terms is None:
+            self._cand_terms = (self.f(self.candidates), self.dc(self.candidates))
+        return self._cand_terms
+
     def lagrangian(self, mu: float) -> tuple[float, np.ndarray, float, float]:
         """L(mu), the per-asset argmins, the cash argmin and the subgradient."""
-        phi = self.phi(self.candidates, mu)
+        # phi (see there) from the cached terms, in the same order of operations.
+        cand_f, cand_dc = self.candidate_terms()
+        phi = cand_f + mu * cand_dc + self.nu()[:, None] * self.a[:, None] * self.candidates
         pick = np.argmin(phi, axis=1)
         rows = np.arange(len(pick))
         x = self.candidates[rows, pick]
@@ -1071,10 +1086,14 @@ def _search(
             return TOLERANCE
         return max(TOLERANCE, MIP_ABS_GAP, MIP_REL_GAP * abs(best))
 
-    def unproven() -> tuple[np.ndarray, float]:
-        if best - bound <= proven_within():
+    def unproven_from(floor: float) -> tuple[np.ndarray, float]:
+        """The incumbent and its gap to ``floor``, a proven lower bound."""
+        if best - floor <= proven_within():
             return np.asarray(best_x, dtype=float), 0.0
-        return np.asarray(best_x, dtype=float), max(best - bound, TOLERANCE)
+        return np.asarray(best_x, dtype=float), max(best - floor, TOLERANCE)
+
+    def unproven() -> tuple[np.ndarray, float]:
+        return unproven_from(bound)
 
     if best - bound <= proven_within():
         return unproven()
@@ -1084,225 +1103,247 @@ def _search(
     def reduced(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return model.phi(x, mus, rows) - phi_hat[rows][:, None]
 
-    gap = best - bound + TOLERANCE
-    # Alternatives per asset: share counts other than x_hat with reduced cost <= gap,
-    # found in windows growing around each segment's least phi (phi is convex there, so
-    # a window whose ends are dearer than the gap holds all of the segment's).
-    alts: list[list[tuple[float, float, float]]] = [[] for _ in range(n)]
-    tasks = _segments(model, mus, x_hat)
-    width = 4
-    total_alts = 0
-    while len(tasks[0]):
-        rows, centre, seg_lo, seg_hi = tasks
-        offsets = np.arange(-width, width + 1, dtype=float)
-        xs = centre[:, None] + offsets[None, :]
-        inside = (xs >= seg_lo[:, None]) & (xs <= seg_hi[:, None])
-        clipped = np.clip(xs, seg_lo[:, None], seg_hi[:, None])
-        r = np.where(inside, reduced(clipped, rows), np.inf)
-        keep = r <= gap
-        edge = keep[:, 0] | keep[:, -1]
-        finished = np.flatnonzero(~edge)
-        cash = model.dc(clipped[finished], rows[finished]) if len(finished) else clipped[:0]
-        for f, j in enumerate(finished):
-            row = int(rows[j])
-            for col in np.flatnonzero(keep[j]):
-                xv = float(xs[j, col])
-                if xv != x_hat[row]:
-                    alts[row].append((float(r[j, col]), xv, float(cash[f, col])))
-                    total_alts += 1
-        if total_alts > MAX_ALTERNATIVES:
-            return unproven()
-        tasks = (rows[edge], centre[edge], seg_lo[edge], seg_hi[edge])
-        width *= 4
-        if width > MAX_WINDOW and len(tasks[0]):
-            return unproven()
-    dc_hat = model.dc(x_hat)
-    core = [i for i in range(n) if alts[i]]
-
-    # Cheapest reduced cost per unit of cash first: the bound below then tightens
-    # quickly with depth (expknap's ratio order around the break item).
-    def ratio(i: int) -> float:
-        return min(r / max(abs(dcv - float(dc_hat[i])), 1e-300) for r, _, dcv in alts[i])
-
-    core.sort(key=ratio)
-    for i in core:
-        alts[i].sort()
-    # Cheapest reduced cost per unit of cash, up and down, among the core's suffix.
-    m = len(core)
-
-    def cash_move(item: int, _xv: float, dcv: float) -> float:
-        return dcv - float(dc_hat[item])
-
-    rho_up, rho_down = _suffix_rates(core, alts, cash_move)
-
-    cash_min = min(model.g(c) - mu * c for c in model.cash_breaks)
-    breaks = [float(c) for c in model.cash_breaks]
-    c_max = model.c_max
-
-    def r_cash(c: float) -> float:
-        if c < -1e-15 or c > c_max + 1e-12:
-            return math.inf
-        return model.g(c) - mu * c - cash_min
-
-    # r_c is convex with its least value at c_best: from c, only the breaks on the way
-    # to c_best can lower the bound (moving away raises both r_c and the moving cost).
-    at_breaks = [(c, r_cash(c)) for c in breaks]
-    c_best = min(at_breaks, key=lambda item: item[1])[0]
-    below = [item for item in at_breaks if item[0] <= c_best]
-    above = [item for item in at_breaks if item[0] >= c_best]
-
-    # With pools the cash bound is on T = sum_p h(d_p), which moves by at most
-    # 1 / (1 - spread) per unit of cash a trade brings.
-    t_scale = 1.0 - model.spread if model.pools > 1 else 1.0
-
-    ups = [v * t_scale for v in rho_up]
-    downs = [v * t_scale for v in rho_down]
-
-    def cash_bound(c: float, k: int) -> float:
-        """Least r_c plus the reduced cost of moving the cash from c, items k.. free."""
-        out = r_cash(c)
-        if c < c_best:
-            up = ups[k]
-            if up < math.inf:
-                for target, r_target in below:
-                    if target > c:
-                        value = r_target + up * (target - c)
-                        if value < out:
-                            out = value
-        elif c > c_best:
-            down = downs[k]
-            if down < math.inf:
-                for target, r_target in above:
-                    if target < c:
-                        value = r_target + down * (c - target)
-                        if value < out:
-                            out = value
-        return out
-
-    # Groups: r_g(s) = h_g(s) - nu_g s - min(h_g - nu_g s) >= 0 is each group's share of
-    # F - L. The same bound as the cash's, per group: the least r_g plus the reduced cost
-    # of moving the group's weight there with its members still free (items k..).
-    n_groups = len(model.group_nu)
-    group_of = [int(g) for g in model.group_of]
-    a_list = [float(v) for v in model.a]
-    group_rho: list[tuple[list[float], list[float]]] = []
-    group_points: list[list[float]] = []
-    group_floor = [model.group_min(g) for g in range(n_groups)]
-
-    def weight_move(item: int, xv: float, _dcv: float) -> float:
-        return a_list[item] * (xv - float(x_hat[item]))
-
-    for g in range(n_groups):
-        group_rho.append(_suffix_rates(core, alts, weight_move, [v == g for v in group_of]))
-        group_points.append(model.group_breaks(g))
-
-    def r_group(g: int, s: float) -> float:
-        return model.h(g, s) - float(model.group_nu[g]) * s - group_floor[g]
-
-    def group_bound(g: int, s: float, k: int) -> float:
-        out = r_group(g, s)
-        up, down = group_rho[g][0][k], group_rho[g][1][k]
-        for point in group_points[g]:
-            rho = up if point > s else down
-            if rho < math.inf:
-                out = min(out, r_group(g, point) + rho * abs(point - s))
-        return out
-
-    # Pools: F - L also holds each pool's r_p(d_p) = xi_p(d_p) - lam_p d_p - min >= 0
-    # (see _Model.pool_lagrangian), bounded per pool like a group, by its own items.
-    pool_of = [int(p) for p in model.pool]
-    balances = [float(v) for v in model.balances(x_hat)] if pools else []
-    lams = [float(v) for v in lam] if pools else []
-    pool_rho: list[tuple[list[float], list[float]]] = []
-    for p in range(model.pools if pools else 0):
-        pool_rho.append(_suffix_rates(core, alts, cash_move, [v == p for v in pool_of]))
-
-    def r_pool(p: int, d: float) -> float:
-        return model.pool_xi(d, mu, lams[p]) - floors[p]
-
-    def pool_bound(p: int, d: float, k: int) -> float:
-        out = r_pool(p, d)
-        up, down = pool_rho[p][0][k], pool_rho[p][1][k]
-        for point in model.pool_points[p]:
-            rho = up if point > d else down
-            if rho < math.inf:
-                out = min(out, r_pool(p, point) + rho * abs(point - d))
-        return out
-
-    def rest_bound(k: int, cash: float, sums: list[float]) -> float:
-        # One free item can move both the cash and its group: the larger bound, not the
-        # sum (at k == m nothing is free and the two are exact, so they add).
-        if pools:
-            total = sum(model.pool_h(v) for v in balances)
-            if k == m:
-                return r_cash(total) + sum(r_pool(p, v) for p, v in enumerate(balances))
-            return max(
-                cash_bound(total, k), sum(pool_bound(p, v, k) for p, v in enumerate(balances))
-            )
-        if not n_groups:
-            return cash_bound(cash, k)
-        groups = sum(group_bound(g, sums[g], k) for g in range(n_groups))
-        if k == m:
-            return r_cash(cash) + groups
-        return max(cash_bound(cash, k), groups)
-
-    x = x_hat.copy()
     nodes = 0
-    budget = MAX_NODES_GROUPS if n_groups else MAX_NODES
+    budget = MAX_NODES_GROUPS if len(model.group_nu) else MAX_NODES
     if pools or model.segmented:
         budget = min(budget, MAX_NODES_COSTS + MAX_NODES_PER_ASSET * n, MAX_NODES_COSTS_CAP)
     if node_budget is not None:
         budget = node_budget
-    cash_hat = model.c0 + float(dc_hat.sum())
-    sums_hat = [float(v) for v in model.group_sums(x_hat)]
 
-    # What a plan must come under to be searched for (best less the tolerance), kept
-    # beside best: the search tests it at every node and alternative.
-    cut = best - proven_within()
-    dc_list = [float(v) for v in dc_hat]
-    plain = not pools and not n_groups
+    def explore(ceiling: float) -> bool:
+        """Every plan below ``ceiling`` (keeping the best); False when its alternatives
+        are too many to list (see MAX_ALTERNATIVES), so the search cannot finish."""
+        nonlocal nodes, best, best_x
+        gap = ceiling - bound + TOLERANCE
+        # Alternatives per asset: share counts other than x_hat with reduced cost <= gap,
+        # found in windows growing around each segment's least phi (phi is convex there, so
+        # a window whose ends are dearer than the gap holds all of the segment's).
+        alts: list[list[tuple[float, float, float]]] = [[] for _ in range(n)]
+        tasks = _segments(model, mus, x_hat)
+        width = 4
+        total_alts = 0
+        while len(tasks[0]):
+            rows, centre, seg_lo, seg_hi = tasks
+            offsets = np.arange(-width, width + 1, dtype=float)
+            xs = centre[:, None] + offsets[None, :]
+            inside = (xs >= seg_lo[:, None]) & (xs <= seg_hi[:, None])
+            clipped = np.clip(xs, seg_lo[:, None], seg_hi[:, None])
+            r = np.where(inside, reduced(clipped, rows), np.inf)
+            keep = r <= gap
+            edge = keep[:, 0] | keep[:, -1]
+            finished = np.flatnonzero(~edge)
+            cash = model.dc(clipped[finished], rows[finished]) if len(finished) else clipped[:0]
+            for f, j in enumerate(finished):
+                row = int(rows[j])
+                for col in np.flatnonzero(keep[j]):
+                    xv = float(xs[j, col])
+                    if xv != x_hat[row]:
+                        alts[row].append((float(r[j, col]), xv, float(cash[f, col])))
+                        total_alts += 1
+            if total_alts > MAX_ALTERNATIVES:
+                return False
+            tasks = (rows[edge], centre[edge], seg_lo[edge], seg_hi[edge])
+            width *= 4
+            if width > MAX_WINDOW and len(tasks[0]):
+                return False
+        dc_hat = model.dc(x_hat)
+        core = [i for i in range(n) if alts[i]]
 
-    def visit(k: int, spent: float, cash: float) -> None:
-        nonlocal nodes, best, best_x, cut
-        nodes += 1
-        if nodes > budget:
-            raise _OverBudgetError
-        rest = cash_bound(cash, k) if plain else rest_bound(k, cash, sums_hat)
-        bound_here = bound + spent + rest
-        if bound_here >= cut:
-            return
-        if k == m:
-            best, best_x = bound_here, x.copy()
-            cut = best - proven_within()
-            return
-        i = core[k]
-        visit(k + 1, spent, cash)
-        keep_x = x[i]
-        g = group_of[i]
-        dch = dc_list[i]
-        for r_val, xv, dcv in alts[i]:
-            if bound + spent + r_val >= cut:
-                break
-            x[i] = xv
-            if g >= 0:
-                moved = a_list[i] * (xv - float(keep_x))
-                sums_hat[g] += moved
+        # Cheapest reduced cost per unit of cash first: the bound below then tightens
+        # quickly with depth (expknap's ratio order around the break item).
+        def ratio(i: int) -> float:
+            return min(r / max(abs(dcv - float(dc_hat[i])), 1e-300) for r, _, dcv in alts[i])
+
+        core.sort(key=ratio)
+        for i in core:
+            alts[i].sort()
+        # Cheapest reduced cost per unit of cash, up and down, among the core's suffix.
+        m = len(core)
+
+        def cash_move(item: int, _xv: float, dcv: float) -> float:
+            return dcv - float(dc_hat[item])
+
+        rho_up, rho_down = _suffix_rates(core, alts, cash_move)
+
+        cash_min = min(model.g(c) - mu * c for c in model.cash_breaks)
+        breaks = [float(c) for c in model.cash_breaks]
+        c_max = model.c_max
+
+        def r_cash(c: float) -> float:
+            if c < -1e-15 or c > c_max + 1e-12:
+                return math.inf
+            return model.g(c) - mu * c - cash_min
+
+        # r_c is convex with its least value at c_best: from c, only the breaks on the way
+        # to c_best can lower the bound (moving away raises both r_c and the moving cost).
+        at_breaks = [(c, r_cash(c)) for c in breaks]
+        c_best = min(at_breaks, key=lambda item: item[1])[0]
+        below = [item for item in at_breaks if item[0] <= c_best]
+        above = [item for item in at_breaks if item[0] >= c_best]
+
+        # With pools the cash bound is on T = sum_p h(d_p), which moves by at most
+        # 1 / (1 - spread) per unit of cash a trade brings.
+        t_scale = 1.0 - model.spread if model.pools > 1 else 1.0
+
+        ups = [v * t_scale for v in rho_up]
+        downs = [v * t_scale for v in rho_down]
+
+        def cash_bound(c: float, k: int) -> float:
+            """Least r_c plus the reduced cost of moving the cash from c, items k.. free."""
+            out = r_cash(c)
+            if c < c_best:
+                up = ups[k]
+                if up < math.inf:
+                    for target, r_target in below:
+                        if target > c:
+                            value = r_target + up * (target - c)
+                            if value < out:
+                                out = value
+            elif c > c_best:
+                down = downs[k]
+                if down < math.inf:
+                    for target, r_target in above:
+                        if target < c:
+                            value = r_target + down * (c - target)
+                            if value < out:
+                                out = value
+            return out
+
+        # Groups: r_g(s) = h_g(s) - nu_g s - min(h_g - nu_g s) >= 0 is each group's share of
+        # F - L. The same bound as the cash's, per group: the least r_g plus the reduced cost
+        # of moving the group's weight there with its members still free (items k..).
+        n_groups = len(model.group_nu)
+        group_of = [int(g) for g in model.group_of]
+        a_list = [float(v) for v in model.a]
+        group_rho: list[tuple[list[float], list[float]]] = []
+        group_points: list[list[float]] = []
+        group_floor = [model.group_min(g) for g in range(n_groups)]
+
+        def weight_move(item: int, xv: float, _dcv: float) -> float:
+            return a_list[item] * (xv - float(x_hat[item]))
+
+        for g in range(n_groups):
+            group_rho.append(_suffix_rates(core, alts, weight_move, [v == g for v in group_of]))
+            group_points.append(model.group_breaks(g))
+
+        def r_group(g: int, s: float) -> float:
+            return model.h(g, s) - float(model.group_nu[g]) * s - group_floor[g]
+
+        def group_bound(g: int, s: float, k: int) -> float:
+            out = r_group(g, s)
+            up, down = group_rho[g][0][k], group_rho[g][1][k]
+            for point in group_points[g]:
+                rho = up if point > s else down
+                if rho < math.inf:
+                    out = min(out, r_group(g, point) + rho * abs(point - s))
+            return out
+
+        # Pools: F - L also holds each pool's r_p(d_p) = xi_p(d_p) - lam_p d_p - min >= 0
+        # (see _Model.pool_lagrangian), bounded per pool like a group, by its own items.
+        pool_of = [int(p) for p in model.pool]
+        balances = [float(v) for v in model.balances(x_hat)] if pools else []
+        lams = [float(v) for v in lam] if pools else []
+        pool_rho: list[tuple[list[float], list[float]]] = []
+        for p in range(model.pools if pools else 0):
+            pool_rho.append(_suffix_rates(core, alts, cash_move, [v == p for v in pool_of]))
+
+        def r_pool(p: int, d: float) -> float:
+            return model.pool_xi(d, mu, lams[p]) - floors[p]
+
+        def pool_bound(p: int, d: float, k: int) -> float:
+            out = r_pool(p, d)
+            up, down = pool_rho[p][0][k], pool_rho[p][1][k]
+            for point in model.pool_points[p]:
+                rho = up if point > d else down
+                if rho < math.inf:
+                    out = min(out, r_pool(p, point) + rho * abs(point - d))
+            return out
+
+        def rest_bound(k: int, cash: float, sums: list[float]) -> float:
+            # One free item can move both the cash and its group: the larger bound, not the
+            # sum (at k == m nothing is free and the two are exact, so they add).
             if pools:
-                saved = balances[pool_of[i]]
-                balances[pool_of[i]] = saved + dcv - dch
-            visit(k + 1, spent + r_val, cash + dcv - dch)
-            if pools:
-                balances[pool_of[i]] = saved
-            if g >= 0:
-                sums_hat[g] -= moved
-        x[i] = keep_x
+                total = sum(model.pool_h(v) for v in balances)
+                if k == m:
+                    return r_cash(total) + sum(r_pool(p, v) for p, v in enumerate(balances))
+                return max(
+                    cash_bound(total, k), sum(pool_bound(p, v, k) for p, v in enumerate(balances))
+                )
+            if not n_groups:
+                return cash_bound(cash, k)
+            groups = sum(group_bound(g, sums[g], k) for g in range(n_groups))
+            if k == m:
+                return r_cash(cash) + groups
+            return max(cash_bound(cash, k), groups)
 
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, m + 200))
-    try:
-        visit(0, 0.0, cash_hat)
-    except _OverBudgetError:
-        return unproven()
-    finally:
-        sys.setrecursionlimit(limit)
+        x = x_hat.copy()
+        cash_hat = model.c0 + float(dc_hat.sum())
+        sums_hat = [float(v) for v in model.group_sums(x_hat)]
+
+        # What a plan must come under to be searched for (best less the tolerance), kept
+        # beside best: the search tests it at every node and alternative.
+        cut = min(ceiling, best - proven_within())
+        dc_list = [float(v) for v in dc_hat]
+        plain = not pools and not n_groups
+
+        def visit(k: int, spent: float, cash: float) -> None:
+            nonlocal nodes, best, best_x, cut
+            nodes += 1
+            if nodes > budget:
+                raise _OverBudgetError
+            rest = cash_bound(cash, k) if plain else rest_bound(k, cash, sums_hat)
+            bound_here = bound + spent + rest
+            if bound_here >= cut:
+                return
+            if k == m:
+                best, best_x = bound_here, x.copy()
+                cut = best - proven_within()
+                return
+            i = core[k]
+            visit(k + 1, spent, cash)
+            keep_x = x[i]
+            g = group_of[i]
+            dch = dc_list[i]
+            for r_val, xv, dcv in alts[i]:
+                if bound + spent + r_val >= cut:
+                    break
+                x[i] = xv
+                if g >= 0:
+                    moved = a_list[i] * (xv - float(keep_x))
+                    sums_hat[g] += moved
+                if pools:
+                    saved = balances[pool_of[i]]
+                    balances[pool_of[i]] = saved + dcv - dch
+                visit(k + 1, spent + r_val, cash + dcv - dch)
+                if pools:
+                    balances[pool_of[i]] = saved
+                if g >= 0:
+                    sums_hat[g] -= moved
+            x[i] = keep_x
+
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, m + 200))
+        try:
+            visit(0, 0.0, cash_hat)
+        finally:
+            sys.setrecursionlimit(limit)
+        return True
+
+    # Ceilings below the incumbent first, rising: a search under a low ceiling lists
+    # few alternatives and prunes hard, and the optimum is often far below the first
+    # plan (found last by a search under the incumbent alone). A search that finishes
+    # without a plan proves the optimum is at least its ceiling.
+    floor = bound
+    for share in CEILINGS:
+        ceiling = min(floor + share * (best - floor), best)
+        try:
+            finished = explore(ceiling)
+        except _OverBudgetError:
+            return unproven_from(floor)
+        if not finished:
+            return unproven_from(floor)
+        if best < ceiling or ceiling >= best:
+            # Every plan below the ceiling was seen, the best of them kept.
+            return np.asarray(best_x, dtype=float), 0.0
+        floor = ceiling
     return np.asarray(best_x, dtype=float), 0.0
