@@ -89,7 +89,7 @@ from .model import (
     uses_order_binaries,
 )
 
-__all__ = ["applies", "solve"]
+__all__ = ["applies", "polish", "solve"]
 
 #: Search budget before handing the problem to the MILP.
 MAX_NODES = 200_000
@@ -833,6 +833,28 @@ def _dual_prices(model: _Model) -> tuple[np.ndarray, float] | None:
     model.group_nu = np.asarray(result.eqlin.marginals[1:], dtype=float)
     mu = float(result.eqlin.marginals[0])
     return x0 + result.x[:n_delta].reshape(n, pieces).sum(axis=1), mu
+
+
+def polish(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The plan ``buy``/``sell`` after this module's local search, if that scores better.
+
+    For plans made another way (the MILP's LP route: a rounded relaxation). The search
+    runs on this module's program, whatever the problem's structure: it weighs bands
+    and caps as weights of the value before costs and settles pools as
+    :func:`.model.objective` does, so it is only a way to find moves. The moved plan is
+    kept when :func:`.model.objective` (the program's exact objective, costs and all)
+    says it is better; else the plan comes back unchanged.
+    """
+    finite = bool(np.all(np.isfinite(problem.buy_max))) and bool(
+        np.all(np.isfinite(problem.sell_max))
+    )
+    if not (problem.whole and finite and problem.value > 0):
+        return buy, sell
+    x, _ = _improve(_Model(problem), buy - sell)
+    moved_buy, moved_sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
+    if objective(problem, moved_buy, moved_sell) < objective(problem, buy, sell):
+        return moved_buy, moved_sell
+    return buy, sell
 
 
 def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
