@@ -155,7 +155,9 @@ def test_the_rounded_relaxation_is_polished_and_never_made_worse(seed, lp_route,
         problem, mode="band", band_lo=problem.target - band, band_hi=problem.target + band
     )
     polished = milp.solve(problem)
-    monkeypatch.setattr(milp.knapsack, "polish", lambda _problem, buy, sell: (buy, sell))
+    monkeypatch.setattr(
+        milp.knapsack, "polish", lambda _p, buy, sell, _deadline: (buy, sell, False)
+    )
     rounded = milp.solve(problem)
     assert polished.detail.startswith("large model") and rounded.detail.startswith("large model")
     ours = model.objective(problem, polished.buy, polished.sell)

@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -835,7 +836,9 @@ def _dual_prices(model: _Model) -> tuple[np.ndarray, float] | None:
     return x0 + result.x[:n_delta].reshape(n, pieces).sum(axis=1), mu
 
 
-def polish(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def polish(
+    problem: Problem, buy: np.ndarray, sell: np.ndarray, deadline: float | None = None
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """The plan ``buy``/``sell`` after this module's local search, if that scores better.
 
     For plans made another way (the MILP's LP route: a rounded relaxation). The search
@@ -844,25 +847,35 @@ def polish(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> tuple[np.ndar
     :func:`.model.objective` does, so it is only a way to find moves. The moved plan is
     kept when :func:`.model.objective` (the program's exact objective, costs and all)
     says it is better; else the plan comes back unchanged.
+
+    ``deadline`` (``time.perf_counter()``) is the caller's wall-clock guard: the local
+    search stops there, and the third value says it did (the plan then depends on the
+    machine's speed, which the caller reports).
     """
     finite = bool(np.all(np.isfinite(problem.buy_max))) and bool(
         np.all(np.isfinite(problem.sell_max))
     )
     if not (problem.whole and finite and problem.value > 0):
-        return buy, sell
-    x, _ = _improve(_Model(problem), buy - sell)
+        return buy, sell, False
+    x, _ = _improve(_Model(problem), buy - sell, deadline)
+    stopped = deadline is not None and time.perf_counter() >= deadline
     moved_buy, moved_sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
     if objective(problem, moved_buy, moved_sell) < objective(problem, buy, sell):
-        return moved_buy, moved_sell
-    return buy, sell
+        return moved_buy, moved_sell, stopped
+    return buy, sell, stopped
 
 
-def _improve(model: _Model, x: np.ndarray) -> tuple[np.ndarray, float]:
-    """Local search from a feasible plan: best single +-1 share or pair swap, repeated."""
+def _improve(
+    model: _Model, x: np.ndarray, deadline: float | None = None
+) -> tuple[np.ndarray, float]:
+    """Local search from a feasible plan: best single +-1 share or pair swap, repeated
+    (until no move helps, a count of rounds, or ``deadline``: see :func:`polish`)."""
     x = x.copy()
     pools = model.pools > 1
     onehot = np.eye(model.pools)[model.pool]
     for _ in range(MAX_IMPROVE + 2 * len(x)):
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
         c = model.c0 + float(model.dc(x).sum())
         base_f, base_dc = model.f(x), model.dc(x)
         balances = model.balances(x) if pools else np.empty(0)

@@ -85,9 +85,6 @@ from .model import (
     uses_order_binaries,
     widths,
 )
-from .model import (
-    piecewise as model_piecewise,
-)
 
 __all__ = ["Problem", "Solution", "greedy", "objective", "solve"]
 
@@ -299,7 +296,7 @@ def _solve_milp(
     """
     try:
         large = problem.n > LARGE_MODEL_ASSETS
-        model, layout = _build(problem, chords=large)
+        model, layout = _build(problem)
         hint = start if start is not None else greedy(problem)
 
         def left() -> float:
@@ -539,14 +536,14 @@ def _lp_rounded(
     # Rounding leaves caps and bands the relaxation kept a share or two outside (at 500
     # assets with bands, caps, two pools and fees: the program's objective 19.0 -> 2.1,
     # caps breached by 0.018 -> 0.0001 of the portfolio, in 0.13 s).
-    buy, sell = knapsack.polish(problem, buy, sell)
+    buy, sell, stopped = knapsack.polish(problem, buy, sell, started + guard_seconds)
     solution = Solution(
         buy, sell, "milp-time-limit", "large model: the LP relaxation's plan, rounded", 0.0
     )
     solution.objective = objective(problem, buy, sell)
     solution.extra["gap"] = max(solution.objective - bound, 0.0)
     solution.extra["nodes"] = 0.0
-    solution.extra["guard"] = 0.0
+    solution.extra["guard"] = float(stopped)
     return solution
 
 
@@ -780,47 +777,7 @@ def _order_binaries(
     return fee, (yb, ys)
 
 
-def _chord_cuts(
-    bld: _Builder,
-    assets: np.ndarray,
-    kinks: np.ndarray,
-    value_at: object,
-    lhs: tuple[np.ndarray, np.ndarray],
-    trades: tuple[np.ndarray, np.ndarray],
-    problem: Problem,
-) -> None:
-    """Rows ``lhs_i >= chord of g_i across each kink``: the whole-share hull of convex g_i.
-
-    ``assets`` are whole-share assets (their buy/sell columns count shares);
-    ``kinks[r]`` are the share counts (positions, not trades) where asset
-    ``assets[r]``'s convex function ``value_at(shares, rows)`` bends; ``lhs`` gives,
-    per asset, the columns and coefficients of what must be at least that function.
-    A kink on a whole share, or outside what the asset can hold, needs no cut.
-    """
-    b, s = trades
-    held = problem.held[assets]
-    lo = held - problem.sell_max[assets]
-    hi = held + problem.buy_max[assets]
-    below = np.floor(kinks + 1e-9)
-    keep = (kinks - below > 1e-9) & (below >= lo[:, None]) & (below + 1 <= hi[:, None])
-    rows, which = np.nonzero(keep)
-    if not len(rows):
-        return
-    n0 = below[rows, which]
-    f0 = value_at(n0, rows)  # type: ignore[operator]
-    slope = value_at(n0 + 1, rows) - f0  # type: ignore[operator]
-    lhs_cols, lhs_vals = lhs
-    width = lhs_cols.shape[1]
-    r = np.arange(len(rows))
-    cols = np.concatenate([lhs_cols[rows].ravel(), b[assets[rows]], s[assets[rows]]])
-    vals = np.concatenate([lhs_vals[rows].ravel(), -slope, slope])
-    row_of = np.concatenate([np.repeat(r, width), r, r])
-    bld.rows_add(cols, vals, row_of, f0 + slope * (held[rows] - n0), np.full(len(rows), np.inf))
-
-
-def _build(
-    problem: Problem, chords: bool = False
-) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+def _build(problem: Problem) -> tuple[dict[str, object], dict[str, np.ndarray]]:
     n = problem.n
     pools = len(problem.cash_start)
     units = WEIGHT_UNITS
@@ -896,30 +853,6 @@ def _build(
             np.concatenate([np.ones(2 * len(piece_of)), -chord, chord]),
             np.concatenate([row_of, row_of, r, r]),
             delta + chord * (held_c - floor_shares), np.full(len(cut), np.inf),
-        )  # fmt: skip
-    if chords and len(cut):
-        # For the LP route of large models (_lp_rounded): across every other kink of each
-        # asset's drift (the piece edges) the weighted pieces are at least the chord
-        # through the two share counts around it. Valid for every whole-share plan, and
-        # the LP optimum then sits on whole shares for every asset the cash and caps do
-        # not tie together, so rounding it loses little. (Branch-and-bound on small
-        # models does better without them: HiGHS needs more nodes to prove the same plan.)
-        ac = a[cut]
-        scale = np.maximum(problem.target[cut], 0.01) * units
-        edges = np.cumsum(PIECE_WIDTHS)
-        offsets = np.concatenate([-edges[::-1], edges])
-        goal = problem.target[cut] * k
-        piece_of = cut[:, None] * pieces + np.arange(pieces)[None, :]
-        unit_slopes = slopes(1.0)
-
-        def drift_at(shares: np.ndarray, rows: np.ndarray) -> np.ndarray:
-            return model_piecewise(ac[rows] * shares - goal[rows], scale[rows])
-
-        lhs_cols = np.concatenate([e_pos[piece_of], e_neg[piece_of]], axis=1)
-        lhs_vals = np.tile(np.concatenate([unit_slopes, unit_slopes]), (len(cut), 1))
-        _chord_cuts(
-            bld, cut, (goal[:, None] + offsets[None, :] * scale[:, None]) / ac[:, None],
-            drift_at, (lhs_cols, lhs_vals), (b, s), problem,
         )  # fmt: skip
     # Cash deviation: sum c - sum e+ + sum e- = t_cash
     bld.rows_add(
