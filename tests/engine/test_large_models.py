@@ -140,6 +140,8 @@ def test_bench_caps_at_500_assets_keeps_every_cap():
     _PLAN_CACHE.clear()
     plan = plan_rebalance(read_request(*workbook("caps", 500)))
     assert not [n for n in plan.notices if "after trading, " in n.message]
+    # The repair's plan still states a proven gap (from the search's bound).
+    assert any("proven within " in n.message for n in plan.notices)
     i = list(plan.tickers).index("T0187")
     assert plan.sell[i] == 1.0
 

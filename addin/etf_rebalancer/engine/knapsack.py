@@ -618,10 +618,13 @@ def solve(problem: Problem) -> Solution | None:
     if gap and capped and breaches(problem, buy, sell)[0] > BREACH_TOL:
         kept = _kept_caps(problem, x)
         if kept is not None:
-            # A plan with less cap breach: the weighted search's gap no longer applies.
-            x, gap = kept, math.inf
+            # A plan with less cap breach. The search's bound (its plan's value less the
+            # gap) still bounds every plan of the program, this one included.
+            floor = model.total(x) - gap
+            x = kept
             buy, sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
             value = objective(problem, buy, sell)
+            gap = max(value - floor, TOLERANCE) if math.isfinite(floor) else math.inf
             method, detail = "milp-time-limit", "knapsack search: caps kept first, best plan found"
     solution = Solution(buy, sell, method, detail, value)
     if gap:
