@@ -170,3 +170,42 @@ def test_the_rounded_relaxation_is_polished_and_never_made_worse(seed, lp_route,
     # The gap stays a true one: measured from the same LP bound.
     assert ours - polished.extra["gap"] == pytest.approx(theirs - rounded.extra["gap"], abs=1e-9)
     assert ours < theirs  # caps breached by 0.003-0.004 of the portfolio before, 2e-5 after
+
+
+def test_a_re_solve_at_a_new_cost_share_keeps_the_breaches_found_and_skips_their_phases(
+    monkeypatch,
+):
+    """plan.py re-solves at the plan's actual costs; only the drift targets move, so the
+    least breaches of the first solve hold, are imposed at once, and their programs are
+    not run again. The plan is as good as a re-solve from scratch."""
+    base = pools_problem(6, seed=0, caps=True)  # proven in the first solve, as plan.py needs
+    band = base.target * 0.1
+    problem = dataclasses.replace(
+        base, mode="band", band_lo=base.target - band, band_hi=base.target + band
+    )
+    monkeypatch.setattr(milp.knapsack, "applies", lambda _problem: False)
+    runs = []
+    real_run = milp._run
+
+    def counted(*args):
+        runs.append(1)
+        return real_run(*args)
+
+    monkeypatch.setattr(milp, "_run", counted)
+    first = milp.solve(problem)
+    assert first.method == "milp"
+    assert "held_cap" in first.extra and "held_band" in first.extra
+    moved = dataclasses.replace(problem, cost_share=2e-4)
+    runs.clear()
+    fresh = milp.solve(moved)
+    fresh_runs = len(runs)
+    runs.clear()
+    reused = milp.solve(moved, start=first)
+    assert len(runs) == 1 < fresh_runs
+    cap_r, band_r = model.breaches(moved, reused.buy, reused.sell)
+    cap_f, band_f = model.breaches(moved, fresh.buy, fresh.sell)
+    assert cap_r <= cap_f + 1e-7 and band_r <= band_f + 1e-7
+    if fresh.method == "milp" and reused.method == "milp":
+        ours = model.objective(moved, reused.buy, reused.sell)
+        theirs = model.objective(moved, fresh.buy, fresh.sell)
+        assert ours <= theirs + milp.MIP_REL_GAP * abs(theirs) + 1e-7

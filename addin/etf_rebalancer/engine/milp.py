@@ -157,7 +157,9 @@ class _Builder:
         )
 
 
-def solve(problem: Problem, guard_seconds: float = GUARD_SECONDS) -> Solution:
+def solve(
+    problem: Problem, guard_seconds: float = GUARD_SECONDS, start: Solution | None = None
+) -> Solution:
     """Solve ``problem`` within the deterministic work budget; fall back to :func:`greedy`.
 
     One-pool problems without side constraints or costs (:func:`.knapsack.applies`)
@@ -172,6 +174,9 @@ def solve(problem: Problem, guard_seconds: float = GUARD_SECONDS) -> Solution:
     guard_seconds
         Wall-clock guard for HiGHS. Normally the node budget ends the search well
         before it; if the guard fires the result is marked ``extra["guard"] = 1``.
+    start
+        A plan to start HiGHS from instead of the greedy one (the same problem's plan
+        at an earlier cost share, see :mod:`.plan`).
 
     Returns
     -------
@@ -182,7 +187,7 @@ def solve(problem: Problem, guard_seconds: float = GUARD_SECONDS) -> Solution:
     """
     started = time.perf_counter()
     if not knapsack.applies(problem):
-        return _solve_milp(problem, guard_seconds, started, None)
+        return _solve_milp(problem, guard_seconds, started, start)
     found = knapsack.solve(problem)
     gap = math.inf if found is None else found.extra.get("gap", math.inf)
     if found is not None and (
@@ -293,11 +298,25 @@ def _solve_milp(
     finds the least breach whole shares allow and the main one is re-solved with
     the breach held to it; then the same for bands in band mode. So no penalty
     weighting can trade a keepable cap or band for drift or turnover.
+
+    The breach each kind is held to, when proven the least (no breach, or a
+    least-breach program HiGHS solved to optimality), is returned in
+    ``extra["held_cap"]`` and ``extra["held_band"]``. A ``start`` that carries them
+    (the same problem at an earlier cost share: only the drift targets differ, so the
+    least breaches are the same and some plan keeps both) has them imposed at once,
+    and that kind's phases are not run again.
     """
     try:
         large = problem.n > LARGE_MODEL_ASSETS
         model, layout = _build(problem)
         hint = start if start is not None else greedy(problem)
+        held: dict[str, float] = {}
+        if start is not None and not large:
+            for kind in ("cap", "band"):
+                bound = start.extra.get(f"held_{kind}")
+                if bound is not None and len(layout[kind]):
+                    model = _limited(model, layout[kind], bound)
+                    held[kind] = bound
 
         def left() -> float:
             # One guard for the whole solve, not per run: the phases share it.
@@ -312,9 +331,12 @@ def _solve_milp(
             solution, x = _run(model, layout, problem, left(), hint)
         for kind in ("cap", "band"):
             cols = layout[kind]
+            if kind in held:
+                continue
             if solution is None or x is None or not len(cols) or solution.extra.get("guard"):
                 continue
             breach = float(x[cols].sum())
+            least_proven = breach <= BREACH_TOL * WEIGHT_UNITS
             if breach > BREACH_TOL * WEIGHT_UNITS:
                 least_model = dict(model)
                 cost = np.zeros_like(np.asarray(model["c"], dtype=float))
@@ -328,8 +350,11 @@ def _solve_milp(
                 first, x_first = _run(least_model, layout, problem, left(), solution)
                 if first is not None and x_first is not None:
                     least = float(x_first[cols].sum())
+                    least_proven = first.method == "milp"
                     if least < breach - BREACH_TOL * WEIGHT_UNITS:
                         model = _limited(model, cols, least + BREACH_TOL * WEIGHT_UNITS)
+                        if least_proven:
+                            held[kind] = least + BREACH_TOL * WEIGHT_UNITS
                         again, x_again = _run(model, layout, problem, left(), first)
                         if again is not None:
                             again.extra["guard"] = max(
@@ -339,17 +364,28 @@ def _solve_milp(
                         continue
             # Keep this kind's breach where it is while the next kind is settled.
             model = _limited(model, cols, breach + BREACH_TOL * WEIGHT_UNITS)
+            if least_proven:
+                held[kind] = breach + BREACH_TOL * WEIGHT_UNITS
     except (ValueError, MemoryError, RuntimeError) as error:  # a model HiGHS refuses
         fallback = greedy(problem)
         fallback.detail = f"solver error: {error}"
         fallback.seconds = time.perf_counter() - started
         return fallback
+    if (
+        solution is None
+        and start is not None
+        and start.extra.get("held_cap", start.extra.get("held_band")) is not None
+    ):
+        # The held breaches found no plan within the budget: settle them anew.
+        return _solve_milp(problem, guard_seconds, started, None)
     if solution is None:
         fallback = greedy(problem)
         fallback.detail = "no feasible plan within the work budget"
         fallback.seconds = time.perf_counter() - started
         return fallback
     solution.seconds = time.perf_counter() - started
+    for kind, bound in held.items():
+        solution.extra[f"held_{kind}"] = bound
     if solution.method != "milp":
         # An unproven incumbent can be poor: keep the greedy plan instead when the
         # program's own objective says it is better.

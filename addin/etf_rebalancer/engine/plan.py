@@ -628,7 +628,9 @@ def _solve(formulation: _Formulation, time_limit: float) -> Plan:
             break
         problem = dataclasses.replace(problem, cost_share=share)
         # The guard covers the whole plan: the re-solve gets what is left of it.
-        again = milp.solve(problem, guard_seconds=time_limit - (time.perf_counter() - started))
+        again = milp.solve(
+            problem, guard_seconds=time_limit - (time.perf_counter() - started), start=solution
+        )
         if again.extra.get("guard"):
             continue  # a clock-cut re-solve must not replace a work-bounded plan
         candidate = _settled_plan(formulation, again)
