@@ -58,6 +58,8 @@ The search has a fixed budget counted in steps (nodes, window widths, alternativ
 local-search rounds), never in seconds, so its answer is a function of the problem
 alone. Past it, or when a problem has another structure, the caller runs the MILP;
 a ``method="milp"`` answer from here is the proven optimum (within ``1e-12`` of it).
+(:func:`polish`, which the MILP's LP route calls, also stops at that caller's
+wall-clock guard, and says so.)
 """
 
 from __future__ import annotations
