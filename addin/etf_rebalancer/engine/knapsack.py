@@ -326,6 +326,7 @@ class _Model:
         cand = np.concatenate([cand, self.lo[:, None], self.hi[:, None]], axis=1)
         self.candidates = np.clip(cand, self.lo[:, None], self.hi[:, None])
         self._cand_terms: tuple[np.ndarray, np.ndarray] | None = None
+        self._break_terms: list[tuple[float, float]] | None = None
 
     def f(self, x: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Drift + trade costs of each asset (rows) at net share changes ``x``."""
@@ -452,7 +453,7 @@ class _Model:
         left short at the other slope takes that one; between, the pool ends at 0 and
         lam_p is found by bisection (all such pools in step).
         """
-        cash_vals = [self.g(float(c)) - mu * float(c) for c in self.cash_breaks]
+        cash_vals = [g - mu * c for c, g in self.cash_break_terms()]
         k = int(np.argmin(cash_vals))
         # phi at the candidates is f + lam dc (no groups with pools, see applies).
         cand_f, cand_dc = self.candidate_terms()
@@ -554,6 +555,13 @@ class _Model:
             self.group_of[grouped], weights=weight[grouped], minlength=len(self.group_nu)
         )
 
+    def cash_break_terms(self) -> list[tuple[float, float]]:
+        """``(c, g(c))`` at the cash breaks, computed once (as floats: the same values the
+        multiplier's bisection computed per call before)."""
+        if self._break_terms is None:
+            self._break_terms = [(float(c), self.g(float(c))) for c in self.cash_breaks]
+        return self._break_terms
+
     def candidate_terms(self) -> tuple[np.ndarray, np.ndarray]:
         """f and dc at the candidates, computed once: every multiplier tried reads them."""
         if self._cand_terms is None:
@@ -568,7 +576,7 @@ class _Model:
         pick = np.argmin(phi, axis=1)
         rows = np.arange(len(pick))
         x = self.candidates[rows, pick]
-        cash_vals = np.array([self.g(c) - mu * c for c in self.cash_breaks])
+        cash_vals = np.array([g - mu * c for c, g in self.cash_break_terms()])
         k = int(np.argmin(cash_vals))
         value = float(phi[rows, pick].sum()) + float(cash_vals[k]) + mu * self.c0
         for g in range(len(self.group_nu)):
