@@ -317,6 +317,7 @@ def _solve_milp(
                 if bound is not None and len(layout[kind]):
                     model = _limited(model, layout[kind], bound)
                     held[kind] = bound
+        imposed = bool(held)
 
         def left() -> float:
             # One guard for the whole solve, not per run: the phases share it.
@@ -371,11 +372,7 @@ def _solve_milp(
         fallback.detail = f"solver error: {error}"
         fallback.seconds = time.perf_counter() - started
         return fallback
-    if (
-        solution is None
-        and start is not None
-        and start.extra.get("held_cap", start.extra.get("held_band")) is not None
-    ):
+    if solution is None and imposed:
         # The held breaches found no plan within the budget: settle them anew.
         return _solve_milp(problem, guard_seconds, started, None)
     if solution is None:
