@@ -21,15 +21,52 @@ PROFILE = settings(
 )
 
 
+def draw_weights(draw, n: int) -> np.ndarray:
+    """Targets of ``n`` assets and, last, cash: fractions in steps of 0.001 summing to 1."""
+    cuts = sorted(draw(st.lists(st.integers(0, 1000), min_size=n, max_size=n)))
+    bounds = [0, *cuts, 1000]
+    return np.array([bounds[i + 1] - bounds[i] for i in range(n + 1)], dtype=float) / 1000
+
+
+def full_mode_problem(
+    weights: np.ndarray,
+    price: np.ndarray,
+    held: np.ndarray,
+    sell_max: np.ndarray,
+    spendable: float,
+    cash: np.ndarray,
+    **rest,
+) -> milp.Problem:
+    """A full-mode, whole-share problem without Min/Max: targets and cash target from
+    ``weights`` (assets, then cash), purchases bounded by what ``spendable`` buys."""
+    n = len(price)
+    return milp.Problem(
+        value=float(held @ price + cash.sum()),
+        price=price,
+        held=held,
+        target=weights[:n],
+        buy_max=np.floor(spendable / price),
+        sell_max=sell_max,
+        band_lo=weights[:n],
+        band_hi=weights[:n],
+        min_weight=np.full(n, math.nan),
+        max_weight=np.full(n, math.nan),
+        cash_start=cash,
+        cash_target=float(weights[n]),
+        cash_lo=float(weights[n]),
+        cash_hi=float(weights[n]),
+        whole=True,
+        **rest,
+    )
+
+
 @st.composite
 def one_pool_problems(draw, max_assets=6, max_held=30, tiny=False):
     """One-pool, full-mode problems: held portfolios, fees, tax, cash targets, money to raise."""
     n = draw(st.integers(1 if tiny else 2, 3 if tiny else max_assets))
     price = np.array([float(draw(st.integers(5, 80 if tiny else 900))) for _ in range(n)])
     held = np.array([float(draw(st.integers(0, max_held))) for _ in range(n)])
-    cuts = sorted(draw(st.lists(st.integers(0, 1000), min_size=n, max_size=n)))
-    bounds = [0, *cuts, 1000]
-    weights = np.array([bounds[i + 1] - bounds[i] for i in range(n + 1)], dtype=float) / 1000
+    weights = draw_weights(draw, n)
     held_value = float(held @ price)
     cash = float(draw(st.integers(-int(held_value * 0.3), 120 if tiny else 20_000)))
     value = held_value + cash
@@ -39,26 +76,10 @@ def one_pool_problems(draw, max_assets=6, max_held=30, tiny=False):
     sell_tax = np.array([draw(st.sampled_from([0.0, 0.0018, 0.05])) for _ in range(n)])
     sell_max = np.zeros(n) if buy_only else held
     spendable = max(cash, 0.0) + (0.0 if buy_only else held_value)
-    return milp.Problem(
-        value=value,
-        price=price,
-        held=held,
-        target=weights[:n],
-        pool=np.zeros(n, dtype=int),
-        sell_tax=sell_tax,
-        buy_max=np.floor(spendable / price),
-        sell_max=sell_max,
-        band_lo=weights[:n],
-        band_hi=weights[:n],
-        min_weight=np.full(n, math.nan),
-        max_weight=np.full(n, math.nan),
-        cash_start=np.array([cash]),
-        cash_target=float(weights[n]),
-        cash_lo=float(weights[n]),
-        cash_hi=float(weights[n]),
-        whole=True,
-        fee_rate=fee_rate,
-    )
+    return full_mode_problem(
+        weights, price, held, sell_max, spendable, np.array([cash]),
+        pool=np.zeros(n, dtype=int), sell_tax=sell_tax, fee_rate=fee_rate,
+    )  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from etf_rebalancer.engine import knapsack, milp
 from tests.engine.brute_force import best_score
 from tests.engine.test_knapsack import PROFILE as ONE_POOL_PROFILE
-from tests.engine.test_knapsack import milp_only, search_budget
+from tests.engine.test_knapsack import draw_weights, full_mode_problem, milp_only, search_budget
 
 PROFILE = settings(ONE_POOL_PROFILE, max_examples=120)
 
@@ -31,9 +31,7 @@ def pooled_problems(draw, tiny=False):
     price = np.array([float(draw(st.integers(5, 60 if tiny else 900))) for _ in range(n)])
     held = np.array([float(draw(st.integers(0, 4 if tiny else 40))) for _ in range(n)])
     pool = np.array([draw(st.integers(0, pools - 1)) for _ in range(n)])
-    cuts = sorted(draw(st.lists(st.integers(0, 1000), min_size=n, max_size=n)))
-    bounds = [0, *cuts, 1000]
-    weights = np.array([bounds[i + 1] - bounds[i] for i in range(n + 1)], dtype=float) / 1000
+    weights = draw_weights(draw, n)
     held_value = float(held @ price)
     top = 100 if tiny else 20_000
     cash = np.array([float(draw(st.integers(-top // 3, top))) for _ in range(pools)])
@@ -43,29 +41,17 @@ def pooled_problems(draw, tiny=False):
     sell_max = np.zeros(n) if buy_only else held
     spendable = max(float(cash.sum()), 0.0) + (0.0 if buy_only else held_value)
     scale = value / 1000
-    return milp.Problem(
-        value=value,
-        price=price,
-        held=held,
-        target=weights[:n],
-        pool=pool,
-        sell_tax=np.array([draw(st.sampled_from([0.0, 0.0018, 0.05])) for _ in range(n)]),
-        buy_max=np.floor(spendable / price),
-        sell_max=sell_max,
-        band_lo=weights[:n],
-        band_hi=weights[:n],
-        min_weight=np.full(n, math.nan),
-        max_weight=np.full(n, math.nan),
-        cash_start=cash,
-        cash_target=float(weights[n]),
-        cash_lo=float(weights[n]),
-        cash_hi=float(weights[n]),
-        whole=True,
-        fee_rate=draw(st.sampled_from([0.0, 0.001, 0.01])),
-        fee_min=draw(st.sampled_from([0.0, 1.0, 5.0])) * scale,
-        min_trade=draw(st.sampled_from([0.0, 20.0, 80.0])) * scale,
-        fx_spread=draw(st.sampled_from([0.0, 0.002, 0.05])),
-    )
+    # Drawn in this order (the examples Hypothesis replays depend on it).
+    sell_tax = np.array([draw(st.sampled_from([0.0, 0.0018, 0.05])) for _ in range(n)])
+    fee_rate = draw(st.sampled_from([0.0, 0.001, 0.01]))
+    fee_min = draw(st.sampled_from([0.0, 1.0, 5.0])) * scale
+    min_trade = draw(st.sampled_from([0.0, 20.0, 80.0])) * scale
+    fx_spread = draw(st.sampled_from([0.0, 0.002, 0.05]))
+    return full_mode_problem(
+        weights, price, held, sell_max, spendable, cash,
+        pool=pool, sell_tax=sell_tax, fee_rate=fee_rate, fee_min=fee_min,
+        min_trade=min_trade, fx_spread=fx_spread,
+    )  # fmt: skip
 
 
 def _check_plan(problem, solution):
