@@ -41,7 +41,13 @@ def lp_route(monkeypatch):
 
 
 @pytest.mark.parametrize("caps", [False, True])
-def test_large_model_takes_the_lp_route_and_keeps_every_guarantee(caps, lp_route):
+@pytest.mark.parametrize("largest", [False, True], ids=["lp", "guide-lp"])
+def test_large_model_takes_the_lp_route_and_keeps_every_guarantee(
+    caps, largest, lp_route, monkeypatch
+):
+    if largest:  # the route of the largest models: guide LP without binaries, unscaled
+        monkeypatch.setattr(milp, "GUIDE_LP_ASSETS", milp.LARGE_MODEL_ASSETS + 1)
+        monkeypatch.setattr(milp, "UNSCALED_LP_ASSETS", milp.LARGE_MODEL_ASSETS + 1)
     problem = pools_problem(milp.LARGE_MODEL_ASSETS + 50, caps=caps)
     solution = milp.solve(problem)
     assert solution.detail.startswith("large model"), solution.detail
@@ -209,3 +215,81 @@ def test_a_re_solve_at_a_new_cost_share_keeps_the_breaches_found_and_skips_their
         ours = model.objective(moved, reused.buy, reused.sell)
         theirs = model.objective(moved, fresh.buy, fresh.sell)
         assert ours <= theirs + milp.MIP_REL_GAP * abs(theirs) + 1e-7
+
+
+def _tiny_problem(seed: int) -> milp.Problem:
+    """Three assets in two pools with every cost and bound the guide LP must relax:
+    fee_min (up to 5% of the value), min_trade, tax, fx_spread, a Min, a group cap and
+    floor, bands (band mode on even seeds); at most 6 shares bought per asset."""
+    rng = np.random.default_rng(seed)
+    n = 3
+    price = np.round(rng.uniform(20, 120, n), 2)
+    held = rng.integers(0, 5, n).astype(float)
+    cash = np.array([rng.uniform(0, 300), rng.uniform(0, 300)])
+    value = float(held @ price + cash.sum())
+    target = rng.dirichlet(np.ones(n)) * 0.95
+    band = rng.uniform(0.05, 0.3)
+    group = float(target[:2].sum())
+    return milp.Problem(
+        value=value, price=price, held=held, target=target, pool=np.array([0, 1, 1]),
+        sell_tax=np.array([0.0, 0.0, 0.002]),
+        buy_max=np.minimum(np.floor(value / price), 6), sell_max=held,
+        band_lo=target * (1 - band), band_hi=target * (1 + band),
+        min_weight=np.where(rng.random(n) < 0.5, target * rng.uniform(0.8, 1.3, n), math.nan),
+        max_weight=np.full(n, math.nan), cash_start=cash, cash_target=0.05,
+        cash_lo=0.0, cash_hi=0.2,
+        groups=(("g", np.array([0, 1]), group * rng.uniform(0.9, 1.3),
+                 group * rng.uniform(0.6, 1.1)),),
+        mode=["band", "full"][seed % 2], fee_rate=0.001,
+        fee_min=float(rng.uniform(0.5, 0.05 * value)), min_trade=float(rng.uniform(0, 60)),
+        fx_spread=0.01,
+    )  # fmt: skip
+
+
+def _guide_bound(problem: milp.Problem, extra_fee: float) -> float:
+    guide, _layout = milp._build(
+        dataclasses.replace(problem, fee_min=0.0, min_trade=0.0), extra_fee=extra_fee
+    )
+    guide["integrality"] = np.zeros_like(np.asarray(guide["integrality"]))
+    solved = milp._lp(guide, 10.0)
+    assert solved is not None
+    return solved[1]
+
+
+def test_guide_lp_without_order_binaries_bounds_every_whole_share_plan():
+    """The largest models' first LP drops fee_min and min_trade; its optimum is reported
+    as a proven bound, so it must lie below every whole-share plan's objective: checked
+    against all of them (brute force) on 40 tiny problems. Without the allowance of
+    fee_min per order on kappa it would not be a bound: fee_min raises the costs, and
+    costs loosen every lower bound (weights of the value after costs)."""
+    from .brute_force import whole_plans
+
+    naive_above = 0
+    for seed in range(40):
+        problem = _tiny_problem(seed)
+        least = min(model.objective(problem, b, s) for b, s in whole_plans(problem))
+        assert math.isfinite(least)
+        assert _guide_bound(problem, problem.fee_min) <= least + 1e-9, seed
+        naive_above += _guide_bound(problem, 0.0) > least + 1e-9
+    assert naive_above >= 5  # the allowance is what makes it a bound (15 of 40 here)
+
+
+def test_unscaled_lp_has_the_same_optimum_and_falls_back_to_the_defaults(monkeypatch):
+    problem = pools_problem(milp.LARGE_MODEL_ASSETS + 50, caps=True)
+    program, _layout = milp._build(problem)
+    program["integrality"] = np.zeros_like(np.asarray(program["integrality"]))
+    default, fast = milp._lp(program, 10.0), milp._lp(program, 10.0, fast=True)
+    assert default is not None and fast is not None
+    assert fast[1] == pytest.approx(default[1], rel=1e-9, abs=1e-12)
+    runs = []
+    real = milp._run_highs
+
+    def first_run_fails(highs):  # the unscaled attempt ends without an optimum
+        runs.append(highs)
+        if len(runs) > 1:
+            real(highs)
+
+    monkeypatch.setattr(milp, "_run_highs", first_run_fails)
+    again = milp._lp(program, 10.0, fast=True)
+    assert len(runs) == 2 and again is not None
+    assert again[1] == pytest.approx(default[1], rel=1e-9, abs=1e-12)
