@@ -567,10 +567,11 @@ def _lp_rounded(
     trade = (x[guide_layout["b"]] - x[guide_layout["s"]]) * unit
     spent = time.perf_counter() - started
     if len(layout["yb"]) and guard_seconds - spent > 1.5 * spent:
-        # The relaxation spreads fee_min over fractional order binaries, so it places
-        # many small orders that min_trade and fee_min then make wrong. Fix which orders
-        # exist (those worth min_trade in the relaxation), pay their fee_min in full,
-        # and solve the LP again: only whole shares are relaxed then.
+        # The relaxation spreads fee_min over fractional order binaries (the guide LP
+        # leaves it out), so it places many small orders that min_trade and fee_min
+        # then make wrong. Fix which orders exist (those worth min_trade in the
+        # relaxation), pay their fee_min in full, and solve the LP again: only whole
+        # shares are relaxed then.
         value = np.abs(trade) * problem.price
         keep = value >= max(problem.min_trade, 1e-9 * problem.value)
         lb = np.asarray(relaxed["lb"], dtype=float).copy()
