@@ -304,9 +304,10 @@ def _solve_milp(
     """HiGHS on the program, caps and bands first: lexicographically, not by weights.
 
     When the plan breaches a cap (group or per-asset Min/Max), a first program
-    finds the least breach whole shares allow and the main one is re-solved with
-    the breach held to it; then the same for bands in band mode. So no penalty
-    weighting can trade a keepable cap or band for drift or turnover.
+    finds the least breach whole shares allow and holds the breach to it; then the
+    same for bands in band mode, from that least-breach plan; then the main program
+    runs once more, held to both. So no penalty weighting can trade a keepable cap or
+    band for drift or turnover.
 
     The breach each kind is held to, when proven the least (no breach, or a
     least-breach program HiGHS solved to optimality), is returned in
@@ -339,25 +340,23 @@ def _solve_milp(
             solution, x = _lp_rounded(model, layout, problem, left()), None
         else:
             solution, x = _run(model, layout, problem, left(), hint)
+        # A kind's least breach, once found below the plan's, is held while the next kind
+        # is settled from that least-breach plan; the main program runs again once, at
+        # the end. (Again after each kind ran up to five programs: "all" at 10 assets.)
+        pending: tuple[Solution, np.ndarray] | None = None
         for kind in ("cap", "band"):
             cols = layout[kind]
             if kind in held:
                 continue
             if solution is None or x is None or not len(cols) or solution.extra.get("guard"):
                 continue
-            breach = float(x[cols].sum())
+            plan_x = x if pending is None else pending[1]
+            breach = float(plan_x[cols].sum())
             least_proven = breach <= BREACH_TOL * WEIGHT_UNITS
             if breach > BREACH_TOL * WEIGHT_UNITS:
-                least_model = dict(model)
-                cost = np.zeros_like(np.asarray(model["c"], dtype=float))
-                cost[cols] = 1.0
-                # Money spent loosens lower bounds (they apply to the value after costs) by
-                # at most the sum of the lower bounds (<= 1) per unit: priced above that,
-                # no fee or conversion is ever paid just to shrink the portfolio.
-                cost[layout["fee"]] = LOOSENING_COST
-                cost[layout["flows"]] = LOOSENING_COST * problem.fx_spread
-                least_model["c"] = cost
-                first, x_first = _run(least_model, layout, problem, left(), solution)
+                least_model = _least_breach(model, layout, problem, cols)
+                from_plan = solution if pending is None else pending[0]
+                first, x_first = _run(least_model, layout, problem, left(), from_plan)
                 if first is not None and x_first is not None:
                     least = float(x_first[cols].sum())
                     least_proven = first.method == "milp"
@@ -365,17 +364,19 @@ def _solve_milp(
                         model = _limited(model, cols, least + BREACH_TOL * WEIGHT_UNITS)
                         if least_proven:
                             held[kind] = least + BREACH_TOL * WEIGHT_UNITS
-                        again, x_again = _run(model, layout, problem, left(), first)
-                        if again is not None:
-                            again.extra["guard"] = max(
-                                again.extra.get("guard", 0.0), float(bool(first.extra.get("guard")))
-                            )
-                            solution, x = again, x_again
+                        pending = first, x_first
                         continue
             # Keep this kind's breach where it is while the next kind is settled.
             model = _limited(model, cols, breach + BREACH_TOL * WEIGHT_UNITS)
             if least_proven:
                 held[kind] = breach + BREACH_TOL * WEIGHT_UNITS
+        if pending is not None:
+            again, x_again = _run(model, layout, problem, left(), pending[0])
+            if again is not None:
+                again.extra["guard"] = max(
+                    again.extra.get("guard", 0.0), float(bool(pending[0].extra.get("guard")))
+                )
+                solution, x = again, x_again
     except (ValueError, MemoryError, RuntimeError) as error:  # a model HiGHS refuses
         fallback = greedy(problem)
         fallback.detail = f"solver error: {error}"
@@ -402,6 +403,22 @@ def _solve_milp(
             solution.buy, solution.sell = fallback.buy, fallback.sell
             solution.detail = "work budget spent; the greedy plan beat the best found"
     return solution
+
+
+def _least_breach(
+    model: dict[str, object], layout: dict[str, np.ndarray], problem: Problem, cols: np.ndarray
+) -> dict[str, object]:
+    """``model`` minimising the breach in columns ``cols`` instead (and money spent)."""
+    least_model = dict(model)
+    cost = np.zeros_like(np.asarray(model["c"], dtype=float))
+    cost[cols] = 1.0
+    # Money spent loosens lower bounds (they apply to the value after costs) by at most
+    # the sum of the lower bounds (<= 1) per unit: priced above that, no fee or
+    # conversion is ever paid just to shrink the portfolio.
+    cost[layout["fee"]] = LOOSENING_COST
+    cost[layout["flows"]] = LOOSENING_COST * problem.fx_spread
+    least_model["c"] = cost
+    return least_model
 
 
 def _limited(model: dict[str, object], cols: np.ndarray, bound: float) -> dict[str, object]:
