@@ -69,7 +69,11 @@ def test_large_model_takes_the_lp_route_and_keeps_every_guarantee(
     )
 
 
-def test_large_model_plan_is_a_function_of_the_inputs():
+@pytest.mark.parametrize("largest", [False, True], ids=["lp", "guide-lp"])
+def test_large_model_plan_is_a_function_of_the_inputs(largest, monkeypatch):
+    if largest:
+        monkeypatch.setattr(milp, "GUIDE_LP_ASSETS", milp.LARGE_MODEL_ASSETS + 1)
+        monkeypatch.setattr(milp, "UNSCALED_LP_ASSETS", milp.LARGE_MODEL_ASSETS + 1)
     problem = pools_problem(milp.LARGE_MODEL_ASSETS + 10, seed=4)
     first, second = milp.solve(problem), milp.solve(problem)
     assert np.array_equal(first.buy, second.buy) and np.array_equal(first.sell, second.sell)
