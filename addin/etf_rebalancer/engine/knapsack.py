@@ -68,6 +68,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -88,11 +89,12 @@ from .model import (
     breaches,
     objective,
     piecewise,
+    settle_pools,
     slopes,
     uses_order_binaries,
 )
 
-__all__ = ["applies", "polish", "solve"]
+__all__ = ["applies", "kept_caps", "polish", "solve"]
 
 #: Search budget before handing the problem to the MILP.
 MAX_NODES = 200_000
@@ -870,10 +872,67 @@ def polish(
     )
     if not (problem.whole and finite and problem.value > 0):
         return buy, sell, False
-    x, _ = _improve(_Model(problem), buy - sell, deadline)
+    x, _ = _improve(_Model(_after_costs(problem, buy, sell)), buy - sell, deadline)
     stopped = deadline is not None and time.perf_counter() >= deadline
     moved_buy, moved_sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
     if objective(problem, moved_buy, moved_sell) < objective(problem, buy, sell):
+        return moved_buy, moved_sell, stopped
+    return buy, sell, stopped
+
+
+def _after_costs(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> Problem:
+    """``problem`` with every weight bound times the value left after the plan's costs.
+
+    The program's bounds are weights of the value after costs; this module's model (built
+    for costless problems) reads them as weights of the value before. For the local
+    search from a plan with costs, the plan's own costs are the best estimate: without
+    them a group looked kept that the costs put over its cap ("all" at 500 assets: two
+    caps over by 6e-5 each, invisible to the search).
+    """
+    k = 1.0 - settle_pools(problem, buy, sell).costs / problem.value
+    if not 0.0 < k < 1.0:
+        return problem
+    return replace(
+        problem,
+        min_weight=problem.min_weight * k,
+        max_weight=problem.max_weight * k,
+        band_lo=problem.band_lo * k,
+        band_hi=problem.band_hi * k,
+        cash_lo=problem.cash_lo * k,
+        cash_hi=problem.cash_hi * k,
+        groups=tuple(
+            (label, members, None if lo is None else lo * k, None if hi is None else hi * k)
+            for label, members, lo, hi in problem.groups
+        ),
+    )
+
+
+def kept_caps(
+    problem: Problem, buy: np.ndarray, sell: np.ndarray, deadline: float | None = None
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The plan ``buy``/``sell`` with less cap breach, if this module's local search with
+    caps :data:`STRICT_CAP_SCALE` times dearer finds one; else the plan unchanged.
+
+    Caps come before bands and drift, lexicographically (as in the MILP's phases): the
+    weighted objective :func:`polish` keeps prices a cap's breach at CAP_PENALTY, so it
+    keeps a cap missed by a share when mending it costs a band more than that. A plan is
+    taken when its cap breach is lower by more than ``BREACH_TOL``. The search reads the
+    bounds on the plan's own costs (:func:`_after_costs`). ``deadline`` and the third
+    value as in :func:`polish`.
+    """
+    have = breaches(problem, buy, sell)[0]
+    finite = bool(np.all(np.isfinite(problem.buy_max))) and bool(
+        np.all(np.isfinite(problem.sell_max))
+    )
+    if have <= BREACH_TOL or not (problem.whole and finite and problem.value > 0):
+        return buy, sell, False
+    strict = _Model(_after_costs(problem, buy, sell), cap_scale=STRICT_CAP_SCALE)
+    x, _ = _improve(strict, buy - sell, deadline)
+    stopped = deadline is not None and time.perf_counter() >= deadline
+    moved_buy, moved_sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
+    if not math.isfinite(objective(problem, moved_buy, moved_sell)):
+        return buy, sell, stopped
+    if breaches(problem, moved_buy, moved_sell)[0] < have - BREACH_TOL:
         return moved_buy, moved_sell, stopped
     return buy, sell, stopped
 
