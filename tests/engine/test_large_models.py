@@ -369,3 +369,28 @@ def test_after_costs_scales_every_weight_bound_by_the_value_left():
     assert shrunk.groups[0][0] == label and np.array_equal(shrunk.groups[0][1], members)
     assert lo is None and shrunk.groups[0][2] is None
     assert shrunk.groups[0][3] == pytest.approx(hi * k)
+
+
+def test_a_max_inside_a_group_at_its_floor_is_mended_with_a_partner():
+    """Asset 0 is over its Max; selling it alone breaks its group's floor by more, and no
+    single share mends both. Selling one share of it and buying one of asset 1 (same
+    group, a little dearer) keeps both: the in-group pair kept_caps tries."""
+    price = np.array([100.0, 101.0, 50.0, 80.0])
+    held = np.array([10.0, 10.0, 20.0, 10.0])
+    value = float(held @ price) + 190.0
+    n = 4
+    problem = milp.Problem(
+        value=value, price=price, held=held, target=np.full(n, 0.24), pool=np.zeros(n, int),
+        sell_tax=np.zeros(n), buy_max=np.floor(value / price), sell_max=held,
+        band_lo=np.full(n, math.nan), band_hi=np.full(n, math.nan),
+        min_weight=np.full(n, math.nan), max_weight=np.array([0.24, math.nan, math.nan, math.nan]),
+        cash_start=np.array([190.0]), cash_target=0.04, cash_lo=math.nan, cash_hi=math.nan,
+        groups=(("core", np.array([0, 1]), 0.5024, None),),
+    )  # fmt: skip
+    none = np.zeros(n)
+    assert model.breaches(problem, none, none)[0] == pytest.approx(0.01)
+    for step in (np.array([1.0, 0, 0, 0]), np.array([0, 1.0, 0, 0])):  # no single share mends it
+        assert model.breaches(problem, np.maximum(-step, 0), step)[0] >= 0.01 - 1e-12
+    buy, sell = milp.knapsack._mended_in_groups(problem, none, none)
+    assert model.breaches(problem, buy, sell)[0] <= milp.BREACH_TOL
+    assert list(sell) == [1.0, 0, 0, 0] and list(buy) == [0, 1.0, 0, 0]
