@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etf_rebalancer.engine import milp, model
 
@@ -394,3 +396,48 @@ def test_a_max_inside_a_group_at_its_floor_is_mended_with_a_partner():
     buy, sell = milp.knapsack._mended_in_groups(problem, none, none)
     assert model.breaches(problem, buy, sell)[0] <= milp.BREACH_TOL
     assert list(sell) == [1.0, 0, 0, 0] and list(buy) == [0, 1.0, 0, 0]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(
+    seed=st.integers(0, 10_000),
+    band=st.booleans(),
+    cap=st.floats(0.6, 1.05),
+    floor=st.one_of(st.none(), st.floats(0.9, 1.2)),
+    fee_min=st.sampled_from([0.0, 1.0, 25.0]),
+    min_trade=st.sampled_from([0.0, 50.0, 400.0]),
+)
+def test_lp_route_plans_keep_every_guarantee_and_put_caps_first(
+    seed, band, cap, floor, fee_min, min_trade
+):
+    """Random LP-route problems (two pools, fees, a capped group, maybe a floored one,
+    maybe bands): the plan pays in every pool, sells no more than is held, keeps
+    min_trade, breaches the caps no more than the greedy plan, and its gap is measured
+    from a bound below both plans."""
+    base = pools_problem(milp.LARGE_MODEL_ASSETS + 30, seed=seed)
+    members = np.arange(0, base.n, 4)
+    groups = [("lev", members, None, round(float(base.target[members].sum()) * cap, 6))]
+    if floor is not None:
+        core = np.arange(1, base.n, 4)
+        groups.append(("core", core, round(float(base.target[core].sum()) * floor, 6), None))
+    problem = dataclasses.replace(
+        base, groups=tuple(groups), fee_min=fee_min, min_trade=min_trade,
+        mode="band" if band else "full",
+        band_lo=base.target * (0.8 if band else 1.0), band_hi=base.target * (1.2 if band else 1.0),
+        cash_lo=math.nan if band else 0.0, cash_hi=math.nan if band else 0.0,
+    )  # fmt: skip
+    solution = milp.solve(problem)
+    assert solution.detail.startswith("large model"), solution.detail
+    buy, sell = solution.buy, solution.sell
+    assert np.all(buy == np.round(buy)) and np.all(sell == np.round(sell))
+    assert np.all(sell <= problem.held) and np.all((buy == 0) | (sell == 0))
+    traded = (buy + sell) * problem.price
+    assert np.all((traded == 0) | (traded >= problem.min_trade - 1e-9))
+    assert model.settle_pools(problem, buy, sell).feasible
+    ours = model.objective(problem, buy, sell)
+    assert math.isfinite(ours)
+    rival = milp.greedy(problem)
+    theirs = model.objective(problem, rival.buy, rival.sell)
+    assert ours - solution.extra["gap"] <= min(ours, theirs) + 1e-12
+    cap_ours = model.breaches(problem, buy, sell)[0]
+    assert cap_ours <= model.breaches(problem, rival.buy, rival.sell)[0] + milp.BREACH_TOL
