@@ -919,8 +919,9 @@ def kept_caps(
     weighted objective :func:`polish` keeps prices a cap's breach at CAP_PENALTY, so it
     keeps a cap missed by a share when mending it costs a band more than that. A plan is
     taken when its cap breach is lower by more than ``BREACH_TOL``. The search reads the
-    bounds on the plan's own costs (:func:`_after_costs`). ``deadline`` and the third
-    value as in :func:`polish`.
+    bounds on the plan's own costs (:func:`_after_costs`). Then Min/Max breaches inside
+    capped or floored groups are mended in pairs (:func:`_mended_in_groups`).
+    ``deadline`` and the third value as in :func:`polish`.
     """
     have = breaches(problem, buy, sell)[0]
     finite = bool(np.all(np.isfinite(problem.buy_max))) and bool(
@@ -936,12 +937,13 @@ def kept_caps(
         return buy, sell, stopped
     if breaches(problem, moved_buy, moved_sell)[0] >= have - BREACH_TOL:
         moved_buy, moved_sell = buy, sell
-    moved_buy, moved_sell = _mended_in_groups(problem, moved_buy, moved_sell)
+    moved_buy, moved_sell = _mended_in_groups(problem, moved_buy, moved_sell, deadline)
+    stopped = stopped or (deadline is not None and time.perf_counter() >= deadline)
     return moved_buy, moved_sell, stopped
 
 
 def _mended_in_groups(
-    problem: Problem, buy: np.ndarray, sell: np.ndarray
+    problem: Problem, buy: np.ndarray, sell: np.ndarray, deadline: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``buy``/``sell`` with Min/Max breaches mended by a share, its group paid back by
     the opposite share of another member, while that lowers the cap breach.
@@ -953,7 +955,8 @@ def _mended_in_groups(
     Each round ranks every member as the partner of the worst-breached asset by the cap
     breach, then band breach, the pair leaves (the plan's costs held), and takes the
     best of the first :data:`MEND_CHECKS` that :func:`.model.breaches` (costs and all)
-    confirms. At most two rounds per breached asset: a bounded number of steps.
+    confirms. At most two rounds per breached asset and :data:`MAX_IMPROVE` in all (a
+    bounded number of steps), or until ``deadline``.
     """
     x = buy - sell
     a = problem.price / problem.value
@@ -971,11 +974,11 @@ def _mended_in_groups(
 
     best = breaches(problem, buy, sell)
     tried: set[int] = set()
-    rounds = 2 * int(
-        np.sum(outside((problem.held + x) * a, problem.min_weight, problem.max_weight) > 0)
-    )
-    for _ in range(rounds):
+    breached = outside((problem.held + x) * a, problem.min_weight, problem.max_weight) > 0
+    for _ in range(min(2 * int(np.sum(breached)), MAX_IMPROVE)):
         if best[0] <= BREACH_TOL:
+            break
+        if deadline is not None and time.perf_counter() >= deadline:
             break
         costs = settle_pools(problem, np.maximum(x, 0.0), np.maximum(-x, 0.0)).costs
         k = 1.0 - costs / problem.value
@@ -990,8 +993,7 @@ def _mended_in_groups(
         step = -1.0 if w[i] > problem.max_weight[i] * k else 1.0
         if g < 0 or not low[i] <= x[i] + step <= high[i]:
             continue
-        members = problem.groups[g][1]
-        _label, _members, g_lo, g_hi = problem.groups[g]
+        _label, members, g_lo, g_hi = problem.groups[g]
         j = members[(members != i) & (low[members] <= x[members] - step)]
         j = j[x[j] - step <= high[j]]
         if not len(j):
