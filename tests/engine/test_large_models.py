@@ -167,9 +167,11 @@ def test_the_rounded_relaxation_is_polished_and_never_made_worse(seed, lp_route,
     problem = dataclasses.replace(
         problem, mode="band", band_lo=problem.target - band, band_hi=problem.target + band
     )
-    # The polish alone: kept_caps (caps first, after it) may trade objective for caps.
+    # The polish alone: kept_caps and kept_bands (caps, then bands, first: after it) may
+    # trade objective for breach.
     unchanged = lambda _p, buy, sell, _deadline: (buy, sell, False)  # noqa: E731
     monkeypatch.setattr(milp.knapsack, "kept_caps", unchanged)
+    monkeypatch.setattr(milp.knapsack, "kept_bands", unchanged)
     polished = milp.solve(problem)
     monkeypatch.setattr(milp.knapsack, "polish", unchanged)
     rounded = milp.solve(problem)
@@ -441,3 +443,31 @@ def test_lp_route_plans_keep_every_guarantee_and_put_caps_first(
     assert ours - solution.extra["gap"] <= min(ours, theirs) + 1e-12
     cap_ours = model.breaches(problem, buy, sell)[0]
     assert cap_ours <= model.breaches(problem, rival.buy, rival.sell)[0] + milp.BREACH_TOL
+
+
+def test_kept_bands_takes_less_band_breach_and_never_more_cap_breach(lp_route, monkeypatch):
+    """Band mode with fee_min on the LP route: the polish weighs a band breach against
+    fees; kept_bands (bands before costs) may only lower the band breach, never raise
+    the cap breach, and here lowers it on at least one of 12 problems."""
+    real = milp.knapsack.kept_bands
+    lowered = 0
+    for seed in range(12):
+        base = pools_problem(milp.LARGE_MODEL_ASSETS + 50, seed=seed)
+        problem = dataclasses.replace(
+            base, mode="band", band_lo=base.target * 0.85, band_hi=base.target * 1.15,
+            cash_lo=math.nan, cash_hi=math.nan,
+        )  # fmt: skip
+        monkeypatch.setattr(milp.knapsack, "kept_bands", real)
+        kept = milp.solve(problem)
+        monkeypatch.setattr(milp.knapsack, "kept_bands", lambda _p, b, s, _d: (b, s, False))
+        plain = milp.solve(problem)
+        cap, band = model.breaches(problem, kept.buy, kept.sell)
+        plain_cap, plain_band = model.breaches(problem, plain.buy, plain.sell)
+        assert cap <= plain_cap + milp.BREACH_TOL and band <= plain_band + 1e-12
+        assert model.settle_pools(problem, kept.buy, kept.sell).feasible
+        lowered += band < plain_band - milp.BREACH_TOL
+    assert lowered >= 1
+    full = pools_problem(milp.LARGE_MODEL_ASSETS + 10, seed=0)
+    buy, sell = np.ones(full.n), np.zeros(full.n)
+    same_buy, same_sell, _ = real(full, buy, sell)  # full mode: no bands to keep
+    assert same_buy is buy and same_sell is sell

@@ -616,6 +616,8 @@ def _lp_rounded(
     buy, sell, stopped = knapsack.polish(problem, buy, sell, started + guard_seconds)
     buy, sell, cut = knapsack.kept_caps(problem, buy, sell, started + guard_seconds)
     stopped = stopped or cut
+    buy, sell, cut = knapsack.kept_bands(problem, buy, sell, started + guard_seconds)
+    stopped = stopped or cut
     solution = Solution(
         buy, sell, "milp-time-limit", "large model: the LP relaxation's plan, rounded", 0.0
     )
