@@ -142,7 +142,6 @@ def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float:
     Returns ``inf`` for trades the program forbids (overdrawn cash, sales
     beyond holdings, orders below ``min_trade``).
     """
-    n = problem.n
     band_mode = problem.mode == "band"
     drift_weight = BAND_DRIFT_WEIGHT if band_mode else 1.0
     cost_weight = COST_WEIGHT * (BAND_PENALTY if band_mode else 1.0)
@@ -175,10 +174,11 @@ def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float:
     weights = problem.held * a + buy_value - sell_value
     k = problem.shrink
     total = 0.0
-    for w, t in zip(
-        np.append(weights, cash_after), np.append(problem.target, problem.cash_target), strict=True
-    ):
-        total += _piecewise_scalar(w - t * k, t) * drift_weight
+    targets = np.append(problem.target, problem.cash_target)
+    drifts = piecewise(np.append(weights, cash_after) - targets * k, np.maximum(targets, 0.01))
+    # Added one by one, left to right: the sum the per-asset loop made, to the last bit.
+    for value in (drifts * drift_weight).tolist():
+        total += value
     if uses_order_binaries(problem):
         total += ORDER_COST * int(orders.sum())
     turnover = TURNOVER_COST if band_mode else WASH_COST
@@ -188,14 +188,17 @@ def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float:
 
     # Bands and caps are weights of the value after these very costs (as the MILP has them).
     k = 1.0 - (float(fee.sum()) + float(tax.sum()) + lost)
-    for i in range(n):
-        total += CAP_PENALTY * _excess(
-            weights[i], problem.min_weight[i] * k, problem.max_weight[i] * k
-        )
-        if band_mode:
-            total += BAND_PENALTY * _excess(
-                weights[i], problem.band_lo[i] * k, problem.band_hi[i] * k
-            )
+    caps = (
+        CAP_PENALTY * _excesses(weights, problem.min_weight * k, problem.max_weight * k)
+    ).tolist()
+    if band_mode:
+        bands = BAND_PENALTY * _excesses(weights, problem.band_lo * k, problem.band_hi * k)
+        for cap_i, band_i in zip(caps, bands.tolist(), strict=True):  # in the loop's order
+            total += cap_i
+            total += band_i
+    else:
+        for cap_i in caps:
+            total += cap_i
     if band_mode:
         total += BAND_PENALTY * _excess(cash_after, problem.cash_lo * k, problem.cash_hi * k)
     for _label, members, lo, hi in problem.groups:
@@ -207,6 +210,13 @@ def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float:
     return total
 
 
+def _excesses(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """:func:`_excess` per element (NaN or infinite bounds: none)."""
+    above = np.where(np.isfinite(hi), np.maximum(0.0, w - np.nan_to_num(hi)), 0.0)
+    below = np.where(np.isfinite(lo), np.maximum(0.0, np.nan_to_num(lo) - w), 0.0)
+    return above + below
+
+
 def _excess(w: float, lo: float, hi: float) -> float:
     out = 0.0
     if math.isfinite(hi):
@@ -214,17 +224,6 @@ def _excess(w: float, lo: float, hi: float) -> float:
     if math.isfinite(lo):
         out += max(0.0, lo - w)
     return out
-
-
-def _piecewise_scalar(deviation: float, target: float) -> float:
-    left, total = abs(deviation), 0.0
-    for width, slope in zip(widths(target), slopes(1.0), strict=True):
-        take = min(left, width)
-        total += take * slope
-        left -= take
-        if left <= 0:
-            break
-    return total
 
 
 def piecewise(deviation: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -317,10 +316,8 @@ def breaches(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> tuple[float
     settled = settle_pools(problem, buy, sell)
     k = 1.0 - settled.costs / problem.value
     weights = (problem.held + buy - sell) * a
-    cap = sum(
-        _excess(weights[i], problem.min_weight[i] * k, problem.max_weight[i] * k)
-        for i in range(problem.n)
-    )
+    # Summed left to right as Python floats: the same number _excess per asset gave.
+    cap = sum(_excesses(weights, problem.min_weight * k, problem.max_weight * k).tolist())
     for _label, members, lo, hi in problem.groups:
         cap += _excess(
             float(weights[members].sum()),
@@ -329,10 +326,7 @@ def breaches(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> tuple[float
         )
     band = 0.0
     if problem.mode == "band":
-        band = sum(
-            _excess(weights[i], problem.band_lo[i] * k, problem.band_hi[i] * k)
-            for i in range(problem.n)
-        )
+        band = sum(_excesses(weights, problem.band_lo * k, problem.band_hi * k).tolist())
         band += _excess(
             float(settled.cash_end.sum()) / problem.value, problem.cash_lo * k, problem.cash_hi * k
         )
