@@ -126,8 +126,9 @@ def widths(target: float) -> np.ndarray:
     return np.array([w * scale for w in PIECE_WIDTHS] + [np.inf])
 
 
-def slopes(weight: float) -> np.ndarray:
-    return weight * (1.0 + PIECE_SLOPE_STEP * np.arange(len(PIECE_WIDTHS) + 1))
+def slopes(weight: float, step: float = PIECE_SLOPE_STEP) -> np.ndarray:
+    """Each piece's slope: ``weight``, rising by ``step`` per piece (0: the drift alone)."""
+    return weight * (1.0 + step * np.arange(len(PIECE_WIDTHS) + 1))
 
 
 def uses_order_binaries(problem: Problem) -> bool:
@@ -135,8 +136,11 @@ def uses_order_binaries(problem: Problem) -> bool:
     return problem.fee_min > 0 or problem.min_trade > 0
 
 
-def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float:
+def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray, tie_break: bool = True) -> float:
     """The program's objective for given trades, computed directly (used to check optimality).
+
+    ``tie_break=False``: without the tie-breaking rise of the drift pieces' slopes, so the
+    drift counts as the contract's (see :func:`slopes`).
 
     Conversions between pools are settled at least cost, as the program would.
     Returns ``inf`` for trades the program forbids (overdrawn cash, sales
@@ -175,7 +179,10 @@ def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> float:
     k = problem.shrink
     total = 0.0
     targets = np.append(problem.target, problem.cash_target)
-    drifts = piecewise(np.append(weights, cash_after) - targets * k, np.maximum(targets, 0.01))
+    step = PIECE_SLOPE_STEP if tie_break else 0.0
+    drifts = piecewise(
+        np.append(weights, cash_after) - targets * k, np.maximum(targets, 0.01), step
+    )
     # Added one by one, left to right: the sum the per-asset loop made, to the last bit.
     for value in (drifts * drift_weight).tolist():
         total += value
@@ -226,11 +233,14 @@ def _excess(w: float, lo: float, hi: float) -> float:
     return out
 
 
-def piecewise(deviation: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Vectorised drift penalty of deviations (``scale = max(target, 1%)``), slope 1 at 0."""
+def piecewise(
+    deviation: np.ndarray, scale: np.ndarray, step: float = PIECE_SLOPE_STEP
+) -> np.ndarray:
+    """Vectorised drift penalty of deviations (``scale = max(target, 1%)``), slope 1 at 0;
+    ``step`` as in :func:`slopes`."""
     left = np.abs(deviation)
     total = np.zeros(np.broadcast(deviation, scale).shape)
-    steps = slopes(1.0)
+    steps = slopes(1.0, step)
     for width, slope in zip(PIECE_WIDTHS, steps[:-1], strict=False):
         take = np.minimum(left, width * scale)
         total = total + take * slope
