@@ -89,6 +89,7 @@ from .model import (
     Solution,
     breaches,
     contract_drift,
+    excesses,
     objective,
     piecewise,
     settle_pools,
@@ -891,17 +892,36 @@ def polish(
     search stops there, and the third value says it did (the plan then depends on the
     machine's speed, which the caller reports).
     """
-    finite = bool(np.all(np.isfinite(problem.buy_max))) and bool(
-        np.all(np.isfinite(problem.sell_max))
-    )
-    if not (problem.whole and finite and problem.value > 0):
+    if not _searchable(problem):
         return buy, sell, False
-    x, _ = _improve(_Model(_after_costs(problem, buy, sell)), buy - sell, deadline)
-    stopped = deadline is not None and time.perf_counter() >= deadline
-    moved_buy, moved_sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
+    moved_buy, moved_sell, stopped = _searched(
+        _Model(_after_costs(problem, buy, sell)), buy, sell, deadline
+    )
     if objective(problem, moved_buy, moved_sell) < objective(problem, buy, sell):
         return moved_buy, moved_sell, stopped
     return buy, sell, stopped
+
+
+def _searchable(problem: Problem) -> bool:
+    """Whether this module's local search can start from a plan of ``problem``."""
+    finite = bool(np.all(np.isfinite(problem.buy_max))) and bool(
+        np.all(np.isfinite(problem.sell_max))
+    )
+    return problem.whole and finite and problem.value > 0
+
+
+def _searched(
+    model: _Model,
+    buy: np.ndarray,
+    sell: np.ndarray,
+    deadline: float | None,
+    rounds: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The local search's plan from ``buy``/``sell`` on ``model``, and whether it stopped
+    at ``deadline`` (see :func:`polish`)."""
+    x, _ = _improve(model, buy - sell, deadline, rounds)
+    stopped = deadline is not None and time.perf_counter() >= deadline
+    return np.maximum(x, 0.0), np.maximum(-x, 0.0), stopped
 
 
 def _after_costs(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> Problem:
@@ -946,15 +966,10 @@ def kept_caps(
     ``deadline`` and the third value as in :func:`polish`.
     """
     have = breaches(problem, buy, sell)[0]
-    finite = bool(np.all(np.isfinite(problem.buy_max))) and bool(
-        np.all(np.isfinite(problem.sell_max))
-    )
-    if have <= BREACH_TOL or not (problem.whole and finite and problem.value > 0):
+    if have <= BREACH_TOL or not _searchable(problem):
         return buy, sell, False
     strict = _Model(_after_costs(problem, buy, sell), cap_scale=STRICT_CAP_SCALE)
-    x, _ = _improve(strict, buy - sell, deadline)
-    stopped = deadline is not None and time.perf_counter() >= deadline
-    moved_buy, moved_sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
+    moved_buy, moved_sell, stopped = _searched(strict, buy, sell, deadline)
     if not math.isfinite(objective(problem, moved_buy, moved_sell)):
         return buy, sell, stopped
     if breaches(problem, moved_buy, moved_sell)[0] >= have - BREACH_TOL:
@@ -977,14 +992,11 @@ def least_drift(
     comes first: such a plan is replaced. ``deadline`` and the third value as in
     :func:`polish`.
     """
-    finite = bool(np.all(np.isfinite(problem.buy_max))) and bool(
-        np.all(np.isfinite(problem.sell_max))
-    )
-    if problem.mode != "full" or not (problem.whole and finite and problem.value > 0):
+    if problem.mode != "full" or not _searchable(problem):
         return buy, sell, False
-    x, _ = _improve(_Model(problem, tie_break=False), buy - sell, deadline, MAX_IMPROVE)
-    stopped = deadline is not None and time.perf_counter() >= deadline
-    moved_buy, moved_sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
+    moved_buy, moved_sell, stopped = _searched(
+        _Model(problem, tie_break=False), buy, sell, deadline, MAX_IMPROVE
+    )
     untied = objective(problem, moved_buy, moved_sell, tie_break=False)
     if not math.isfinite(untied) or untied >= objective(problem, buy, sell, tie_break=False):
         return buy, sell, stopped
@@ -1012,21 +1024,14 @@ def kept_bands(
     :func:`polish`.
     """
     have = breaches(problem, buy, sell)
-    finite = bool(np.all(np.isfinite(problem.buy_max))) and bool(
-        np.all(np.isfinite(problem.sell_max))
-    )
-    if problem.mode != "band" or have[1] <= BREACH_TOL:
-        return buy, sell, False
-    if not (problem.whole and finite and problem.value > 0):
+    if problem.mode != "band" or have[1] <= BREACH_TOL or not _searchable(problem):
         return buy, sell, False
     strict = _Model(
         _after_costs(problem, buy, sell),
         cap_scale=STRICT_CAP_SCALE * STRICT_BAND_SCALE,
         band_scale=STRICT_BAND_SCALE,
     )
-    x, _ = _improve(strict, buy - sell, deadline)
-    stopped = deadline is not None and time.perf_counter() >= deadline
-    moved_buy, moved_sell = np.maximum(x, 0.0), np.maximum(-x, 0.0)
+    moved_buy, moved_sell, stopped = _searched(strict, buy, sell, deadline)
     if not math.isfinite(objective(problem, moved_buy, moved_sell)):
         return buy, sell, stopped
     now = breaches(problem, moved_buy, moved_sell)
@@ -1060,14 +1065,9 @@ def _mended_in_groups(
         if lo is not None or hi is not None:
             group_of[members] = g
 
-    def outside(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        return np.maximum(np.nan_to_num(w - hi, nan=0.0), 0.0) + np.maximum(
-            np.nan_to_num(lo - w, nan=0.0), 0.0
-        )
-
     best = breaches(problem, buy, sell)
     tried: set[int] = set()
-    breached = outside((problem.held + x) * a, problem.min_weight, problem.max_weight) > 0
+    breached = excesses((problem.held + x) * a, problem.min_weight, problem.max_weight) > 0
     for _ in range(min(2 * int(np.sum(breached)), MAX_IMPROVE)):
         if best[0] <= BREACH_TOL:
             break
@@ -1076,7 +1076,7 @@ def _mended_in_groups(
         costs = settle_pools(problem, np.maximum(x, 0.0), np.maximum(-x, 0.0)).costs
         k = 1.0 - costs / problem.value
         w = (problem.held + x) * a
-        own = outside(w, problem.min_weight * k, problem.max_weight * k)
+        own = excesses(w, problem.min_weight * k, problem.max_weight * k)
         own[list(tried)] = 0.0
         i = int(np.argmax(own))
         if own[i] <= BREACH_TOL:
@@ -1100,28 +1100,28 @@ def _mended_in_groups(
             math.nan if g_hi is None else g_hi * k,
         )
         cap_change = (
-            outside(
+            excesses(
                 np.array([w_i]),
                 problem.min_weight[i : i + 1] * k,
                 problem.max_weight[i : i + 1] * k,
             )
-            + outside(w_j, problem.min_weight[j] * k, problem.max_weight[j] * k)
+            + excesses(w_j, problem.min_weight[j] * k, problem.max_weight[j] * k)
             - own[i]
-            - outside(w[j], problem.min_weight[j] * k, problem.max_weight[j] * k)
-            + outside(moved_total, np.full(len(j), g_bounds[0]), np.full(len(j), g_bounds[1]))
-            - outside(np.array([total]), np.array([g_bounds[0]]), np.array([g_bounds[1]]))
+            - excesses(w[j], problem.min_weight[j] * k, problem.max_weight[j] * k)
+            + excesses(moved_total, np.full(len(j), g_bounds[0]), np.full(len(j), g_bounds[1]))
+            - excesses(np.array([total]), np.array([g_bounds[0]]), np.array([g_bounds[1]]))
         )
         band_change = np.zeros(len(j))
         if band:
             band_change = (
-                outside(
+                excesses(
                     np.array([w_i]), problem.band_lo[i : i + 1] * k, problem.band_hi[i : i + 1] * k
                 )
-                + outside(w_j, problem.band_lo[j] * k, problem.band_hi[j] * k)
-                - outside(
+                + excesses(w_j, problem.band_lo[j] * k, problem.band_hi[j] * k)
+                - excesses(
                     w[i : i + 1], problem.band_lo[i : i + 1] * k, problem.band_hi[i : i + 1] * k
                 )
-                - outside(w[j], problem.band_lo[j] * k, problem.band_hi[j] * k)
+                - excesses(w[j], problem.band_lo[j] * k, problem.band_hi[j] * k)
             )
         order = np.lexsort((band_change, cap_change))
         found = None

@@ -80,6 +80,7 @@ from .model import (
     Problem,
     Solution,
     breaches,
+    excesses,
     objective,
     settle_pools,
     slopes,
@@ -810,14 +811,12 @@ def _own_breach(problem: Problem, trade: np.ndarray, k: float) -> tuple[np.ndarr
     ``k`` is the share of the value left after costs (what the bounds are weights of).
     """
     weight = (problem.held + trade) * problem.price / problem.value
-
-    def outside(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        below = np.where(np.isnan(lo), 0.0, np.maximum(np.nan_to_num(lo) * k - weight, 0.0))
-        above = np.where(np.isnan(hi), 0.0, np.maximum(weight - np.nan_to_num(hi) * k, 0.0))
-        return below + above
-
-    cap = outside(problem.min_weight, problem.max_weight)
-    band = outside(problem.band_lo, problem.band_hi) if problem.mode == "band" else 0.0 * cap
+    cap = excesses(weight, problem.min_weight * k, problem.max_weight * k)
+    band = (
+        excesses(weight, problem.band_lo * k, problem.band_hi * k)
+        if problem.mode == "band"
+        else 0.0 * cap
+    )
     return cap, band
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "Solution",
     "breaches",
     "contract_drift",
+    "excesses",
     "objective",
     "piecewise",
     "settle_pools",
@@ -196,10 +197,10 @@ def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray, tie_break: bo
     # Bands and caps are weights of the value after these very costs (as the MILP has them).
     k = 1.0 - (float(fee.sum()) + float(tax.sum()) + lost)
     caps = (
-        CAP_PENALTY * _excesses(weights, problem.min_weight * k, problem.max_weight * k)
+        CAP_PENALTY * excesses(weights, problem.min_weight * k, problem.max_weight * k)
     ).tolist()
     if band_mode:
-        bands = BAND_PENALTY * _excesses(weights, problem.band_lo * k, problem.band_hi * k)
+        bands = BAND_PENALTY * excesses(weights, problem.band_lo * k, problem.band_hi * k)
         for cap_i, band_i in zip(caps, bands.tolist(), strict=True):  # in the loop's order
             total += cap_i
             total += band_i
@@ -217,8 +218,9 @@ def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray, tie_break: bo
     return total
 
 
-def _excesses(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """:func:`_excess` per element (NaN or infinite bounds: none)."""
+def excesses(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Distance of each weight outside ``[lo, hi]`` (NaN or infinite bounds: none), as
+    :func:`_excess` per element."""
     above = np.where(np.isfinite(hi), np.maximum(0.0, w - np.nan_to_num(hi)), 0.0)
     below = np.where(np.isfinite(lo), np.maximum(0.0, np.nan_to_num(lo) - w), 0.0)
     return above + below
@@ -327,7 +329,7 @@ def breaches(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> tuple[float
     k = 1.0 - settled.costs / problem.value
     weights = (problem.held + buy - sell) * a
     # Summed left to right as Python floats: the same number _excess per asset gave.
-    cap = sum(_excesses(weights, problem.min_weight * k, problem.max_weight * k).tolist())
+    cap = sum(excesses(weights, problem.min_weight * k, problem.max_weight * k).tolist())
     for _label, members, lo, hi in problem.groups:
         cap += _excess(
             float(weights[members].sum()),
@@ -336,7 +338,7 @@ def breaches(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> tuple[float
         )
     band = 0.0
     if problem.mode == "band":
-        band = sum(_excesses(weights, problem.band_lo * k, problem.band_hi * k).tolist())
+        band = sum(excesses(weights, problem.band_lo * k, problem.band_hi * k).tolist())
         band += _excess(
             float(settled.cash_end.sum()) / problem.value, problem.cash_lo * k, problem.cash_hi * k
         )
