@@ -97,7 +97,7 @@ from .model import (
     uses_order_binaries,
 )
 
-__all__ = ["applies", "kept_bands", "kept_caps", "least_drift", "polish", "solve"]
+__all__ = ["applies", "kept_bands", "kept_caps", "least_drift", "polish", "solve", "spread"]
 
 #: Search budget before handing the problem to the MILP.
 MAX_NODES = 200_000
@@ -1007,6 +1007,29 @@ def least_drift(
         breaches(problem, moved_buy, moved_sell)[0] <= breaches(problem, buy, sell)[0] + BREACH_TOL
     )
     if lower and kept:
+        return moved_buy, moved_sell, stopped
+    return buy, sell, stopped
+
+
+def spread(
+    problem: Problem, buy: np.ndarray, sell: np.ndarray, deadline: float | None = None
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The plan ``buy``/``sell`` after the local search with the tie-breaker, kept only
+    when its objective without the tie-breaker (the drift and costs) and its cap breach
+    are no higher: the spread among plans of equal drift, never bought with drift (the
+    reverse of :func:`least_drift`). ``deadline`` and the third value as in :func:`polish`.
+    """
+    if not _searchable(problem):
+        return buy, sell, False
+    moved_buy, moved_sell, stopped = _searched(
+        _Model(_after_costs(problem, buy, sell)), buy, sell, deadline
+    )
+    untied = objective(problem, moved_buy, moved_sell, tie_break=False)
+    held = untied <= objective(problem, buy, sell, tie_break=False) + LEAST_DRIFT_TOL
+    kept = (
+        breaches(problem, moved_buy, moved_sell)[0] <= breaches(problem, buy, sell)[0] + BREACH_TOL
+    )
+    if held and kept and objective(problem, moved_buy, moved_sell) < objective(problem, buy, sell):
         return moved_buy, moved_sell, stopped
     return buy, sell, stopped
 

@@ -74,12 +74,14 @@ from .model import (
     MIP_ABS_GAP,
     MIP_REL_GAP,
     ORDER_COST,
+    PIECE_SLOPE_STEP,
     PIECE_WIDTHS,
     TURNOVER_COST,
     WASH_COST,
     Problem,
     Solution,
     breaches,
+    contract_drift,
     excesses,
     objective,
     settle_pools,
@@ -171,27 +173,98 @@ def solve(
     problem: Problem, guard_seconds: float = GUARD_SECONDS, start: Solution | None = None
 ) -> Solution:
     """Solve ``problem`` (see :func:`_solve`); an unproven plan in full mode then gives way
-    to one with less contract drift that a local move without the tie-breaker finds
-    (:func:`.knapsack.least_drift`): the drift comes before the tie-breaker's spread."""
+    to one with less contract drift: the drift comes before the tie-breaker's spread.
+
+    Up to ``LEAST_DRIFT_ASSETS`` assets HiGHS runs the program without the tie-breaker
+    (:func:`_least_drift_program`), which can also prove the least drift; then, and on
+    larger models alone, the local search without it (:func:`.knapsack.least_drift`).
+    """
     started = time.perf_counter()
     solution = _solve(problem, guard_seconds, start)
     if solution.method != "milp-time-limit" or problem.mode != "full":
         return solution
-    buy, sell, stopped = knapsack.least_drift(
-        problem, solution.buy, solution.sell, started + guard_seconds
-    )
-    if buy is not solution.buy:
-        before = solution.objective
-        solution.buy, solution.sell = buy, sell
-        solution.objective = objective(problem, buy, sell)
+    deadline = started + guard_seconds
+    before = solution.objective
+    found = solution.buy, solution.sell
+    if problem.n <= LEAST_DRIFT_ASSETS and highspy is not None and not solution.extra.get("guard"):
+        _least_drift_program(problem, solution, deadline)
+    if solution.method != "milp":
+        buy, sell, stopped = knapsack.least_drift(problem, solution.buy, solution.sell, deadline)
+        if buy is not solution.buy:
+            solution.buy, solution.sell = buy, sell
+            solution.detail += "; less drift found without the tie-breaker"
+        if stopped:
+            solution.extra["guard"] = 1.0
+    if solution.buy is not found[0] or solution.sell is not found[1]:
+        solution.objective = objective(problem, solution.buy, solution.sell)
         # The gap stays measured from the same bound (the weighted program's).
         if math.isfinite(before) and "gap" in solution.extra:
             solution.extra["gap"] += max(solution.objective - before, 0.0)
-        solution.detail += "; less drift found without the tie-breaker"
-    if stopped:
-        solution.extra["guard"] = 1.0
     solution.seconds = time.perf_counter() - started
     return solution
+
+
+#: Nodes HiGHS may spend on the program without the tie-breaker (_least_drift_program):
+#: LEAST_DRIFT_WORK / assets, within LEAST_DRIFT_NODES. With its flat drift pieces the
+#: relaxation is tight (caps at 50 assets: the optimum lies 1.1e-8 above it, where the
+#: weighted program's bound stays 3e-6 below its best plan after 20,000 nodes), and on
+#: the bench's caps workbooks this proves the least drift of most with 6 to 10 assets
+#: (0.1-0.3 s) and finds less drift than the weighted plan on most up to 20. At 50 it
+#: found less on one seed of three (8e-7), for 0.1-0.5 s each: only up to
+#: LEAST_DRIFT_ASSETS, above which the local search alone looks (knapsack.least_drift).
+LEAST_DRIFT_ASSETS = 20
+LEAST_DRIFT_WORK = 25_000
+LEAST_DRIFT_NODES = (500, 2500)
+
+
+def _least_drift_nodes(n: int) -> int:
+    low, high = LEAST_DRIFT_NODES
+    return max(low, min(high, LEAST_DRIFT_WORK // max(n, 1)))
+
+
+def _least_drift_program(problem: Problem, solution: Solution, deadline: float) -> None:
+    """Settle the drift before the tie-breaker: ``solution`` (full mode, unproven) is
+    replaced by the plan of the program without the tie-breaker when that has less
+    contract drift and no more cap breach, spread by :func:`.knapsack.spread` at equal
+    drift; when that program is proven optimal and caps are kept (or their least breach
+    proven), the plan is the least drift whole shares allow: ``method="milp"``.
+
+    The weighted program's rising slopes spread cash over underweight assets among plans
+    of equal drift, but HiGHS proves a plan of that program slowly (its relaxation spreads
+    fractional shares evenly, which whole shares cannot) and, unproven, its best plan can
+    carry more drift than the least (bench caps workbooks of 6 to 20 assets: 2e-6 to
+    1.5e-4 more, every one of them).
+    """
+    cap_breach = breaches(problem, solution.buy, solution.sell)[0]
+    model, layout = _build(problem, tie_break=False)
+    if len(layout["cap"]):
+        # No more cap breach than the plan's: caps come before drift.
+        model = _limited(model, layout["cap"], (cap_breach + BREACH_TOL) * WEIGHT_UNITS)
+    left = max(deadline - time.perf_counter(), 0.01)
+    flat, _ = _run(model, layout, problem, left, solution, nodes=_least_drift_nodes(problem.n))
+    if flat is None or flat.extra.get("guard"):
+        return
+    untied = objective(problem, solution.buy, solution.sell, tie_break=False)
+    flat_untied = objective(problem, flat.buy, flat.sell, tie_break=False)
+    lower = contract_drift(problem, flat.buy, flat.sell) < (
+        contract_drift(problem, solution.buy, solution.sell) - knapsack.LEAST_DRIFT_TOL
+    )
+    kept = breaches(problem, flat.buy, flat.sell)[0] <= cap_breach + BREACH_TOL
+    if lower and kept and flat_untied < untied:
+        buy, sell, stopped = knapsack.spread(problem, flat.buy, flat.sell, deadline)
+        solution.buy, solution.sell = buy, sell
+        solution.detail += "; less drift found by the program without the tie-breaker"
+        if stopped:
+            solution.extra["guard"] = 1.0
+        untied = objective(problem, buy, sell, tie_break=False)
+    if flat.method != "milp" or solution.extra.get("guard"):
+        return
+    caps_settled = cap_breach <= BREACH_TOL or "held_cap" in solution.extra
+    bound = flat.objective - flat.extra.get("gap", 0.0)
+    if caps_settled and untied <= bound + MIP_ABS_GAP + MIP_REL_GAP * abs(bound):
+        solution.method = "milp"
+        solution.detail += "; least drift proven by the program without the tie-breaker"
+        solution.extra.pop("gap", None)
 
 
 def _solve(
@@ -284,7 +357,9 @@ def _new_highs() -> highspy.Highs:
         os.close(devnull)
 
 
-def _highs(model: dict[str, object], guard_seconds: float) -> highspy.Highs:
+def _highs(
+    model: dict[str, object], guard_seconds: float, nodes: int | None = None
+) -> highspy.Highs:
     matrix = sparse.csc_array(model["A"])
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
@@ -307,7 +382,7 @@ def _highs(model: dict[str, object], guard_seconds: float) -> highspy.Highs:
         ("random_seed", 0),
         ("mip_rel_gap", MIP_REL_GAP),
         ("mip_abs_gap", MIP_ABS_GAP * WEIGHT_UNITS),
-        ("mip_max_nodes", NODE_BUDGET),
+        ("mip_max_nodes", NODE_BUDGET if nodes is None else nodes),
         # RENS (a sub-MIP around the root LP) took a third to half of every run on the
         # bench's 10- and 50-asset models with fees (pools 50: 2.7 s -> 1.5 s, "all" 50:
         # 5.8 s -> 3.7 s for the same 200 nodes), for plans no better: the warm start
@@ -469,12 +544,14 @@ def _run(
     problem: Problem,
     guard_seconds: float,
     hint: Solution,
+    nodes: int | None = None,
 ) -> tuple[Solution | None, np.ndarray | None]:
-    """One HiGHS run from a partial start (share counts); ``None`` without a plan."""
+    """One HiGHS run from a partial start (share counts); ``None`` without a plan.
+    ``nodes``: a node budget other than ``NODE_BUDGET``."""
     if highspy is None:
         return _run_scipy(model, layout, problem, guard_seconds)
     started = time.perf_counter()
-    highs = _highs(model, guard_seconds)
+    highs = _highs(model, guard_seconds, nodes)
     unit = layout["unit"]
     cols = np.concatenate([layout["b"], layout["s"]])
     vals = np.concatenate([hint.buy, hint.sell]) / np.concatenate([unit, unit])
@@ -488,7 +565,7 @@ def _run(
         # HiGHS 1.16 with presolve and a partial start can call a plan optimal with an
         # objective its own solution does not have (-1000 reported, 51.7 true, on a
         # two-asset least-breach program): run again without the start.
-        highs = _highs(model, max(guard_seconds - (time.perf_counter() - started), 0.01))
+        highs = _highs(model, max(guard_seconds - (time.perf_counter() - started), 0.01), nodes)
         _run_highs(highs)
         x = np.asarray(highs.getSolution().col_value)
     status = highs.getModelStatus()
@@ -946,9 +1023,13 @@ def _order_binaries(
 
 
 def _build(
-    problem: Problem, extra_fee: float = 0.0
+    problem: Problem, extra_fee: float = 0.0, tie_break: bool = True
 ) -> tuple[dict[str, object], dict[str, np.ndarray]]:
     """The program of ``problem`` as arrays, and where its columns are (``layout``).
+
+    ``tie_break=False`` (full mode): without the tie-breakers, the drift pieces' rising
+    slopes and the price of turnover, as :func:`.model.objective` with ``tie_break=False``
+    (see :func:`_least_drift_program`).
 
     ``extra_fee`` (money per order, normally 0) lets the costs behind the bounds (kappa)
     and each pool's conversions exceed what the orders' fees here come to by that much
@@ -970,7 +1051,8 @@ def _build(
     band_mode = problem.mode == "band"
     drift_weight = BAND_DRIFT_WEIGHT if band_mode else 1.0
     cost_weight = COST_WEIGHT * (BAND_PENALTY if band_mode else 1.0)
-    turnover = TURNOVER_COST if band_mode else WASH_COST
+    untied = not tie_break and not band_mode
+    turnover = TURNOVER_COST if band_mode else (0.0 if untied else WASH_COST)
     fee_rate, spread = problem.fee_rate, problem.fx_spread
     fee_min = problem.fee_min / problem.value * units
     min_trade = problem.min_trade / problem.value * units
@@ -996,7 +1078,7 @@ def _build(
     pieces = len(PIECE_WIDTHS) + 1
     targets = np.append(problem.target, problem.cash_target)
     piece_widths = np.concatenate([widths(t) for t in targets]) * units
-    piece_slopes = np.tile(slopes(drift_weight), lines)
+    piece_slopes = np.tile(slopes(drift_weight, 0.0 if untied else PIECE_SLOPE_STEP), lines)
     e_pos = bld.block(lines * pieces, 0.0, piece_widths, piece_slopes, False)
     e_neg = bld.block(lines * pieces, 0.0, piece_widths, piece_slopes, False)
     cash = bld.block(pools, 0.0, np.inf, 0.0, False)

@@ -140,8 +140,9 @@ def uses_order_binaries(problem: Problem) -> bool:
 def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray, tie_break: bool = True) -> float:
     """The program's objective for given trades, computed directly (used to check optimality).
 
-    ``tie_break=False``: without the tie-breaking rise of the drift pieces' slopes, so the
-    drift counts as the contract's (see :func:`slopes`).
+    ``tie_break=False``: without the tie-breakers (the rise of the drift pieces' slopes,
+    see :func:`slopes`, and in full mode the price of turnover), so the drift counts as
+    the contract's: the program's first objective, before any spread or wash.
 
     Conversions between pools are settled at least cost, as the program would.
     Returns ``inf`` for trades the program forbids (overdrawn cash, sales
@@ -189,7 +190,7 @@ def objective(problem: Problem, buy: np.ndarray, sell: np.ndarray, tie_break: bo
         total += value
     if uses_order_binaries(problem):
         total += ORDER_COST * int(orders.sum())
-    turnover = TURNOVER_COST if band_mode else WASH_COST
+    turnover = TURNOVER_COST if band_mode else (WASH_COST if tie_break else 0.0)
     total += turnover * float((buy_value + sell_value).sum())
     total += cost_weight * (float(fee.sum()) + float(tax.sum()) + lost)
     total += WASH_COST * (deficit / (1.0 - problem.fx_spread) if deficit else 0.0)
