@@ -97,7 +97,16 @@ from .model import (
     uses_order_binaries,
 )
 
-__all__ = ["applies", "kept_bands", "kept_caps", "least_drift", "polish", "solve", "spread"]
+__all__ = [
+    "applies",
+    "kept_bands",
+    "kept_caps",
+    "least_drift",
+    "less_drift",
+    "polish",
+    "solve",
+    "spread",
+]
 
 #: Search budget before handing the problem to the MILP.
 MAX_NODES = 200_000
@@ -997,18 +1006,30 @@ def least_drift(
     moved_buy, moved_sell, stopped = _searched(
         _Model(problem, tie_break=False), buy, sell, deadline, MAX_IMPROVE
     )
-    untied = objective(problem, moved_buy, moved_sell, tie_break=False)
-    if not math.isfinite(untied) or untied >= objective(problem, buy, sell, tie_break=False):
-        return buy, sell, stopped
-    lower = contract_drift(problem, moved_buy, moved_sell) < (
-        contract_drift(problem, buy, sell) - LEAST_DRIFT_TOL
-    )
-    kept = (
-        breaches(problem, moved_buy, moved_sell)[0] <= breaches(problem, buy, sell)[0] + BREACH_TOL
-    )
-    if lower and kept:
+    if less_drift(problem, (buy, sell), (moved_buy, moved_sell)):
         return moved_buy, moved_sell, stopped
     return buy, sell, stopped
+
+
+def less_drift(
+    problem: Problem, plan: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray]
+) -> bool:
+    """Whether plan ``other`` (buy, sell) should replace ``plan`` for its drift: less
+    contract drift (by more than LEAST_DRIFT_TOL), no more cap breach, and a lower
+    objective without the tie-breaker (the terms of :func:`least_drift` and of the MILP's
+    program without the tie-breaker)."""
+    untied = objective(problem, *other, tie_break=False)
+    if not math.isfinite(untied) or untied >= objective(problem, *plan, tie_break=False):
+        return False
+    if contract_drift(problem, *other) >= contract_drift(problem, *plan) - LEAST_DRIFT_TOL:
+        return False
+    return _no_more_cap_breach(problem, plan, other)
+
+
+def _no_more_cap_breach(
+    problem: Problem, plan: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray]
+) -> bool:
+    return breaches(problem, *other)[0] <= breaches(problem, *plan)[0] + BREACH_TOL
 
 
 def spread(
@@ -1026,9 +1047,7 @@ def spread(
     )
     untied = objective(problem, moved_buy, moved_sell, tie_break=False)
     held = untied <= objective(problem, buy, sell, tie_break=False) + LEAST_DRIFT_TOL
-    kept = (
-        breaches(problem, moved_buy, moved_sell)[0] <= breaches(problem, buy, sell)[0] + BREACH_TOL
-    )
+    kept = _no_more_cap_breach(problem, (buy, sell), (moved_buy, moved_sell))
     if held and kept and objective(problem, moved_buy, moved_sell) < objective(problem, buy, sell):
         return moved_buy, moved_sell, stopped
     return buy, sell, stopped

@@ -81,7 +81,6 @@ from .model import (
     Problem,
     Solution,
     breaches,
-    contract_drift,
     excesses,
     objective,
     settle_pools,
@@ -245,21 +244,15 @@ def _least_drift_program(problem: Problem, solution: Solution, deadline: float) 
     flat, _ = _run(model, layout, problem, left, solution, nodes=_least_drift_nodes(problem.n))
     if flat is None or flat.extra.get("guard"):
         return
-    untied = objective(problem, solution.buy, solution.sell, tie_break=False)
-    flat_untied = objective(problem, flat.buy, flat.sell, tie_break=False)
-    lower = contract_drift(problem, flat.buy, flat.sell) < (
-        contract_drift(problem, solution.buy, solution.sell) - knapsack.LEAST_DRIFT_TOL
-    )
-    kept = breaches(problem, flat.buy, flat.sell)[0] <= cap_breach + BREACH_TOL
-    if lower and kept and flat_untied < untied:
+    if knapsack.less_drift(problem, (solution.buy, solution.sell), (flat.buy, flat.sell)):
         buy, sell, stopped = knapsack.spread(problem, flat.buy, flat.sell, deadline)
         solution.buy, solution.sell = buy, sell
         solution.detail += "; less drift found by the program without the tie-breaker"
         if stopped:
             solution.extra["guard"] = 1.0
-        untied = objective(problem, buy, sell, tie_break=False)
     if flat.method != "milp" or solution.extra.get("guard"):
         return
+    untied = objective(problem, solution.buy, solution.sell, tie_break=False)
     caps_settled = cap_breach <= BREACH_TOL or "held_cap" in solution.extra
     bound = flat.objective - flat.extra.get("gap", 0.0)
     if caps_settled and untied <= bound + MIP_ABS_GAP + MIP_REL_GAP * abs(bound):
