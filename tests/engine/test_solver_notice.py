@@ -17,7 +17,7 @@ def _budget_notice(regime: str, n: int) -> Notice:
 
 
 def test_full_mode_without_breach_states_its_gap_in_drift():
-    notice = _budget_notice("caps", 50)
+    notice = _budget_notice("caps", 10)
     gap = float(notice.message.split("proven within ")[1].split(" ")[0])
     assert 0 < gap < 1e-4
     assert "최소 이탈도와의 차이" in notice.message_ko

@@ -63,6 +63,7 @@ from etf_rebalancer.cells.labels import (
 )
 from etf_rebalancer.engine import account_rules, tax
 from etf_rebalancer.engine.market import MarketData
+from etf_rebalancer.engine.model import gap_text
 
 # The band and status rules and the percent text are the single-account plan's own.
 from etf_rebalancer.engine.plan import _band, _pct, _status
@@ -1190,16 +1191,16 @@ class _Formulation:
                 )
             )
         proven = math.isfinite(self.gap)
-        gap_en = f"proven within {self.gap:.6f} of the least drift" if proven else ""
-        gap_ko = f"최소 이탈도와의 차이 {self.gap:.6f} 이내" if proven else ""
+        gap_en = f"proven within {gap_text(self.gap)} of the least drift" if proven else ""
+        gap_ko = f"최소 이탈도와의 차이 {gap_text(self.gap)} 이내" if proven else ""
         if proven and (plan.mode == "band" or self.breached(plan)):
             # The program's gap weighs distance outside bands and caps far above drift.
             gap_en = (
-                f"the proven gap ({self.gap:.6f}) is in the optimiser's weighted objective, "
+                f"the proven gap ({gap_text(self.gap)}) is in the optimiser's weighted objective, "
                 "where bands and caps weigh far more than drift"
             )
             gap_ko = (
-                f"증명된 차이({self.gap:.6f})는 이탈도가 아니라 밴드·한도를 훨씬 무겁게 "
+                f"증명된 차이({gap_text(self.gap)})는 이탈도가 아니라 밴드·한도를 훨씬 무겁게 "
                 "치는 최적화 목적함수 기준입니다"
             )
         if method == "lp-rounded":

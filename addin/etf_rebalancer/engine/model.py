@@ -122,6 +122,12 @@ class Solution:
     extra: dict[str, float] = field(default_factory=dict)
 
 
+def gap_text(gap: float) -> str:
+    """A proven gap (weights) as the summary writes it: six decimals, or two significant
+    digits below 1e-6, which six decimals would show as a proof of 0."""
+    return f"{gap:.6f}" if gap >= 1e-6 or gap == 0 else f"{gap:.1e}"
+
+
 def widths(target: float) -> np.ndarray:
     scale = max(target, 0.01)
     return np.array([w * scale for w in PIECE_WIDTHS] + [np.inf])

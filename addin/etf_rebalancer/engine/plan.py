@@ -813,19 +813,20 @@ def _solver_notice(
         )
     if solution.method == "milp-time-limit" and plan.method != "none":
         gap = solution.extra.get("gap", math.nan)
-        within = f"; proven within {gap:.6f} of the least drift" if math.isfinite(gap) else ""
-        within_ko = f"; 최소 이탈도와의 차이 {gap:.6f} 이내" if math.isfinite(gap) else ""
+        shown = model.gap_text(gap)
+        within = f"; proven within {shown} of the least drift" if math.isfinite(gap) else ""
+        within_ko = f"; 최소 이탈도와의 차이 {shown} 이내" if math.isfinite(gap) else ""
         if math.isfinite(gap) and (
             plan.mode != "full" or max(model.breaches(problem, plan.buy, plan.sell)) > 1e-9
         ):
             # The gap is the program's: with a band mode objective or a breach it weighs
             # distance outside bands and caps (x1,000 and more), so it is no drift.
             within = (
-                f"; the proven gap ({gap:.6f}) is in the optimiser's weighted objective, "
+                f"; the proven gap ({shown}) is in the optimiser's weighted objective, "
                 "where bands and caps weigh far more than drift"
             )
             within_ko = (
-                f"; 증명된 차이({gap:.6f})는 이탈도가 아니라 밴드·한도를 훨씬 무겁게 "
+                f"; 증명된 차이({shown})는 이탈도가 아니라 밴드·한도를 훨씬 무겁게 "
                 "치는 최적화 목적함수 기준입니다"
             )
         plan.notices.append(
