@@ -157,6 +157,35 @@ def test_bench_caps_at_500_assets_keeps_every_cap():
     assert plan.sell[i] == 1.0
 
 
+@pytest.mark.parametrize("n", [500, 2000])
+def test_bench_band_mode_puts_every_asset_in_its_band_that_whole_shares_allow(n):
+    """Issue 12's band row: every asset inside its band whenever whole shares allow. From
+    the workbook's cells (no costs, so weights are of holdings plus cash): an asset whose
+    band holds no whole share count (a $900 share, a band of $800) may stay outside."""
+    from bench.bench_engine import workbook
+    from etf_rebalancer.engine.plan import _PLAN_CACHE, plan_rebalance
+    from etf_rebalancer.planning.inputs import read_request
+
+    holdings, targets, cash, settings, groups = workbook("band", n)
+    assert dict(settings) == {"mode": "band", "band": 0.2}  # relative, no costs
+    _PLAN_CACHE.clear()
+    plan = plan_rebalance(read_request(holdings, targets, cash, settings, groups))
+    price = {r[0]: float(r[2]) for r in holdings[1:]}
+    after = {r[0]: float(r[1]) for r in holdings[1:]}
+    for order in plan.order_rows()[1:]:
+        after[order[0]] += float(order[2]) if order[1] == "BUY" else -float(order[2])
+    value = sum(float(r[1]) * float(r[2]) for r in holdings[1:]) + float(cash)
+    outside = possible_outside = 0
+    for ticker, target in ((r[0], float(r[1])) for r in targets[1:]):
+        lo, hi = 0.8 * target * value, 1.2 * target * value
+        inside = lo - 1e-6 <= after[ticker] * price[ticker] <= hi + 1e-6
+        allowed = math.ceil(lo / price[ticker] - 1e-12) * price[ticker] <= hi + 1e-6
+        outside += not inside
+        possible_outside += allowed and not inside
+    assert possible_outside == 0
+    assert outside > 0  # the workbook has bands no whole share fits (30 at 500 assets)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_the_rounded_relaxation_is_polished_and_never_made_worse(seed, lp_route, monkeypatch):
     """Caps and bands with costs (bench "all" style) on the LP route: the rounded plan gets
