@@ -139,7 +139,19 @@ def _group_least(
     # For each left sum: the least right h with the total weight within [floor, cap].
     start = np.searchsorted(right_w, floor - left_w, side="left")
     stop = np.searchsorted(right_w, cap - left_w, side="right")
-    values = left_h + _range_minima(right_h, start, stop)
+    if math.isfinite(floor) and math.isfinite(cap):
+        minima = _range_minima(right_h, start, stop)
+    elif len(right_h) == 0:
+        minima = np.full(len(left_w), np.inf)
+    elif math.isfinite(cap):
+        # One bound: a running minimum (the sparse table is 18 of them at 250,000).
+        prefix = np.minimum.accumulate(right_h)
+        minima = np.where(stop > 0, prefix[np.maximum(stop - 1, 0)], np.inf)
+    else:
+        suffix = np.minimum.accumulate(right_h[::-1])[::-1]
+        last = len(right_h) - 1
+        minima = np.where(start <= last, suffix[np.minimum(start, last)], np.inf)
+    values = left_h + minima
     least = float(values.min()) if len(values) else math.inf
     return least if math.isfinite(least) else None
 

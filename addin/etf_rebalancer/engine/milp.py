@@ -251,19 +251,19 @@ def _filled(problem: Problem, solution: Solution, deadline: float) -> None:
     relaxed = _lp(relaxation, deadline - time.perf_counter())
     if relaxed is None:
         return
-    bound = relaxed[1]
+    bound, by = relaxed[1], "the LP bound"
     untied = objective(problem, buy, sell, tie_break=False)
     if untied > bound + MIP_ABS_GAP + MIP_REL_GAP * abs(bound):
         # Groups of one to three members, which whole shares cannot fill as the LP does
         # (caps at 6 and 8 assets: the LP 5e-6 to 8e-5 under the least drift): their
         # exact bound by enumeration, where it is small enough to count.
         exact = group_bound.least_untied(problem)
-        if exact is not None:
-            bound = max(bound, exact)
+        if exact is not None and exact > bound:
+            bound, by = exact, "the groups' exact bound"
     solution.extra["untied_bound"] = bound
     if untied <= bound + MIP_ABS_GAP + MIP_REL_GAP * abs(bound):
         solution.method = "milp"
-        solution.detail += "; least drift proven by the LP bound"
+        solution.detail += f"; least drift proven by {by}"
         solution.extra.pop("gap", None)
         solution.extra.pop("untied_bound", None)
 
@@ -331,9 +331,10 @@ def _least_drift_program(problem: Problem, solution: Solution, deadline: float) 
     caps_settled = cap_breach <= BREACH_TOL or "held_cap" in solution.extra
     if solution.extra.get("guard") or not caps_settled or "gap" not in flat.extra:
         return
-    bound = flat.objective - flat.extra["gap"]
     # A bound on the drift (and costs) of every plan keeping the caps: the summary's
-    # "proven within ... of the least drift" is measured from it (see solve).
+    # "proven within ... of the least drift" is measured from it (see solve), the best
+    # of HiGHS's and _filled's.
+    bound = max(flat.objective - flat.extra["gap"], solution.extra.get("untied_bound", -math.inf))
     solution.extra["untied_bound"] = bound
     untied = objective(problem, solution.buy, solution.sell, tie_break=False)
     if flat.method == "milp" and untied <= bound + MIP_ABS_GAP + MIP_REL_GAP * abs(bound):
