@@ -25,7 +25,15 @@ import math
 
 import numpy as np
 
-from .model import PIECE_SLOPE_STEP, Problem, breaches, objective, piecewise, settle_pools
+from .model import (
+    COST_WEIGHT,
+    PIECE_SLOPE_STEP,
+    Problem,
+    breaches,
+    objective,
+    piecewise,
+    settle_pools,
+)
 
 __all__ = ["filled_groups"]
 
@@ -173,9 +181,12 @@ def _drift_changes(
     problem: Problem, shares: np.ndarray, deltas: np.ndarray, assets: np.ndarray
 ) -> np.ndarray:
     """Rows of ``deltas`` (changes of ``assets``, cash paying for them) by the drift they
-    leave: the contract's first, then (among the best ``RANKED``) the tie-breaker's.
+    leave and the proportional costs they add (as the objective without the tie-breaker
+    weighs them), then (among the best ``RANKED``) the tie-breaker's drift.
 
-    Fees and the cost share are left out (the exact check adds them): this only ranks.
+    ``fee_min`` and the cost share are left out (the exact check adds them): this only
+    ranks. Without the costs every fill under a fee rate was a round trip, a sale and a
+    purchase where purchases alone land as close (caps at 20 assets: 1e-5 of fees).
     """
     a = problem.price / problem.value
     k = problem.shrink
@@ -187,6 +198,14 @@ def _drift_changes(
     cash_target = problem.cash_target * k
     # The drift's own change; what every row shares (the plan's drift before) is left out.
     untied = np.abs(after - target).sum(axis=1) + np.abs(cash_after - cash_target)
+    if problem.fee_rate > 0 or bool(np.any(problem.sell_tax[assets] > 0)):
+        trade = (shares - problem.held)[assets]
+        moved = trade + deltas
+        bought = np.maximum(moved, 0.0) - np.maximum(trade, 0.0)
+        sold = np.maximum(-moved, 0.0) - np.maximum(-trade, 0.0)
+        rate = COST_WEIGHT * problem.fee_rate
+        costs = (bought * rate + sold * (rate + COST_WEIGHT * problem.sell_tax[assets])) @ a[assets]
+        untied = untied + costs
     # Equal to the last SAVING: float noise must not decide between plateau moves.
     untied = np.round(untied / SAVING)
     best = np.argsort(untied, kind="stable")[:RANKED]
