@@ -35,23 +35,24 @@ def _least_by_brute_force(problem) -> float:
     best = math.inf
     for shares in itertools.product(*ranges):
         x = np.array(shares, dtype=float)
-        money = x * problem.price
         cash = float(problem.cash_start[0] - (x - problem.held) @ problem.price)
-        if cash < 0:
+        if cash < 0 or not _keeps_caps(problem, x):
             continue
-        w = money / value
-        if np.any(w < problem.min_weight - 1e-12) or np.any(w > problem.max_weight + 1e-12):
-            continue  # NaN bounds compare False: no bound
-        kept = True
-        for _label, members, lo, hi in problem.groups:
-            total = float(w[members].sum())
-            if (lo is not None and total < lo - 1e-12) or (hi is not None and total > hi + 1e-12):
-                kept = False
-        if not kept:
-            continue
+        w = x * problem.price / value
         drift = float(np.abs(w - problem.target).sum() + abs(cash / value - problem.cash_target))
         best = min(best, drift)
     return best
+
+
+def _keeps_caps(problem, x) -> bool:
+    w = x * problem.price / problem.value
+    if np.any(w < problem.min_weight - 1e-12) or np.any(w > problem.max_weight + 1e-12):
+        return False  # NaN bounds compare False: no bound
+    for _label, members, lo, hi in problem.groups:
+        total = float(w[members].sum())
+        if (lo is not None and total < lo - 1e-12) or (hi is not None and total > hi + 1e-12):
+            return False
+    return True
 
 
 @st.composite
@@ -82,19 +83,34 @@ def _tiny(draw):
 @given(_tiny())
 @settings(max_examples=300, deadline=None)
 def test_the_bound_never_exceeds_the_least_drift_of_a_plan_keeping_the_caps(problem):
-    bound = group_bound.least_untied(problem)
+    found = group_bound.least_untied(problem)
     least = _least_by_brute_force(problem)
-    if bound is not None and math.isfinite(least):
+    if found is None:
+        return
+    bound, shares = found
+    if math.isfinite(least):
         assert bound <= least + 1e-12
+    if shares is not None:
+        # A plan that reaches the bound: the least drift itself, caps kept, cash >= 0.
+        assert math.isfinite(least)
+        trade = shares - problem.held
+        buy, sell = np.maximum(trade, 0.0), np.maximum(-trade, 0.0)
+        assert np.all(sell <= problem.sell_max) and np.all(buy <= problem.buy_max)
+        cash = float(problem.cash_start[0] - trade @ problem.price)
+        assert cash >= -1e-9 and _keeps_caps(problem, shares)
+        w = shares * problem.price / problem.value
+        drift = float(np.abs(w - problem.target).sum())
+        drift += abs(cash / problem.value - problem.cash_target)
+        assert abs(drift - least) <= 1e-9 and abs(bound - least) <= 1e-9
 
 
 def test_the_bound_is_the_least_drift_when_the_cash_stays_over_its_target():
     # Two members capped at 30% of $10k, both far under target; cash (target 0) stays over.
     problem = _problem([203.57, 418.99], [0, 0], [0.3, 0.3], 10_000.0, [("g", [0, 1], None, 0.3)])
     problem = dataclasses.replace(problem, buy_max=np.array([20.0, 10.0]))
-    assert group_bound.least_untied(problem) == pytest.approx(
-        _least_by_brute_force(problem), abs=1e-12
-    )
+    bound, shares = group_bound.least_untied(problem)
+    assert bound == pytest.approx(_least_by_brute_force(problem), abs=1e-12)
+    assert shares is not None
 
 
 def test_other_kinds_of_problem_get_no_bound():

@@ -55,13 +55,20 @@ def applies(problem: Problem) -> bool:
     )
 
 
-def least_untied(problem: Problem) -> float | None:
+def least_untied(problem: Problem) -> tuple[float, np.ndarray | None] | None:
     """A lower bound on the objective without the tie-breaker of every plan that keeps the
     caps (groups and per-asset Min/Max): the larger of the bounds for ``s`` = +1 and -1
-    (see the module); ``None`` when the problem is of another kind or too large to
-    enumerate. Weights of ``value``, targets and bounds times ``shrink``, as
-    :func:`.model.objective` has them.
+    (see the module), and share counts after trading that reach it when the separable
+    problem's best plan for an ``s`` leaves the cash at or above zero and on the side of
+    its target that ``s`` assumed (that plan then has the least drift of every plan that
+    keeps the caps), else ``None`` in their place. ``None`` when the problem is of
+    another kind or too large to enumerate. Weights of ``value``, targets and bounds
+    times ``shrink``, as :func:`.model.objective` has them.
     """
+    return _least(problem)
+
+
+def _least(problem: Problem) -> tuple[float, np.ndarray | None] | None:
     if not applies(problem):
         return None
     members = [np.asarray(m) for _, m, lo, hi in problem.groups if lo is not None or hi is not None]
@@ -82,22 +89,35 @@ def least_untied(problem: Problem) -> float | None:
     if np.any(low > high):
         return None  # no plan keeps every Min/Max: nothing to bound
     cash_base = float(problem.cash_start[0]) / problem.value + float(problem.held @ a)
-    best = -math.inf
+    cash_target = problem.cash_target * k
+    alone = np.ones(problem.n, dtype=bool)
+    alone[grouped] = False
+    best, reached = -math.inf, None
     for s in (1.0, -1.0):
-        total = s * (cash_base - problem.cash_target * k)
-        alone = np.ones(problem.n, dtype=bool)
-        alone[grouped] = False
-        total += float(_lone_least(a[alone], target[alone], low[alone], high[alone], s).sum())
+        total = s * (cash_base - cash_target)
+        shares = np.zeros(problem.n)
+        least, counts = _lone_least(a[alone], target[alone], low[alone], high[alone], s)
+        total += float(least.sum())
+        shares[alone] = counts
         for _label, group, lo, hi in problem.groups:
             if lo is None and hi is None:
                 continue
-            least = _group_least(a, target, low, high, np.asarray(group), lo, hi, k, s)
-            if least is None:
+            group = np.asarray(group)
+            found = _group_least(a, target, low, high, group, lo, hi, k, s)
+            if found is None:
                 total = -math.inf  # too many combinations (or none keeps the group)
                 break
-            total += least
+            total += found[0]
+            shares[group] = found[1]
+        if not math.isfinite(total):
+            continue
         best = max(best, total)
-    return best if math.isfinite(best) else None
+        cash = cash_base - float(shares @ a)
+        if cash >= -1e-12 and s * (cash - cash_target) >= -1e-12:
+            reached = shares  # its drift is this bound, so every bound is this one
+    if not math.isfinite(best):
+        return None
+    return best, reached
 
 
 def _h(a: np.ndarray, t: np.ndarray, x: np.ndarray, s: float) -> np.ndarray:
@@ -106,12 +126,16 @@ def _h(a: np.ndarray, t: np.ndarray, x: np.ndarray, s: float) -> np.ndarray:
 
 def _lone_least(
     a: np.ndarray, t: np.ndarray, low: np.ndarray, high: np.ndarray, s: float
-) -> np.ndarray:
-    """Least ``h`` per asset over its share range: convex, so at a kink or an end."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Least ``h`` per asset over its share range, and the share count: convex, so at a
+    kink or an end."""
     tau = t / a
     candidates = np.stack([low, high, np.floor(tau), np.ceil(tau)])
     candidates = np.clip(candidates, low, high)
-    return _h(a, t, candidates, s).min(axis=0)
+    values = _h(a, t, candidates, s)
+    pick = values.argmin(axis=0)
+    columns = np.arange(len(a))
+    return values[pick, columns], candidates[pick, columns]
 
 
 def _group_least(
@@ -124,16 +148,18 @@ def _group_least(
     hi: float | None,
     k: float,
     s: float,
-) -> float | None:
-    """Least sum of ``h`` over the group's share counts with its weight within its bounds."""
+) -> tuple[float, np.ndarray] | None:
+    """Least sum of ``h`` over the group's share counts with its weight within its bounds,
+    and those share counts (in ``group``'s order)."""
     cap = math.inf if hi is None else hi * k + 1e-12
     floor = -math.inf if lo is None else lo * k - 1e-12
-    counts = [_candidates(a[i], t[i], low[i], high[i], s, lo is None, hi is None) for i in group]
-    halves = _halves(np.array([len(c) for c in counts], dtype=float))
+    counts_of = [_candidates(a[i], t[i], low[i], high[i], s, lo is None, hi is None) for i in group]
+    halves = _halves(np.array([len(c) for c in counts_of], dtype=float))
     if halves is None:
         return None
-    left_w, left_h = _enumerate(a[group], t[group], [counts[j] for j in halves[0]], halves[0], s)
-    right_w, right_h = _enumerate(a[group], t[group], [counts[j] for j in halves[1]], halves[1], s)
+    at = a[group], t[group]
+    left_w, left_h = _enumerate(*at, [counts_of[j] for j in halves[0]], halves[0], s)
+    right_w, right_h = _enumerate(*at, [counts_of[j] for j in halves[1]], halves[1], s)
     order = np.argsort(right_w, kind="stable")
     right_w, right_h = right_w[order], right_h[order]
     # For each left sum: the least right h with the total weight within [floor, cap].
@@ -153,7 +179,17 @@ def _group_least(
         minima = np.where(start <= last, suffix[np.minimum(start, last)], np.inf)
     values = left_h + minima
     least = float(values.min()) if len(values) else math.inf
-    return least if math.isfinite(least) else None
+    if not math.isfinite(least):
+        return None
+    row = int(values.argmin())
+    col = int(start[row] + right_h[start[row] : stop[row]].argmin())
+    counts = np.zeros(len(group))
+    for side, index in ((halves[0], row), (halves[1], int(order[col]))):
+        sizes = [len(counts_of[j]) for j in side]
+        if side:
+            for j, position in zip(side, np.unravel_index(index, sizes), strict=True):
+                counts[j] = counts_of[j][position]
+    return least, counts
 
 
 def _candidates(
