@@ -138,8 +138,11 @@ def test_same_workbook_same_orders_in_another_process_under_cpu_load(tmp_path: P
         "from etf_rebalancer.engine.plan import plan_rebalance\n"
         "from etf_rebalancer.planning.inputs import read_request\n"
         "rows = []\n"
-        "for regime in ('caps', 'pools', 'band'):\n"
-        "    plan = plan_rebalance(read_request(*workbook(regime, 30, seed=4)))\n"
+        "cases = [(r, 30, 4) for r in ('caps', 'pools', 'band')]\n"
+        "# caps at 8 (the groups' exact bound) and at 10, seed 0 (HiGHS's untied program)\n"
+        "cases += [('caps', 8, 3), ('caps', 10, 0)]\n"
+        "for regime, n, seed in cases:\n"
+        "    plan = plan_rebalance(read_request(*workbook(regime, n, seed=seed)))\n"
         "    rows.append([list(map(float, plan.buy)), list(map(float, plan.sell))])\n"
         "print(json.dumps(rows))\n"
     )
