@@ -14,9 +14,11 @@ couple the members of one group, so the least of that sum is the sum of each gro
 least (and each lone asset's), found exactly: each lone asset at its best share count
 (``h_i`` is convex, so a kink or an end), each group by meet in the middle over every
 share count its members can have (each half enumerated, the other half's least ``h``
-per sum found by a sorted prefix minimum). When the best plan of that separable problem
-leaves the cash on the side of its target that ``s`` assumed, the bound is the least
-drift itself; in any case it bounds every plan that keeps the caps.
+per sum found by a running minimum over its sorted sums, or a sparse table when the
+group has a cap and a floor). When the best plan of that separable problem leaves the
+cash at or above zero and on the side of its target that ``s`` assumed, the bound is
+the least drift itself and that plan reaches it; in any case the bound holds for every
+plan that keeps the caps.
 
 The LP relaxation with hull cuts sees a cap as a line the members can fill exactly with
 fractional shares. With one to three members per group (caps at 4 to 8 assets) whole
