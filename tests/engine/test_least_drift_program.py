@@ -105,7 +105,20 @@ def _contract_drift(holdings, targets, cash, plan) -> float:
 
 @pytest.mark.parametrize(
     ("n", "seed"),
-    [(6, 0), (6, 1), (6, 2), (8, 0), (8, 1), (10, 1), (12, 0), (14, 1), (20, 1), (30, 2), (50, 0)],
+    [
+        (6, 0),
+        (6, 1),
+        (6, 2),
+        (8, 0),
+        (8, 1),
+        (10, 0),
+        (10, 1),
+        (12, 0),
+        (14, 1),
+        (20, 1),
+        (30, 2),
+        (50, 0),
+    ],
 )
 def test_caps_plans_leave_the_least_drift_whole_shares_allow(n, seed):
     """Bench caps workbooks: the weighted program's best plan left 2e-6 to 1.5e-4 more

@@ -8,16 +8,16 @@ from etf_rebalancer.errors import Notice
 from etf_rebalancer.planning.inputs import read_request
 
 
-def _budget_notice(regime: str, n: int) -> Notice:
+def _budget_notice(regime: str, n: int, seed: int = 0) -> Notice:
     _PLAN_CACHE.clear()
-    plan = plan_rebalance(read_request(*workbook(regime, n)))
+    plan = plan_rebalance(read_request(*workbook(regime, n, seed)))
     assert plan.method == "milp-time-limit"
     (notice,) = [n for n in plan.notices if "work budget" in n.message]
     return notice
 
 
 def test_full_mode_without_breach_states_its_gap_in_drift():
-    notice = _budget_notice("caps", 10)
+    notice = _budget_notice("caps", 10, seed=6)  # one of the few caps plans left unproven
     gap = float(notice.message.split("proven within ")[1].split(" ")[0])
     assert 0 < gap < 1e-4
     assert "최소 이탈도와의 차이" in notice.message_ko

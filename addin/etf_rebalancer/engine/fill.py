@@ -130,9 +130,10 @@ def _fill(
     chosen = chosen[(high[chosen] - low[chosen]) > 0][:MEMBERS]
     if len(chosen) < 2:
         return None
-    # The widest ranges in the smaller half, whose reach is the longer: at 10 assets, seed
-    # 0, the least drift sells 112 shares of the cheapest member, past the other half's 62.
-    chosen = chosen[np.argsort(-(high[chosen] - low[chosen]), kind="stable")]
+    # The cheapest members in the smaller half, whose reach is the longer: they take the
+    # most shares to offset the others (caps at 10 assets, seed 0: the least drift sells
+    # 112 shares of a $45 member against 4 of a $630 one and 11 of a $690 one).
+    chosen = chosen[np.argsort(price[chosen], kind="stable")]
     half = len(chosen) // 2
     for part in (chosen[:half], chosen[half:]):
         reach = (round(COMBINATIONS ** (1.0 / len(part))) - 1) // 2
