@@ -104,6 +104,21 @@ def test_the_bound_never_exceeds_the_least_drift_of_a_plan_keeping_the_caps(prob
         assert abs(drift - least) <= 1e-9 and abs(bound - least) <= 1e-9
 
 
+@given(_tiny())
+@settings(max_examples=200, deadline=None)
+def test_a_group_too_large_to_enumerate_is_bounded_by_its_lp_relaxation(problem):
+    # Every group takes the relaxation (hull cuts per member): still never above the least.
+    saved = group_bound.ENUMERATION
+    group_bound.ENUMERATION = 1
+    try:
+        found = group_bound.least_untied(problem)
+    finally:
+        group_bound.ENUMERATION = saved
+    least = _least_by_brute_force(problem)
+    if found is not None and math.isfinite(least):
+        assert found[0] <= least + 1e-12
+
+
 def test_the_bound_is_the_least_drift_when_the_cash_stays_over_its_target():
     # Two members capped at 30% of $10k, both far under target; cash (target 0) stays over.
     problem = _problem([203.57, 418.99], [0, 0], [0.3, 0.3], 10_000.0, [("g", [0, 1], None, 0.3)])

@@ -98,6 +98,7 @@ def _least(problem: Problem) -> tuple[float, np.ndarray | None] | None:
     for s in (1.0, -1.0):
         total = s * (cash_base - cash_target)
         shares = np.zeros(problem.n)
+        exact = True
         least, counts = _lone_least(a[alone], target[alone], low[alone], high[alone], s)
         total += float(least.sum())
         shares[alone] = counts
@@ -107,15 +108,22 @@ def _least(problem: Problem) -> tuple[float, np.ndarray | None] | None:
             group = np.asarray(group)
             found = _group_least(a, target, low, high, group, lo, hi, k, s)
             if found is None:
-                total = -math.inf  # too many combinations (or none keeps the group)
-                break
+                # Too many combinations: the group's LP relaxation still bounds it (then no
+                # plan of this s reaches the bound).
+                relaxed = _group_relaxed(a, target, low, high, group, lo, hi, k, s)
+                if relaxed is None:
+                    total = -math.inf
+                    break
+                total += relaxed
+                exact = False
+                continue
             total += found[0]
             shares[group] = found[1]
         if not math.isfinite(total):
             continue
         best = max(best, total)
         cash = cash_base - float(shares @ a)
-        if cash >= -1e-12 and s * (cash - cash_target) >= -1e-12:
+        if exact and cash >= -1e-12 and s * (cash - cash_target) >= -1e-12:
             reached = shares  # its drift is this bound, so every bound is this one
     if not math.isfinite(best):
         return None
@@ -192,6 +200,60 @@ def _group_least(
             for j, position in zip(side, np.unravel_index(index, sizes), strict=True):
                 counts[j] = counts_of[j][position]
     return least, counts
+
+
+#: Units of the relaxation's rows (weights x RELAXED_UNITS), and what its optimum gives up
+#: to HiGHS's tolerances (weights) so that it stays a bound.
+RELAXED_UNITS = 1e4
+RELAXED_MARGIN = 1e-10
+
+
+def _group_relaxed(
+    a: np.ndarray,
+    t: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    group: np.ndarray,
+    lo: float | None,
+    hi: float | None,
+    k: float,
+    s: float,
+) -> float | None:
+    """A lower bound on the group's least ``h``: its LP relaxation, each member's
+    deviation at least its convex hull over whole shares (the chord between the share
+    counts around target, as in :func:`.milp._build`). ``None`` when it is infeasible."""
+    from scipy.optimize import linprog
+
+    m = len(group)
+    units = RELAXED_UNITS
+    w = a[group] * units
+    tt = t[group] * units
+    tau = tt / w
+    base = np.floor(tau)
+    gap = (tau - base) * w  # deviation at the share count below target
+    chord = w - 2.0 * gap
+    eye = np.eye(m)
+    # Columns: x (shares), e (deviation). e >= w x - t, e >= t - w x, e >= chord line.
+    rows = np.vstack([
+        np.hstack([np.diag(w), -eye]),
+        np.hstack([-np.diag(w), -eye]),
+        np.hstack([np.diag(chord), -eye]),
+    ])  # fmt: skip
+    rhs = np.concatenate([tt, -tt, chord * base - gap])
+    cap = math.inf if hi is None else hi * k * units
+    floor = -math.inf if lo is None else lo * k * units
+    if math.isfinite(cap):
+        rows = np.vstack([rows, np.concatenate([w, np.zeros(m)])])
+        rhs = np.append(rhs, cap)
+    if math.isfinite(floor):
+        rows = np.vstack([rows, np.concatenate([-w, np.zeros(m)])])
+        rhs = np.append(rhs, -floor)
+    cost = np.concatenate([-s * w, np.ones(m)])
+    bounds = [(low[i], high[i]) for i in group] + [(0.0, None)] * m
+    result = linprog(cost, A_ub=rows, b_ub=rhs, bounds=bounds, method="highs")
+    if result.status != 0:
+        return None
+    return float(result.fun) / units - RELAXED_MARGIN
 
 
 def _candidates(
