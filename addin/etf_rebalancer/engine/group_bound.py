@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from .model import Problem
+from .model import Problem, hull_chord
 
 __all__ = ["least_untied"]
 
@@ -108,17 +108,13 @@ def _least(problem: Problem) -> tuple[float, np.ndarray | None] | None:
             group = np.asarray(group)
             found = _group_least(a, target, low, high, group, lo, hi, k, s)
             if found is None:
-                # Too many combinations: the group's LP relaxation still bounds it (then no
-                # plan of this s reaches the bound).
-                relaxed = _group_relaxed(a, target, low, high, group, lo, hi, k, s)
-                if relaxed is None:
-                    total = -math.inf
-                    break
-                total += relaxed
-                exact = False
-                continue
+                total = -math.inf  # no share counts keep the group
+                break
             total += found[0]
-            shares[group] = found[1]
+            if found[1] is None:
+                exact = False  # bounded by its relaxation: no plan of this s reaches it
+            else:
+                shares[group] = found[1]
         if not math.isfinite(total):
             continue
         best = max(best, total)
@@ -158,15 +154,17 @@ def _group_least(
     hi: float | None,
     k: float,
     s: float,
-) -> tuple[float, np.ndarray] | None:
+) -> tuple[float, np.ndarray | None] | None:
     """Least sum of ``h`` over the group's share counts with its weight within its bounds,
-    and those share counts (in ``group``'s order)."""
+    and those share counts (in ``group``'s order); for a group with too many combinations
+    to count, its LP relaxation's bound and ``None``. ``None`` when nothing keeps it."""
     cap = math.inf if hi is None else hi * k + 1e-12
     floor = -math.inf if lo is None else lo * k - 1e-12
     counts_of = [_candidates(a[i], t[i], low[i], high[i], s, lo is None, hi is None) for i in group]
     halves = _halves(np.array([len(c) for c in counts_of], dtype=float))
     if halves is None:
-        return None
+        relaxed = _group_relaxed(a, t, low, high, group, lo, hi, k, s)
+        return None if relaxed is None else (relaxed, None)
     at = a[group], t[group]
     left_w, left_h = _enumerate(*at, [counts_of[j] for j in halves[0]], halves[0], s)
     right_w, right_h = _enumerate(*at, [counts_of[j] for j in halves[1]], halves[1], s)
@@ -228,10 +226,7 @@ def _group_relaxed(
     units = RELAXED_UNITS
     w = a[group] * units
     tt = t[group] * units
-    tau = tt / w
-    base = np.floor(tau)
-    gap = (tau - base) * w  # deviation at the share count below target
-    chord = w - 2.0 * gap
+    base, gap, chord = hull_chord(w, tt / w, np.zeros(m))
     eye = np.eye(m)
     # Columns: x (shares), e (deviation). e >= w x - t, e >= t - w x, e >= chord line.
     rows = np.vstack([

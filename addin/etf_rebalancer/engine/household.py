@@ -63,7 +63,7 @@ from etf_rebalancer.cells.labels import (
 )
 from etf_rebalancer.engine import account_rules, tax
 from etf_rebalancer.engine.market import MarketData
-from etf_rebalancer.engine.model import gap_text
+from etf_rebalancer.engine.model import gap_text, hull_chord
 
 # The band and status rules and the percent text are the single-account plan's own.
 from etf_rebalancer.engine.plan import _band, _pct, _status
@@ -826,9 +826,7 @@ class _Formulation:
             # Convex-hull cut of |x a - t| over the household's whole shares x (valid for
             # every whole-share plan): it makes the relaxation a fractional knapsack.
             tau = self.target / a_asset
-            floor_shares = held_asset + np.floor(tau - held_asset + 1e-12)
-            delta = np.clip((tau - floor_shares) * a_asset, 0.0, a_asset)
-            chord = a_asset - 2.0 * delta
+            floor_shares, delta, chord = hull_chord(a_asset, tau, held_asset)
             bld.rows(
                 np.r_[e_pos[on_asset], e_neg[on_asset], b, s],
                 np.r_[np.ones(2 * m), -chord[self.pos_asset], chord[self.pos_asset]],

@@ -82,6 +82,7 @@ from .model import (
     Solution,
     breaches,
     excesses,
+    hull_chord,
     objective,
     settle_pools,
     slopes,
@@ -1207,9 +1208,7 @@ def _build(
         # fractional knapsack, which is what lets branch-and-bound finish quickly.
         ac, held_c = a[cut], problem.held[cut]
         tau = problem.target[cut] * k / ac
-        floor_shares = held_c + np.floor(tau - held_c + 1e-12)
-        delta = np.clip((tau - floor_shares) * ac, 0.0, ac)
-        chord = ac - 2.0 * delta
+        floor_shares, delta, chord = hull_chord(ac, tau, held_c)
         piece_of = (cut[:, None] * pieces + np.arange(pieces)[None, :]).ravel()
         row_of = np.repeat(np.arange(len(cut)), pieces)
         r = np.arange(len(cut))

@@ -122,6 +122,19 @@ class Solution:
     extra: dict[str, float] = field(default_factory=dict)
 
 
+def hull_chord(
+    a: np.ndarray, tau: np.ndarray, held: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The convex-hull cut of ``|a x - t|`` over whole shares ``x`` (``tau = t / a``): the
+    share count just below target (counted from ``held``), the deviation there and the
+    chord's slope to the next one. Every whole-share ``x`` has a deviation of at least
+    ``delta + chord (x - floor_shares)``, so the cut is valid for every plan; it makes an
+    LP relaxation a fractional knapsack."""
+    floor_shares = held + np.floor(tau - held + 1e-12)
+    delta = np.clip((tau - floor_shares) * a, 0.0, a)
+    return floor_shares, delta, a - 2.0 * delta
+
+
 def gap_text(gap: float) -> str:
     """A proven gap (weights) as the summary writes it: six decimals, or two significant
     digits below 1e-6, which six decimals would show as a proof of 0."""
