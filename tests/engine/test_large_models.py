@@ -254,6 +254,67 @@ def test_a_re_solve_at_a_new_cost_share_keeps_the_breaches_found_and_skips_their
         assert ours <= theirs + milp.MIP_REL_GAP * abs(theirs) + 1e-7
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_caps_and_bands_are_settled_before_the_main_program_which_runs_once(seed, monkeypatch):
+    """_settled_first: a kind the greedy plan breaches gets its least-breach program
+    first, a kind it keeps is held at nil at once; the main program then runs once, and
+    its plan has no more breach than HiGHS alone on the weighted program finds."""
+    base = pools_problem(8, seed=seed, caps=True)
+    band = base.target * 0.1
+    problem = dataclasses.replace(
+        base, mode="band", band_lo=base.target - band, band_hi=base.target + band
+    )
+    monkeypatch.setattr(milp.knapsack, "applies", lambda _problem: False)
+    main_cost = np.asarray(milp._build(problem)[0]["c"], dtype=float)
+    mains = []
+    real_run = milp._run
+
+    def counted(model, *args, **kwargs):
+        mains.append(np.array_equal(np.asarray(model["c"], dtype=float), main_cost))
+        return real_run(model, *args, **kwargs)
+
+    monkeypatch.setattr(milp, "_run", counted)
+    solution = milp.solve(problem)
+    assert sum(mains) == 1 and mains[-1]
+    greedy_cap, greedy_band = model.breaches(problem, *_plan(milp.greedy(problem)))
+    assert len(mains) == 1 + (greedy_cap > milp.BREACH_TOL) + (greedy_band > milp.BREACH_TOL)
+    monkeypatch.setattr(milp, "_run", real_run)
+    model_alone, layout = milp._build(problem)
+    weighted, _x = real_run(model_alone, layout, problem, 10.0, milp.greedy(problem), 20_000)
+    assert weighted is not None
+    ours = model.breaches(problem, solution.buy, solution.sell)
+    theirs = model.breaches(problem, weighted.buy, weighted.sell)
+    assert ours[0] <= theirs[0] + milp.BREACH_TOL
+    if ours[0] >= theirs[0] - milp.BREACH_TOL:
+        assert ours[1] <= theirs[1] + milp.BREACH_TOL
+
+
+def test_bands_the_greedy_plan_keeps_are_held_at_once_with_one_run(monkeypatch):
+    base = pools_problem(8, seed=0)
+    band = base.target * 0.5
+    problem = dataclasses.replace(
+        base, mode="band", band_lo=base.target - band, band_hi=base.target + band, cash_hi=0.1
+    )
+    assert model.breaches(problem, *_plan(milp.greedy(problem))) == (0.0, 0.0)
+    monkeypatch.setattr(milp.knapsack, "applies", lambda _problem: False)
+    runs = []
+    real_run = milp._run
+
+    def counted(*args, **kwargs):
+        runs.append(1)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(milp, "_run", counted)
+    solution = milp.solve(problem)
+    assert len(runs) == 1 and solution.method == "milp"
+    assert solution.extra["held_band"] == pytest.approx(milp.BREACH_TOL * milp.WEIGHT_UNITS)
+    assert model.breaches(problem, solution.buy, solution.sell) == (0.0, 0.0)
+
+
+def _plan(solution: milp.Solution) -> tuple[np.ndarray, np.ndarray]:
+    return solution.buy, solution.sell
+
+
 def _tiny_problem(seed: int) -> milp.Problem:
     """Three assets in two pools with every cost and bound the guide LP must relax:
     fee_min (up to 5% of the value), min_trade, tax, fx_spread, a Min, a group cap and
