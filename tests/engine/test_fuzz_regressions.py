@@ -141,6 +141,8 @@ def test_same_workbook_same_orders_in_another_process_under_cpu_load(tmp_path: P
         "cases = [(r, 30, 4) for r in ('caps', 'pools', 'band')]\n"
         "# caps at 8 (the groups' exact bound) and at 10, seed 0 (HiGHS's untied program)\n"
         "cases += [('caps', 8, 3), ('caps', 10, 0)]\n"
+        "# caps, bands, fees and two pools: proven at 10, the node budget spent at 20\n"
+        "cases += [('all', 10, 0), ('all', 20, 4)]\n"
         "for regime, n, seed in cases:\n"
         "    plan = plan_rebalance(read_request(*workbook(regime, n, seed=seed)))\n"
         "    rows.append([list(map(float, plan.buy)), list(map(float, plan.sell))])\n"
