@@ -256,9 +256,10 @@ def test_a_re_solve_at_a_new_cost_share_keeps_the_breaches_found_and_skips_their
 
 @pytest.mark.parametrize("seed", range(4))
 def test_caps_and_bands_are_settled_before_the_main_program_which_runs_once(seed, monkeypatch):
-    """_settled_first: a kind the greedy plan breaches gets its least-breach program
-    first, a kind it keeps is held at nil at once; the main program then runs once, and
-    its plan has no more breach than HiGHS alone on the weighted program finds."""
+    """_settled_first: a kind the starting plan (the better of the greedy and the rounded
+    LP plan) breaches gets its least-breach program first, a kind it keeps is held at nil
+    at once; the main program then runs once, and its plan has no more breach than HiGHS
+    alone on the weighted program finds."""
     base = pools_problem(8, seed=seed, caps=True)
     band = base.target * 0.1
     problem = dataclasses.replace(
@@ -276,8 +277,10 @@ def test_caps_and_bands_are_settled_before_the_main_program_which_runs_once(seed
     monkeypatch.setattr(milp, "_run", counted)
     solution = milp.solve(problem)
     assert sum(mains) == 1 and mains[-1]
-    greedy_cap, greedy_band = model.breaches(problem, *_plan(milp.greedy(problem)))
-    assert len(mains) == 1 + (greedy_cap > milp.BREACH_TOL) + (greedy_band > milp.BREACH_TOL)
+    built, layout = milp._build(problem)
+    hint = milp._rounded_hint(built, layout, problem, milp.greedy(problem), 10.0)
+    hint_cap, hint_band = model.breaches(problem, *_plan(hint))
+    assert len(mains) == 1 + (hint_cap > milp.BREACH_TOL) + (hint_band > milp.BREACH_TOL)
     monkeypatch.setattr(milp, "_run", real_run)
     model_alone, layout = milp._build(problem)
     weighted, _x = real_run(model_alone, layout, problem, 10.0, milp.greedy(problem), 20_000)
@@ -287,6 +290,45 @@ def test_caps_and_bands_are_settled_before_the_main_program_which_runs_once(seed
     assert ours[0] <= theirs[0] + milp.BREACH_TOL
     if ours[0] >= theirs[0] - milp.BREACH_TOL:
         assert ours[1] <= theirs[1] + milp.BREACH_TOL
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_cap_the_greedy_plan_breaches_and_the_rounded_lp_plan_keeps_needs_no_least_breach_run(
+    seed, monkeypatch
+):
+    """Caps the greedy plan ignores (it breaches the group cap) but the rounded LP plan
+    keeps are held at nil at once: no least-cap program runs, the plan keeps the cap,
+    and no plan HiGHS alone finds on the weighted program breaches less."""
+    problem = pools_problem(12, seed=seed, caps=True)
+    monkeypatch.setattr(milp.knapsack, "applies", lambda _problem: False)
+    built, layout = milp._build(problem)
+    greedy_cap, _ = model.breaches(problem, *_plan(milp.greedy(problem)))
+    hint = milp._rounded_hint(built, layout, problem, milp.greedy(problem), 10.0)
+    hint_cap, _ = model.breaches(problem, *_plan(hint))
+    assert greedy_cap > milp.BREACH_TOL >= hint_cap
+    least_cap = []
+    real_run = milp._run
+
+    def counted(run_model, *args, **kwargs):
+        cost = np.asarray(run_model["c"], dtype=float)
+        least_cap.append(bool(np.all(cost[layout["cap"]] == 1.0)))
+        return real_run(run_model, *args, **kwargs)
+
+    monkeypatch.setattr(milp, "_run", counted)
+    solution = milp.solve(problem)
+    assert least_cap and not any(least_cap)
+    assert model.breaches(problem, solution.buy, solution.sell)[0] <= milp.BREACH_TOL
+    assert solution.extra["held_cap"] == pytest.approx(milp.BREACH_TOL * milp.WEIGHT_UNITS)
+    monkeypatch.setattr(milp, "_run", real_run)
+    weighted, _x = real_run(built, layout, problem, 10.0, milp.greedy(problem), 20_000)
+    assert weighted is not None
+    assert model.breaches(problem, weighted.buy, weighted.sell)[0] <= milp.BREACH_TOL
+    if solution.method == "milp" and weighted.method == "milp":
+        # Both proven, and the weighted plan keeps the cap too: it is a plan of the held
+        # program, so ours is no worse.
+        ours = model.objective(problem, solution.buy, solution.sell)
+        theirs = model.objective(problem, weighted.buy, weighted.sell)
+        assert ours <= theirs + milp.MIP_REL_GAP * abs(theirs) + 1e-7
 
 
 def test_bands_the_greedy_plan_keeps_are_held_at_once_with_one_run(monkeypatch):
