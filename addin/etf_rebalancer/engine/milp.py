@@ -669,11 +669,11 @@ def _settled_first(
     kind's least breach, the plan to start the main program from, and the kinds settled.
 
     A kind the ``hint`` (see :func:`_rounded_hint`) keeps has no breach to find: it is
-    held at nil at once (the hint proves that least). For a kind the hint breaches, the least-breach program runs from
-    the best plan so far (at 10 assets HiGHS proves these in 1 to 43 nodes) and the breach it
-    finds is held, in ``held`` too when proven. Settled first, the main program runs once:
-    settled after it, twice ("all" at 10 assets: the first run, from the greedy plan's
-    breached caps, took 0.38 s of 0.81 s).
+    held at nil at once (the hint proves that least). For a kind the hint breaches, the
+    least-breach program runs from the best plan so far (at 10 assets HiGHS proves these
+    in 1 to 43 nodes) and the breach it finds is held, in ``held`` too when proven.
+    Settled first, the main program runs once: settled after it, twice ("all" at 10
+    assets: the first run, from the greedy plan's breached caps, took 0.38 s of 0.81 s).
     """
     settled: list[str] = []
     cap, band = breaches(problem, hint.buy, hint.sell)
