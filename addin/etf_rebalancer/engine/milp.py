@@ -70,6 +70,7 @@ from .greedy import greedy
 from .model import (
     BAND_DRIFT_WEIGHT,
     BAND_PENALTY,
+    BREACH_TOL,
     CAP_PENALTY,
     COST_WEIGHT,
     MIP_ABS_GAP,
@@ -81,6 +82,7 @@ from .model import (
     WASH_COST,
     Problem,
     Solution,
+    better,
     breaches,
     excesses,
     hull_chord,
@@ -502,8 +504,6 @@ def _highs(
     return highs
 
 
-#: Breach (weight units) below which a band or cap counts as kept.
-BREACH_TOL = 1e-7
 #: Price of fees and conversions in the least-breach programs (see _solve_milp).
 LOOSENING_COST = 1.5
 
@@ -651,10 +651,7 @@ def _rounded_hint(
         *breaches(problem, greedy_plan.buy, greedy_plan.sell),
         objective(problem, greedy_plan.buy, greedy_plan.sell),
     )
-    for mine, other in zip(ours[:2], theirs[:2], strict=True):
-        if abs(mine - other) > BREACH_TOL:
-            return rounded if mine < other else greedy_plan
-    return rounded if ours[2] < theirs[2] else greedy_plan
+    return rounded if better(ours, theirs, tolerance=0.0) else greedy_plan
 
 
 def _settled_first(

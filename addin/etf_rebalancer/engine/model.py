@@ -22,6 +22,7 @@ __all__ = [
     "ORDER_COST",
     "Problem",
     "Solution",
+    "better",
     "breaches",
     "contract_drift",
     "excesses",
@@ -52,6 +53,8 @@ COST_WEIGHT = 2.0
 #: is a millionth of a percentage point) of the proven bound, for every solver alike.
 MIP_REL_GAP = 1e-6
 MIP_ABS_GAP = 1e-8
+#: Breach (weights) below which a band or cap counts as kept.
+BREACH_TOL = 1e-7
 #: Weights are rounded to this many decimals when a problem is built, so that equal
 #: inputs written differently (``19%`` and ``0.19``: ``1.1900000000000002``) tie the same way.
 WEIGHT_DECIMALS = 12
@@ -363,3 +366,17 @@ def breaches(problem: Problem, buy: np.ndarray, sell: np.ndarray) -> tuple[float
             float(settled.cash_end.sum()) / problem.value, problem.cash_lo * k, problem.cash_hi * k
         )
     return float(cap), float(band)
+
+
+def better(
+    a: tuple[float, float, float], b: tuple[float, float, float], tolerance: float = 1e-15
+) -> bool:
+    """Whether score ``a`` (cap breach, band breach, objective) beats ``b``: a breach lower
+    by more than ``BREACH_TOL`` first, caps before bands, then an objective lower by more
+    than ``tolerance``. A kept cap or band is never traded for drift."""
+    for x, y in ((a[0], b[0]), (a[1], b[1])):
+        if x < y - BREACH_TOL:
+            return True
+        if x > y + BREACH_TOL:
+            return False
+    return a[2] < b[2] - tolerance

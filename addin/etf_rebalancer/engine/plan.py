@@ -635,7 +635,7 @@ def _solve(formulation: _Formulation, time_limit: float) -> Plan:
             continue  # a clock-cut re-solve must not replace a work-bounded plan
         candidate = _settled_plan(formulation, again)
         score = _exact_score(candidate, formulation.problem)
-        if _better(score, best_score):
+        if model.better(score, best_score):
             plan, solution, best_score = candidate, again, score
     _check(plan, formulation, solution, best_score)
     _stand_still_if_worse(plan, formulation)
@@ -653,22 +653,12 @@ Score = tuple[float, float, float]
 def _exact_score(plan: Plan, problem: model.Problem) -> Score:
     """Cap breach, band breach, then the program's objective, with the plan's actual costs.
 
-    Compared lexicographically (:func:`_better`): a kept cap or band is never traded for
-    drift. The costs make the weights those of the contract (after costs).
+    Compared lexicographically (:func:`.model.better`): a kept cap or band is never
+    traded for drift. The costs make the weights those of the contract (after costs).
     """
     exact = dataclasses.replace(problem, cost_share=_cost_share(plan, problem))
     cap, band = model.breaches(exact, plan.buy, plan.sell)
     return cap, band, model.objective(exact, plan.buy, plan.sell)
-
-
-def _better(a: Score, b: Score, tolerance: float = 1e-15) -> bool:
-    """Whether score ``a`` beats ``b`` by more than ``tolerance`` (breaches first)."""
-    for x, y in ((a[0], b[0]), (a[1], b[1])):
-        if x < y - milp.BREACH_TOL:
-            return True
-        if x > y + milp.BREACH_TOL:
-            return False
-    return a[2] < b[2] - tolerance
 
 
 def _paid_for(problem: model.Problem, buy: np.ndarray, sell: np.ndarray, step: float) -> np.ndarray:
@@ -760,11 +750,11 @@ def _check(plan: Plan, formulation: _Formulation, solution: model.Solution, scor
         except SolverError:
             continue  # not a plan at all (money to raise left unraised)
         rival_score = _exact_score(rival, problem)
-        if not _better(rival_score, score):
+        if not model.better(rival_score, score):
             continue
         plan.buy, plan.sell = rival.buy, rival.sell
         _settle(plan, problem)
-        if _better(rival_score, score, tolerance) and solution.method == "milp":
+        if model.better(rival_score, score, tolerance) and solution.method == "milp":
             solution.method = "milp-time-limit"
             solution.detail = "the solver's plan failed the check against the contract's drift"
             solution.extra.pop("gap", None)
