@@ -39,7 +39,7 @@ import highspy
 import numpy as np
 from scipy import sparse
 
-from etf_rebalancer.engine import household
+from etf_rebalancer.engine import household, milp
 from etf_rebalancer.engine.model import PIECE_WIDTHS
 from etf_rebalancer.planning import SheetQuotes, plan_ranges
 
@@ -94,27 +94,23 @@ def _solve(
     c: np.ndarray, lb: np.ndarray, ub: np.ndarray, matrix: Any, lo: np.ndarray,
     hi: np.ndarray, integer: np.ndarray | None, seconds: float = 30.0, gap: float | None = None,
 ) -> tuple[highspy.Highs, float]:  # fmt: skip
-    highs = highspy.Highs()
-    for key, value in (("output_flag", False), ("threads", 1), ("time_limit", seconds)):
-        highs.setOptionValue(key, value)
+    """HiGHS as the engine builds it (milp._highs), with HiGHS's own heuristics and no node
+    budget: the whole program's run is the yardstick, not the engine's budgeted one."""
+    ncol = len(c)
+    kinds = np.zeros(ncol, dtype=np.uint8) if integer is None else integer
+    model = {"c": c, "lb": lb, "ub": ub, "A": matrix, "lo": lo, "hi": hi, "integrality": kinds}
+    highs = milp._highs(model, seconds)
     if gap is None:
         gap = household.DRIFT_GAP * household.OBJECTIVE_SCALE
-    highs.setOptionValue("mip_abs_gap", gap)
-    highs.setOptionValue("mip_rel_gap", 0.0)
-    lp = highspy.HighsLp()
-    by_col = sparse.csc_array(matrix)
-    lp.num_col_, lp.num_row_ = by_col.shape[1], by_col.shape[0]
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = c, lb, ub
-    lp.row_lower_, lp.row_upper_ = lo, hi
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_ = by_col.indptr, by_col.indices
-    lp.a_matrix_.value_ = by_col.data
-    if integer is not None:
-        kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
-        lp.integrality_ = [kinds[int(v)] for v in integer]
-    highs.passModel(lp)
+    for key, value in (
+        ("mip_abs_gap", gap),
+        ("mip_rel_gap", 0.0),
+        ("mip_max_nodes", 2**31 - 1),
+        ("mip_heuristic_run_rens", True),
+    ):
+        highs.setOptionValue(key, value)
     started = time.perf_counter()
-    highs.run()
+    milp._run_highs(highs)
     return highs, time.perf_counter() - started
 
 
@@ -128,14 +124,8 @@ def main(n: int, seed: int) -> None:
     lo, hi = np.asarray(model["lo"], dtype=float), np.asarray(model["hi"], dtype=float)
     integer = np.asarray(model["integrality"])
     owner = _owners(formulation, matrix)
-    coupling = np.array(
-        [
-            r
-            for r in range(matrix.shape[0])
-            if len(set(owner[matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]]])) > 1
-            or -1 in owner[matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]]]
-        ]
-    )
+    row_owners = np.split(owner[matrix.indices], matrix.indptr[1:-1])
+    coupling = np.array([r for r, o in enumerate(row_owners) if -1 in o or len(set(o)) > 1])
     print(f"4 accounts x {n} assets (seed {seed}): {ncol} columns, {matrix.shape[0]} rows, "
           f"{len(coupling)} couple assets")  # fmt: skip
 
