@@ -1271,11 +1271,13 @@ class _Separator:
         assets: np.ndarray,
         own: np.ndarray,
         weights: np.ndarray,
-        kappa: np.ndarray,
+        kappa: tuple[np.ndarray, int],
     ) -> None:
         self.costs, self.assets = costs, assets
         # Each asset's columns (buy, sell first; -1 pads) and their objective costs.
-        self.own, self.weights, self.kappa = own, weights, kappa
+        self.own, self.weights = own, weights
+        # kappa's coefficient per asset (empty without a cost column) and its column.
+        self.kappa, self.kappa_col = kappa
         self.lines: tuple[np.ndarray, np.ndarray] | None = None
 
     def cuts(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1303,8 +1305,6 @@ class _Separator:
         keep = cols >= 0
         row_of = np.broadcast_to(np.arange(len(rows))[:, None], cols.shape)
         return cols[keep], vals[keep], row_of[keep], alpha
-
-    kappa_col: int = -1
 
 
 def _separator(
@@ -1358,10 +1358,9 @@ def _separator(
     g = np.zeros(len(assets))
     for lo, _hi, p in bounds:
         g += p * np.where(np.isfinite(lo[assets]), lo[assets], 0.0) / WEIGHT_UNITS
-    separator = _Separator(table, assets, own, weights, g if len(kappa) else np.empty(0))
-    if len(kappa):
-        separator.kappa_col = int(kappa[0])
-    return separator
+    if not len(kappa):
+        return _Separator(table, assets, own, weights, (np.empty(0), -1))
+    return _Separator(table, assets, own, weights, (g, int(kappa[0])))
 
 
 def _order_binaries(
