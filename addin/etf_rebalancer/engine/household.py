@@ -115,6 +115,14 @@ GUARD_SECONDS = 30.0
 #: Measured on the bench's households (positions: MILP time): 173: 2.2 s, 208: 2.0 s,
 #: 258: 3.8 s (all proven), 295: 16 s (node limit), 347: 30 s (the guard).
 LARGE_POSITIONS = 250
+#: Households with at most this many positions get each shared asset's household trade
+#: as an integer column, and HiGHS without presolve (see :meth:`_Formulation.build`).
+#: Measured on bench_accounts households (4 accounts): of 16 with 6-12 assets (20-42
+#: positions), 6 stopped at the node limit before and 2 after (with smaller gaps), most
+#: faster; the korean-investor template (19 positions: node limit, gap 5.3e-4, 113,000
+#: nodes did not move the bound) is proven in 0.2 s. 16 assets (56 positions): about
+#: even; 20 (70): two of four faster, two slower; 50 (173): mostly slower.
+TOTALS_POSITIONS = 60
 _WEIGHT_TOL = 1e-9
 
 
@@ -914,7 +922,30 @@ class _Formulation:
                     np.zeros(npool + 1, dtype=np.int64),
                     [bound if sign > 0 else -np.inf], [bound if sign < 0 else np.inf],
                 )  # fmt: skip
-        return bld.model(), b, s
+        presolve = True
+        if whole and npos <= TOTALS_POSITIONS:
+            # Each held-in-several-accounts asset's household trade as one integer column:
+            # branching on it splits the drift's floor or ceiling directly, where
+            # branching on one account's shares lets the others make up the difference.
+            # (Presolve would substitute the columns away again, so it is off.)
+            counts = np.bincount(self.pos_asset, minlength=n)
+            shared = np.flatnonzero(counts >= 2)
+            lows = np.bincount(self.pos_asset, weights=self.sell_max, minlength=n)[shared]
+            highs = np.bincount(self.pos_asset, weights=self.buy_max, minlength=n)[shared]
+            total = bld.block(len(shared), -lows, highs, 0.0, True)
+            row_of = np.searchsorted(shared, self.pos_asset)
+            of_shared = np.isin(self.pos_asset, shared)
+            k, m_shared = len(shared), int(of_shared.sum())
+            bld.rows(
+                np.r_[total, b[of_shared], s[of_shared]],
+                np.r_[-np.ones(k), np.ones(m_shared), -np.ones(m_shared)],
+                np.r_[np.arange(k), row_of[of_shared], row_of[of_shared]],
+                np.zeros(k), np.zeros(k),
+            )  # fmt: skip
+            presolve = not len(shared)
+        model = bld.model()
+        model["presolve"] = presolve
+        return model, b, s
 
     def cap_reachable(self, k: int, cap: float) -> bool:
         """Whether account ``k`` can end at or under its risky cap (before costs).
@@ -978,7 +1009,7 @@ class _Formulation:
                         "time_limit": GUARD_SECONDS,
                         "mip_rel_gap": 1e-9,  # the absolute gap below decides
                         "mip_abs_gap": DRIFT_GAP * OBJECTIVE_SCALE,
-                        "presolve": True,
+                        "presolve": bool(model.get("presolve", True)),
                         # As in milp._highs: RENS took half of every run (4 x 50: 3.8 s
                         # -> 2.0 s, both proven optimal).
                         "mip_heuristic_run_rens": False,
