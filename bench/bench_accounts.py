@@ -13,7 +13,10 @@ raw ranges, planning (HiGHS), settling and laying out the order rows.
 node limit (a work limit, so the same plan every run) and the summary states the
 proven gap to the least drift, which is printed here as well.
 
-Run:  python bench/bench_accounts.py [n ...]
+4 x 10 is printed too (not a goal): a template-sized household, which has the
+household-trade columns of ``household.TOTALS_POSITIONS``.
+
+Run:  python bench/bench_accounts.py [n ...]   (default: 10 50 500)
 """
 
 from __future__ import annotations
@@ -112,5 +115,5 @@ def run(n: int) -> None:
 
 
 if __name__ == "__main__":
-    for size in [int(a) for a in sys.argv[1:]] or [50, 500]:
+    for size in [int(a) for a in sys.argv[1:]] or [10, 50, 500]:
         run(size)

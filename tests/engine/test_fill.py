@@ -185,7 +185,7 @@ def test_filling_never_costs_drift_caps_or_cash(case):
     assert np.all(new_buy <= problem.buy_max + 1e-9)
     assert _drift(problem, after) < math.inf  # cash never below zero
     assert model.breaches(problem, new_buy, new_sell)[0] <= (
-        model.breaches(problem, buy, sell)[0] + fill.BREACH_TOL
+        model.breaches(problem, buy, sell)[0] + model.BREACH_TOL
     )
     untied = model.objective(problem, new_buy, new_sell, tie_break=False)
     assert untied <= model.objective(problem, buy, sell, tie_break=False) + fill.SAVING

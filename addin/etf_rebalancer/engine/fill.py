@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from .model import (
+    BREACH_TOL,
     COST_WEIGHT,
     PIECE_SLOPE_STEP,
     Problem,
@@ -51,8 +52,6 @@ CHECKS = 8
 RANKED = 64
 #: Objective (weights) a candidate must save to replace the plan.
 SAVING = 1e-12
-#: Cap breach (weights) a candidate may add: none beyond rounding.
-BREACH_TOL = 1e-7
 
 
 def filled_groups(

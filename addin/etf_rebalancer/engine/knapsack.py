@@ -76,6 +76,7 @@ from .greedy import greedy
 from .model import (
     BAND_DRIFT_WEIGHT,
     BAND_PENALTY,
+    BREACH_TOL,
     CAP_PENALTY,
     COST_WEIGHT,
     MIP_ABS_GAP,
@@ -140,8 +141,6 @@ FEASIBLE_BISECTIONS = 30
 CEILINGS = (1 / 16, 1 / 4, 1.0)
 #: Plans within this of the incumbent are not searched for (weight units).
 TOLERANCE = 1e-12
-#: Breach (weights) below which a cap or band counts as kept: milp.BREACH_TOL.
-BREACH_TOL = 1e-7
 #: Rounds of local search for a good first plan (it only speeds up the proof): this many
 #: plus two per asset (a round moves one share, and a large portfolio needs more of them
 #: before the bound can prove it), and how many of the cheapest single moves each way its
