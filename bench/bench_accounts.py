@@ -17,6 +17,8 @@ proven gap to the least drift, which is printed here as well.
 household-trade columns of ``household.TOTALS_POSITIONS``.
 
 Run:  python bench/bench_accounts.py [n ...]   (default: 10 50 500)
+      python bench/bench_accounts.py --sweep     (households of 6-12 assets, seeds 1-8,
+      without and with the household-trade columns)
 """
 
 from __future__ import annotations
@@ -114,6 +116,38 @@ def run(n: int) -> None:
     )
 
 
+def sweep(sizes: tuple[int, ...] = (6, 8, 10, 12), seeds: range = range(1, 9)) -> None:
+    """Small households with and without the household-trade columns, side by side:
+    per size, how many of the seeds are proven (not stopped at the node limit), and the
+    median time; one run each (the plan is the same every run)."""
+    quotes = SheetQuotes([["Ticker", "Price", "Currency"]])
+    saved = household.TOTALS_POSITIONS
+    print("4 accounts x n assets, seeds 1-8: proven / median s, without -> with the columns")
+    try:
+        for n in sizes:
+            row = []
+            for limit in (0, saved):
+                household.TOTALS_POSITIONS = limit
+                proven, times = 0, []
+                for seed in seeds:
+                    r = case(n, seed)
+                    household._CACHE.clear()
+                    started = time.perf_counter()
+                    plan = plan_ranges(
+                        r["holdings"], r["targets"], r["cash"], r["settings"], r["groups"],
+                        r["accounts"], market=quotes, as_of=dt.date(2026, 3, 2),
+                    )  # fmt: skip
+                    times.append(time.perf_counter() - started)
+                    proven += plan.method in ("milp", "none")
+                row.append(f"{proven}/{len(seeds)} {statistics.median(times):.3f} s")
+            print(f"  n = {n:>2}: {row[0]} -> {row[1]}")
+    finally:
+        household.TOTALS_POSITIONS = saved
+
+
 if __name__ == "__main__":
-    for size in [int(a) for a in sys.argv[1:]] or [10, 50, 500]:
-        run(size)
+    if sys.argv[1:] == ["--sweep"]:
+        sweep()
+    else:
+        for size in [int(a) for a in sys.argv[1:]] or [10, 50, 500]:
+            run(size)

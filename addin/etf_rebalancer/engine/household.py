@@ -117,11 +117,11 @@ GUARD_SECONDS = 30.0
 LARGE_POSITIONS = 250
 #: Households with at most this many positions get each shared asset's household trade
 #: as an integer column, and HiGHS without presolve (see :meth:`_Formulation.build`).
-#: Measured on bench_accounts households (4 accounts): of 16 with 6-12 assets (20-42
-#: positions), 6 stopped at the node limit before and 2 after (with smaller gaps), most
-#: faster; the korean-investor template (19 positions: node limit, gap 5.3e-4, 113,000
-#: nodes did not move the bound) is proven in 0.2 s. 16 assets (56 positions): about
-#: even; 20 (70): two of four faster, two slower; 50 (173): mostly slower.
+#: Measured (``bench/bench_accounts.py --sweep``: 4 accounts x 6-12 assets, 20-42
+#: positions, seeds 1-8): proven 23 -> 29 of 32 households, median 0.17-0.97 s ->
+#: 0.06-0.27 s per size; the korean-investor template (19 positions: node limit, gap
+#: 5.3e-4, 113,000 nodes did not move the bound) is proven in 0.2 s. At 16 assets (56
+#: positions) about even; 20 (70): two of four faster, two slower; 50 (173): mostly slower.
 TOTALS_POSITIONS = 60
 _WEIGHT_TOL = 1e-9
 
