@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import numpy as np
 import pytest
@@ -604,3 +605,30 @@ def test_kept_bands_takes_less_band_breach_and_never_more_cap_breach(lp_route, m
     buy, sell = np.ones(full.n), np.zeros(full.n)
     same_buy, same_sell, _ = real(full, buy, sell)  # full mode: no bands to keep
     assert same_buy is buy and same_sell is sell
+
+
+def test_the_fixed_orders_lp_runs_however_much_of_the_guard_is_spent(monkeypatch):
+    """Whether the LP with the relaxation's orders fixed runs depends on the model alone:
+    it used to be skipped once 40% of the guard was spent, so a loaded machine got a
+    different plan from an idle one."""
+    problem = pools_problem(milp.LARGE_MODEL_ASSETS + 10)
+    program, layout = milp._build(problem)
+    relaxed = dict(program, integrality=np.zeros_like(np.asarray(program["integrality"])))
+    solved = milp._lp(relaxed, 10.0)
+    assert solved is not None
+    calls = []
+    real = milp._lp
+
+    def spy(model, guard_seconds, fast=False, uncut=None):
+        calls.append(model)
+        return real(model, guard_seconds, fast, uncut)
+
+    monkeypatch.setattr(milp, "_lp", spy)
+    plans = []
+    for already in (0.0, 3.0):  # seconds of the 5 s guard spent before the route
+        calls.clear()
+        clock = (time.perf_counter() - already, 5.0, False)
+        plans.append(milp._plan_from_lp(problem, layout, layout, relaxed, solved[0], clock))
+        assert len(calls) == 1 and calls[0]["separator"] is None  # the fixed-orders LP
+    assert plans[0] is not None and plans[1] is not None
+    assert np.array_equal(plans[0][0], plans[1][0]) and np.array_equal(plans[0][1], plans[1][1])

@@ -943,8 +943,10 @@ def _plan_from_lp(
     started, guard_seconds, fast = clock
     unit = layout["unit"]
     trade = (x[guide_layout["b"]] - x[guide_layout["s"]]) * unit
-    spent = time.perf_counter() - started
-    if len(layout["yb"]) and guard_seconds - spent > 1.5 * spent:
+    fixed_cut = False
+    # By the model alone, not by how much of the guard is left: a clock deciding whether
+    # this LP runs would let the machine's load decide the plan.
+    if len(layout["yb"]):
         # The relaxation spreads fee_min over fractional order binaries (the guide LP
         # leaves it out), so it places many small orders that min_trade and fee_min
         # then make wrong. Fix which orders exist (those worth min_trade in the
@@ -969,6 +971,8 @@ def _plan_from_lp(
         again = _lp(fixed, guard_seconds - (time.perf_counter() - started), fast)
         if again is not None:
             trade = (again[0][layout["b"]] - again[0][layout["s"]]) * unit
+        else:  # infeasible (the plan stays the relaxation's) or cut by the guard: say so
+            fixed_cut = time.perf_counter() - started >= guard_seconds
     buy, sell = _rounded_plan(problem, trade)
     if buy is None or sell is None:
         return None
@@ -979,7 +983,7 @@ def _plan_from_lp(
     buy, sell, cut = knapsack.kept_caps(problem, buy, sell, started + guard_seconds)
     stopped = stopped or cut
     buy, sell, cut = knapsack.kept_bands(problem, buy, sell, started + guard_seconds)
-    return buy, sell, stopped or cut
+    return buy, sell, stopped or cut or fixed_cut
 
 
 def _lp(
