@@ -231,9 +231,9 @@ def test_a_re_solve_at_a_new_cost_share_keeps_the_breaches_found_and_skips_their
     runs = []
     real_run = milp._run
 
-    def counted(*args):
+    def counted(*args, **kwargs):
         runs.append(1)
-        return real_run(*args)
+        return real_run(*args, **kwargs)
 
     monkeypatch.setattr(milp, "_run", counted)
     first = milp.solve(problem)

@@ -102,3 +102,32 @@ def test_least_drift_mends_a_plan_a_share_off_and_leaves_optima_alone():
     band = dataclasses.replace(problem, mode="band")
     kept_buy, kept_sell, _ = knapsack.least_drift(band, worse_buy, best.sell)
     assert kept_buy is worse_buy and kept_sell is best.sell  # band mode: not this rule
+
+
+def test_the_light_heuristics_leave_small_plans_as_they_were(monkeypatch):
+    """Up to LIGHT_HEURISTICS_ASSETS HiGHS runs without RINS and the feasibility jump, for
+    speed only: the orders are those HiGHS's full heuristics give ("all": fees, two pools,
+    bands and caps; caps alone), and a proven plan stays proven."""
+    assert milp.LIGHT_HEURISTICS_ASSETS >= 10
+    light: list[bool] = []
+    real = milp._highs
+
+    def spy(model, guard_seconds, nodes=None, light_run=False):
+        light.append(light_run)
+        return real(model, guard_seconds, nodes, light_run)
+
+    monkeypatch.setattr(milp, "_highs", spy)
+    cases = (("all", 10, 0), ("all", 10, 1), ("all", 6, 3), ("caps", 6, 1), ("caps", 8, 4))
+    for regime, n, seed in cases:
+        plans = []
+        for limit in (0, milp.LIGHT_HEURISTICS_ASSETS):
+            monkeypatch.setattr(milp, "LIGHT_HEURISTICS_ASSETS", limit)
+            light.clear()
+            _PLAN_CACHE.clear()
+            plan = plan_rebalance(read_request(*_bench_workbook(regime, n, seed)), time_limit=10.0)
+            plans.append((plan.method, [tuple(r) for r in plan.order_rows()]))
+            if regime == "all":  # branch-and-bound ran (caps may be proven without it)
+                assert any(light) == bool(limit), (regime, n, seed, light)
+        assert plans[0] == plans[1], (regime, n, seed)
+        if regime == "all":
+            assert plans[1][0] == "milp", (regime, n, seed)
