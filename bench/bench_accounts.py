@@ -30,6 +30,7 @@ import os
 import statistics
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -118,6 +119,13 @@ def run(n: int) -> None:
     )
 
 
+def _planned(r: dict[str, list[list[object]]], quotes: SheetQuotes) -> Any:
+    return plan_ranges(
+        r["holdings"], r["targets"], r["cash"], r["settings"], r["groups"],
+        r["accounts"], market=quotes, as_of=dt.date(2026, 3, 2),
+    )  # fmt: skip
+
+
 def sweep(sizes: tuple[int, ...] = (6, 8, 10, 12), seeds: range = range(1, 9)) -> None:
     """Small households with and without the household-trade columns, side by side:
     per size, how many of the seeds are proven (not stopped at the node limit), and the
@@ -135,10 +143,7 @@ def sweep(sizes: tuple[int, ...] = (6, 8, 10, 12), seeds: range = range(1, 9)) -
                     r = case(n, seed)
                     household._CACHE.clear()
                     started = time.perf_counter()
-                    plan = plan_ranges(
-                        r["holdings"], r["targets"], r["cash"], r["settings"], r["groups"],
-                        r["accounts"], market=quotes, as_of=dt.date(2026, 3, 2),
-                    )  # fmt: skip
+                    plan = _planned(r, quotes)
                     times.append(time.perf_counter() - started)
                     proven += plan.method in ("milp", "none")
                 row.append(f"{proven}/{len(seeds)} {statistics.median(times):.3f} s")
@@ -157,10 +162,7 @@ def seeds(n: int = 50, seed_range: range = range(1, 9)) -> None:
         r = case(n, seed)
         household._CACHE.clear()
         started = time.perf_counter()
-        plan = plan_ranges(
-            r["holdings"], r["targets"], r["cash"], r["settings"], r["groups"],
-            r["accounts"], market=quotes, as_of=dt.date(2026, 3, 2),
-        )  # fmt: skip
+        plan = _planned(r, quotes)
         times.append(time.perf_counter() - started)
         proven += plan.method in ("milp", "none")
         warnings = [row[1] for row in plan.summary_rows()[1:] if row[0] == "Warning"]
