@@ -119,11 +119,16 @@ def run(n: int) -> None:
     )
 
 
-def _planned(r: dict[str, list[list[object]]], quotes: SheetQuotes) -> Any:
-    return plan_ranges(
+def _planned(n: int, seed: int, quotes: SheetQuotes) -> tuple[Any, float]:
+    """The plan of ``case(n, seed)``, solved anew (not from the cache), and its seconds."""
+    r = case(n, seed)
+    household._CACHE.clear()
+    started = time.perf_counter()
+    plan = plan_ranges(
         r["holdings"], r["targets"], r["cash"], r["settings"], r["groups"],
         r["accounts"], market=quotes, as_of=dt.date(2026, 3, 2),
     )  # fmt: skip
+    return plan, time.perf_counter() - started
 
 
 def sweep(sizes: tuple[int, ...] = (6, 8, 10, 12), seeds: range = range(1, 9)) -> None:
@@ -140,11 +145,8 @@ def sweep(sizes: tuple[int, ...] = (6, 8, 10, 12), seeds: range = range(1, 9)) -
                 household.TOTALS_POSITIONS = limit
                 proven, times = 0, []
                 for seed in seeds:
-                    r = case(n, seed)
-                    household._CACHE.clear()
-                    started = time.perf_counter()
-                    plan = _planned(r, quotes)
-                    times.append(time.perf_counter() - started)
+                    plan, seconds = _planned(n, seed, quotes)
+                    times.append(seconds)
                     proven += plan.method in ("milp", "none")
                 row.append(f"{proven}/{len(seeds)} {statistics.median(times):.3f} s")
             print(f"  n = {n:>2}: {row[0]} -> {row[1]}")
@@ -159,11 +161,8 @@ def seeds(n: int = 50, seed_range: range = range(1, 9)) -> None:
     quotes = SheetQuotes([["Ticker", "Price", "Currency"]])
     times, proven = [], 0
     for seed in seed_range:
-        r = case(n, seed)
-        household._CACHE.clear()
-        started = time.perf_counter()
-        plan = _planned(r, quotes)
-        times.append(time.perf_counter() - started)
+        plan, seconds = _planned(n, seed, quotes)
+        times.append(seconds)
         proven += plan.method in ("milp", "none")
         warnings = [row[1] for row in plan.summary_rows()[1:] if row[0] == "Warning"]
         gap = next((w.rsplit("proven within ", 1)[1] for w in warnings if "proven within" in w), "")
