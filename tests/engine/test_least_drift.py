@@ -105,10 +105,12 @@ def test_least_drift_mends_a_plan_a_share_off_and_leaves_optima_alone():
 
 
 def test_the_light_heuristics_leave_small_plans_as_they_were(monkeypatch):
-    """Up to LIGHT_HEURISTICS_ASSETS HiGHS runs without RINS and the feasibility jump, for
-    speed only: the orders are those HiGHS's full heuristics give ("all": fees, two pools,
+    """Up to LIGHT_HEURISTICS_ASSETS HiGHS runs with LIGHT_OPTIONS (no RINS, feasibility
+    jump or root reduced-cost sub-MIP, cuts aged out of the LP after one round), for
+    speed only: the orders are those HiGHS's defaults give ("all": fees, two pools,
     bands and caps; caps alone), and a proven plan stays proven."""
     assert milp.LIGHT_HEURISTICS_ASSETS >= 10
+    assert milp.LIGHT_OPTIONS["mip_lp_age_limit"] < 10  # HiGHS's default: not a no-op
     light: list[bool] = []
     real = milp._highs
 
