@@ -666,6 +666,31 @@ def _solve_milp(
     return solution
 
 
+def cost_estimate(problem: Problem, guard_seconds: float = GUARD_SECONDS) -> Solution | None:
+    """The plan branch-and-bound will start from (:func:`_rounded_hint`), so that the
+    first solve can take its costs as the cost share (see :mod:`.plan`); ``None`` where
+    that start is not the rounded LP plan (no caps or bands, the knapsack search's route,
+    the LP route) or costs nothing.
+
+    A plan's costs are what its orders pay, so the rounded plan's, a few shares away from
+    the optimum's, are close to the optimum's: then one solve is proven at the plan's own
+    cost share, and the re-solve can be skipped (:func:`.plan._proven_at_own_share`).
+    """
+    if problem.n > LARGE_MODEL_ASSETS or knapsack.applies(problem):
+        return None
+    model, layout = _build(problem)
+    if not (len(layout["cap"]) or len(layout["band"])):
+        return None
+    rounded = _lp_rounded(model, layout, problem, guard_seconds)
+    if rounded is None or rounded.extra.get("guard"):
+        return None  # a clock-cut rounding must not decide the plan
+    hint = _better_start(problem, rounded, greedy(problem))
+    settled = settle_pools(problem, hint.buy, hint.sell)
+    if not settled.feasible or settled.costs <= 0:
+        return None
+    return hint
+
+
 def _rounded_hint(
     model: dict[str, object],
     layout: dict[str, np.ndarray],
@@ -685,6 +710,12 @@ def _rounded_hint(
     rounded = _lp_rounded(model, layout, problem, guard_seconds)
     if rounded is None or rounded.extra.get("guard"):
         return greedy_plan  # a clock-cut rounding must not decide the plan
+    return _better_start(problem, rounded, greedy_plan)
+
+
+def _better_start(problem: Problem, rounded: Solution, greedy_plan: Solution) -> Solution:
+    """The rounded plan when it breaches the caps, then the bands, less than the greedy
+    plan, or as little at a lower objective; else the greedy plan."""
     ours = (*breaches(problem, rounded.buy, rounded.sell), rounded.objective)
     theirs = (
         *breaches(problem, greedy_plan.buy, greedy_plan.sell),
