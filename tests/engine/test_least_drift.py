@@ -133,3 +133,19 @@ def test_the_light_heuristics_leave_small_plans_as_they_were(monkeypatch):
         assert plans[0] == plans[1], (regime, n, seed)
         if regime == "all":
             assert plans[1][0] == "milp", (regime, n, seed)
+
+
+def test_small_models_hand_an_unfinished_search_to_highs_sooner(monkeypatch):
+    """Up to SMALL_MODEL_ASSETS (where branch-and-bound takes over) the search stops at
+    MAX_NODES_SMALL: a band-mode workbook whose search spent all 200,000 nodes without a
+    proof gets the same orders, proven, from HiGHS."""
+    assert knapsack.SMALL_MODEL_ASSETS == milp.LARGE_MODEL_ASSETS
+    assert knapsack.MAX_NODES_SMALL < knapsack.MAX_NODES
+    plans = []
+    for small in (knapsack.MAX_NODES, knapsack.MAX_NODES_SMALL):
+        monkeypatch.setattr(knapsack, "MAX_NODES_SMALL", small)
+        _PLAN_CACHE.clear()
+        plan = plan_rebalance(read_request(*_bench_workbook("band", 15, 0)), time_limit=10.0)
+        plans.append((plan.method, [tuple(row) for row in plan.order_rows()]))
+    assert plans[0] == plans[1]
+    assert plans[1][0] == "milp"
