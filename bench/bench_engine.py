@@ -110,10 +110,10 @@ def _plan(regime: str, n: int, reference: bool = False):
     from etf_rebalancer.planning.inputs import read_request
 
     _PLAN_CACHE.clear()
-    saved, applies = milp.NODE_BUDGET, milp.knapsack.applies
+    saved, deep, applies = milp.NODE_BUDGET, milp.DEEP_NODE_BUDGET, milp.knapsack.applies
     if reference:
         # The yardstick is HiGHS alone, long: independent of the knapsack search.
-        milp.NODE_BUDGET = saved * 100
+        milp.NODE_BUDGET = milp.DEEP_NODE_BUDGET = saved * 100
         milp.knapsack.applies = lambda _problem: False
     try:
         started = time.perf_counter()
@@ -122,7 +122,7 @@ def _plan(regime: str, n: int, reference: bool = False):
         )
         return plan, time.perf_counter() - started
     finally:
-        milp.NODE_BUDGET, milp.knapsack.applies = saved, applies
+        milp.NODE_BUDGET, milp.DEEP_NODE_BUDGET, milp.knapsack.applies = saved, deep, applies
 
 
 def _peak_mib(regime: str, n: int) -> float:

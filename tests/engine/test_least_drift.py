@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from etf_rebalancer.engine import knapsack, milp, model
+from etf_rebalancer.engine import plan as plan_module
+from etf_rebalancer.engine.market import MarketData
 from etf_rebalancer.engine.plan import _PLAN_CACHE, plan_rebalance
 from etf_rebalancer.planning.inputs import read_request
 
@@ -149,3 +151,23 @@ def test_small_models_hand_an_unfinished_search_to_highs_sooner(monkeypatch):
         plans.append((plan.method, [tuple(row) for row in plan.order_rows()]))
     assert plans[0] == plans[1]
     assert plans[1][0] == "milp"
+
+
+def test_deeper_runs_above_the_light_sizes_prove_more(monkeypatch):
+    """Above LIGHT_HEURISTICS_ASSETS a run on the default budget gets DEEP_NODE_BUDGET
+    nodes without HiGHS's restart: the bench's "all" workbook of 20 assets (seed 0), left
+    at the node limit by 200 nodes with the restart, is proven, at no worse a score."""
+    assert milp.DEEP_NODE_BUDGET > milp.NODE_BUDGET
+    assert milp.DEEP_OPTIONS == {"mip_allow_restart": False}
+    scored = []
+    for budget, options in ((milp.NODE_BUDGET, {}), (milp.DEEP_NODE_BUDGET, milp.DEEP_OPTIONS)):
+        monkeypatch.setattr(milp, "DEEP_NODE_BUDGET", budget)
+        monkeypatch.setattr(milp, "DEEP_OPTIONS", options)
+        _PLAN_CACHE.clear()
+        request = read_request(*_bench_workbook("all", 20, 0))
+        plan = plan_rebalance(request, time_limit=10.0)
+        problem = plan_module._formulate(request, MarketData(), request.as_of).problem
+        scored.append((plan.method, plan_module._exact_score(plan, problem)))
+    (before, old), (after, new) = scored
+    assert before == "milp-time-limit" and after == "milp"
+    assert not model.better(old, new, tolerance=0.0)
