@@ -114,7 +114,7 @@ def test_small_plans_start_at_the_estimate_and_skip_the_re_solve(monkeypatch):
         return real(problem, guard_seconds, start)
 
     monkeypatch.setattr(milp, "solve", spy)
-    for n, seed in ((6, 0), (10, 0), (10, 3)):
+    for n, seed in ((6, 0), (10, 0), (10, 3), (20, 0)):
         plans = []
         for limit in (0, plan_module.COST_ESTIMATE_ASSETS):
             monkeypatch.setattr(plan_module, "COST_ESTIMATE_ASSETS", limit)

@@ -604,16 +604,17 @@ COST_ROUNDS = 1
 #: ... only for template-sized workbooks: a re-solve doubles the work, and on large ones
 #: the estimate error (cost share x weight, ~1e-6) is below the proven gap anyway.
 COST_ROUNDS_MAX_ASSETS = 60
-#: Up to this many assets the first solve takes the cost share of the plan it starts from
-#: (:func:`.milp.cost_estimate`), so the plan comes out proven at its own cost share and
-#: the re-solve is skipped (:func:`_proven_at_own_share`). Bench workbooks of 6, 8 and 10
-#: assets, seeds 0-5 ("all": fees, two pools, bands, caps): the 17 proven plans came out
-#: with the same orders, proven at their own share in one solve; the 18th, budget-bound
-#: before and after, 2e-6 worse in the program's units; "all" 1.75 -> 1.32 s in total (10 assets
-#: seed 0: 0.23 -> 0.15 s); caps, pools and band the same. Not above: at 12-30 assets the
-#: budget-bound plans came out 5 better and 7 worse, and one proven plan (12 assets, seed
-#: 5) lost its proof (the same orders): there the re-solve rarely runs anyway.
-COST_ESTIMATE_ASSETS = 10
+#: Up to this many assets (the branch-and-bound route's, milp.LARGE_MODEL_ASSETS) the
+#: first solve takes the cost share of the plan it starts from (:func:`.milp.cost_estimate`),
+#: so a proven plan comes out proven at its own cost share and the re-solve is skipped
+#: (:func:`_proven_at_own_share`). Bench "all" workbooks (fees, two pools, bands, caps),
+#: seeds 0-5: at 6-10 assets the 17 proven plans kept their orders, now in one solve (the
+#: 18th, budget-bound, 2e-6 worse in the program's units), 1.75 -> 1.32 s in total (10
+#: assets seed 0: 0.23 -> 0.15 s); at 12-25 assets (with milp.DEEP_NODE_BUDGET) 14 the
+#: same, 6 lexicographically better, 4 worse (objective up to 1.8e-6), 18 of 24 proven
+#: before and after, 14.3 -> 12.1 s; at 30-50, 10 better, 6 worse, 2 the same, 4 of 18
+#: proven before and after, 30.4 -> 29.6 s. caps, pools and band: the same plans.
+COST_ESTIMATE_ASSETS = 50
 #: Fractional share counts are kept to this many decimals (so Shares x Price = Amount).
 SHARE_DECIMALS = 6
 
