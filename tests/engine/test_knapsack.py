@@ -520,4 +520,26 @@ def test_a_plan_with_caps_kept_first_keeps_a_true_gap():
         assert optimum >= milp.objective(problem, exact.buy, exact.sell) - gap - 1e-9
 
     check()
-    assert len(seen) >= 3  # 7 of these 300 examples when written
+    # Not vacuous. How many of the 300 take the repair depends on which examples
+    # Hypothesis draws, and that on what ran before in the process (2 to 19 seen; the
+    # plans of examples drawn in both were the same): at least one must.
+    assert seen
+
+
+def test_the_local_search_leaves_a_plan_it_cannot_price_alone(recwarn):
+    """A start whose cash the search's model reads as overdrawn (a plan spending the cash
+    to a hair below 0 passes the program's tolerance) has no gains to rank: the local
+    search returns it as it is, without computing inf - inf (a fuzzing run saw NaN
+    warnings from knapsack._improve)."""
+    weights = np.array([0.5, 0.5, 0.0])
+    price = np.array([10.0, 20.0])
+    problem = full_mode_problem(
+        weights, price, np.array([5.0, 5.0]), np.array([5.0, 5.0]), 100.0, np.array([100.0]),
+        pool=np.zeros(2, dtype=int), sell_tax=np.zeros(2),
+    )  # fmt: skip
+    model = knapsack._Model(problem)
+    overdrawn = np.array([11.0, 0.0])  # 110 spent of 100
+    assert not math.isfinite(model.total(overdrawn))
+    x, total = knapsack._improve(model, overdrawn)
+    assert np.array_equal(x, overdrawn) and not math.isfinite(total)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -1209,6 +1209,11 @@ def _improve(
         base_f, base_dc = model.f(x), model.dc(x)
         balances = model.balances(x) if pools else np.empty(0)
         here = float(model.pool_cash(balances)[()]) if pools else model.g(c)
+        if not math.isfinite(here):
+            # A start this model cannot price (cash overdrawn as it reads them, where the
+            # program's costs or tolerance differ) has no gains to rank: each would be
+            # inf - inf, and the search would wander on NaN for its whole budget.
+            break
 
         step_f, step_dc, step_dx = [], [], []
         for d in (1.0, -1.0):
