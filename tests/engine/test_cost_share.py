@@ -13,6 +13,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -90,10 +91,13 @@ def test_the_proof_needs_the_estimate_close():
     from one 1e-3 away (drift targets that far apart can change the optimum)."""
     request = read_request(*_bench_workbook("all", 10, 0))
     formulation = plan_module._formulate(request, MarketData(), request.as_of)
-    start = milp.cost_estimate(formulation.problem)
-    assert start is not None
-    share = model.settle_pools(formulation.problem, start.buy, start.sell).costs
-    share /= formulation.problem.value
+    estimate = milp.cost_estimate(formulation.problem)
+    assert estimate is not None
+    start, share = estimate
+    assert share == pytest.approx(
+        model.settle_pools(formulation.problem, start.buy, start.sell).costs
+        / formulation.problem.value
+    )
     at_estimate = dataclasses.replace(formulation.problem, cost_share=share)
     solution = milp.solve(at_estimate, start=start)
     assert solution.method == "milp"

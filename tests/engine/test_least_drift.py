@@ -116,9 +116,9 @@ def test_the_light_heuristics_leave_small_plans_as_they_were(monkeypatch):
     light: list[bool] = []
     real = milp._highs
 
-    def spy(model, guard_seconds, nodes=None, light_run=False):
-        light.append(light_run)
-        return real(model, guard_seconds, nodes, light_run)
+    def spy(model, guard_seconds, nodes=None, options=None):
+        light.append(options is milp.LIGHT_OPTIONS)
+        return real(model, guard_seconds, nodes, options)
 
     monkeypatch.setattr(milp, "_highs", spy)
     cases = (("all", 10, 0), ("all", 10, 1), ("all", 6, 3), ("caps", 6, 1), ("caps", 8, 4))

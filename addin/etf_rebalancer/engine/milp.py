@@ -52,7 +52,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -488,8 +488,13 @@ def _new_highs() -> highspy.Highs:
 
 
 def _highs(
-    model: dict[str, object], guard_seconds: float, nodes: int | None = None, light: bool = False
+    model: dict[str, object],
+    guard_seconds: float,
+    nodes: int | None = None,
+    options: Mapping[str, bool | int] | None = None,
 ) -> highspy.Highs:
+    """HiGHS with ``model`` passed, one thread, seed 0, ``nodes`` (default
+    ``NODE_BUDGET``) and ``options`` on top (``LIGHT_OPTIONS``, ``DEEP_OPTIONS``)."""
     matrix = sparse.csc_array(model["A"])
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
@@ -521,9 +526,8 @@ def _highs(
         ("time_limit", max(float(guard_seconds), 0.01)),
     ):
         highs.setOptionValue(key, value)
-    if light:
-        for key, value in LIGHT_OPTIONS.items():
-            highs.setOptionValue(key, value)
+    for key, value in (options or {}).items():
+        highs.setOptionValue(key, value)
     highs.passModel(lp)
     return highs
 
@@ -677,11 +681,13 @@ def _solve_milp(
     return solution
 
 
-def cost_estimate(problem: Problem, guard_seconds: float = GUARD_SECONDS) -> Solution | None:
-    """The plan branch-and-bound will start from (:func:`_rounded_hint`), so that the
-    first solve can take its costs as the cost share (see :mod:`.plan`); ``None`` where
-    that start is not the rounded LP plan (no caps or bands, the knapsack search's route,
-    the LP route) or costs nothing.
+def cost_estimate(
+    problem: Problem, guard_seconds: float = GUARD_SECONDS
+) -> tuple[Solution, float] | None:
+    """The plan branch-and-bound will start from (:func:`_rounded_hint`) and its cost
+    share (0 when it does not pay), so that the first solve can take that as its cost
+    share and start there (see :mod:`.plan`); ``None`` where that start is not the rounded
+    LP plan (no caps or bands, the knapsack search's route, the LP route).
 
     A plan's costs are what its orders pay, so the rounded plan's, a few shares away from
     the optimum's, are close to the optimum's: then one solve is proven at the plan's own
@@ -697,9 +703,7 @@ def cost_estimate(problem: Problem, guard_seconds: float = GUARD_SECONDS) -> Sol
         return None  # a clock-cut rounding must not decide the plan
     hint = _better_start(problem, rounded, greedy(problem))
     settled = settle_pools(problem, hint.buy, hint.sell)
-    if not settled.feasible or settled.costs <= 0:
-        return None
-    return hint
+    return hint, settled.costs / problem.value if settled.feasible else 0.0
 
 
 def _rounded_hint(
@@ -840,16 +844,12 @@ def _run(
     if highspy is None:
         return _run_scipy(model, layout, problem, guard_seconds)
     started = time.perf_counter()
-    light = problem.n <= LIGHT_HEURISTICS_ASSETS and not least
-    deep = nodes is None and problem.n > LIGHT_HEURISTICS_ASSETS
-
-    def fresh(seconds: float) -> highspy.Highs:
-        highs = _highs(model, seconds, DEEP_NODE_BUDGET if deep else nodes, light)
-        for key, value in DEEP_OPTIONS.items() if deep else ():
-            highs.setOptionValue(key, value)
-        return highs
-
-    highs = fresh(guard_seconds)
+    options: Mapping[str, bool | int] | None = None
+    if problem.n <= LIGHT_HEURISTICS_ASSETS and not least:
+        options = LIGHT_OPTIONS
+    elif nodes is None and problem.n > LIGHT_HEURISTICS_ASSETS:
+        nodes, options = DEEP_NODE_BUDGET, DEEP_OPTIONS
+    highs = _highs(model, guard_seconds, nodes, options)
     unit = layout["unit"]
     cols = np.concatenate([layout["b"], layout["s"]])
     vals = np.concatenate([hint.buy, hint.sell]) / np.concatenate([unit, unit])
@@ -863,7 +863,8 @@ def _run(
         # HiGHS 1.16 with presolve and a partial start can call a plan optimal with an
         # objective its own solution does not have (-1000 reported, 51.7 true, on a
         # two-asset least-breach program): run again without the start.
-        highs = fresh(max(guard_seconds - (time.perf_counter() - started), 0.01))
+        left = max(guard_seconds - (time.perf_counter() - started), 0.01)
+        highs = _highs(model, left, nodes, options)
         _run_highs(highs)
         x = np.asarray(highs.getSolution().col_value)
     status = highs.getModelStatus()

@@ -625,11 +625,12 @@ def _solve(formulation: _Formulation, time_limit: float) -> Plan:
     started = time.perf_counter()
     rounds = COST_ROUNDS if problem.n <= COST_ROUNDS_MAX_ASSETS else 0
     estimated = rounds and problem.n <= COST_ESTIMATE_ASSETS
-    start = milp.cost_estimate(problem, time_limit) if estimated else None
-    if start is not None:
-        # The first solve takes the costs of the plan it starts from as its cost share.
-        estimate = model.settle_pools(problem, start.buy, start.sell).costs / problem.value
-        problem = dataclasses.replace(problem, cost_share=estimate)
+    estimate = milp.cost_estimate(problem, time_limit) if estimated else None
+    start = None
+    if estimate is not None:
+        # The first solve starts from that plan and takes its costs as the cost share.
+        start, share = estimate
+        problem = dataclasses.replace(problem, cost_share=share)
     solution = milp.solve(problem, guard_seconds=time_limit, start=start)
     plan = _settled_plan(formulation, solution)
     best_score = _exact_score(plan, problem)
