@@ -111,12 +111,12 @@ def _plan(regime: str, n: int, reference: bool = False):
 
     _PLAN_CACHE.clear()
     saved, deep, applies = milp.NODE_BUDGET, milp.DEEP_NODE_BUDGET, milp.knapsack.applies
-    options = milp.DEEP_OPTIONS
+    light, options, light_options = milp.LIGHT_NODE_BUDGET, milp.DEEP_OPTIONS, milp.LIGHT_OPTIONS
     if reference:
         # The yardstick is HiGHS alone, long, with its own defaults: independent of the
         # knapsack search and of the engine's budgets and options.
-        milp.NODE_BUDGET = milp.DEEP_NODE_BUDGET = saved * 100
-        milp.DEEP_OPTIONS = {}
+        milp.NODE_BUDGET = milp.DEEP_NODE_BUDGET = milp.LIGHT_NODE_BUDGET = saved * 100
+        milp.DEEP_OPTIONS = milp.LIGHT_OPTIONS = {}
         milp.knapsack.applies = lambda _problem: False
     try:
         started = time.perf_counter()
@@ -126,7 +126,8 @@ def _plan(regime: str, n: int, reference: bool = False):
         return plan, time.perf_counter() - started
     finally:
         milp.NODE_BUDGET, milp.DEEP_NODE_BUDGET, milp.knapsack.applies = saved, deep, applies
-        milp.DEEP_OPTIONS = options
+        milp.LIGHT_NODE_BUDGET, milp.DEEP_OPTIONS = light, options
+        milp.LIGHT_OPTIONS = light_options
 
 
 def _peak_mib(regime: str, n: int) -> float:

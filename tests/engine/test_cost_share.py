@@ -108,7 +108,10 @@ def test_the_proof_needs_the_estimate_close():
 
 def test_small_plans_start_at_the_estimate_and_skip_the_re_solve(monkeypatch):
     """Up to COST_ESTIMATE_ASSETS the bench's "all" workbooks (fees, two pools, bands,
-    caps) are solved once and proven, with the orders the re-solving path gives."""
+    caps) are solved once and proven, as good as the re-solving path's plans: the same
+    breaches and, in the program's objective at each plan's own costs, within the MIP
+    gap. (Band mode prices drift at BAND_DRIFT_WEIGHT, so plans far apart in shares can
+    tie: at 20 assets the two paths sell 1,959 and 2,023 shares of one asset, 5e-9 apart.)"""
     assert plan_module.COST_ESTIMATE_ASSETS >= 10
     solves: list[float] = []
     real = milp.solve
@@ -124,11 +127,16 @@ def test_small_plans_start_at_the_estimate_and_skip_the_re_solve(monkeypatch):
             monkeypatch.setattr(plan_module, "COST_ESTIMATE_ASSETS", limit)
             solves.clear()
             _PLAN_CACHE.clear()
-            plan = plan_rebalance(read_request(*_bench_workbook("all", n, seed)), time_limit=10.0)
-            plans.append([tuple(row) for row in plan.order_rows()])
+            request = read_request(*_bench_workbook("all", n, seed))
+            plan = plan_rebalance(request, time_limit=10.0)
+            problem = plan_module._formulate(request, MarketData(), request.as_of).problem
+            plans.append(plan_module._exact_score(plan, problem))
             assert plan.method == "milp", (n, seed, limit)
             if limit:
                 assert len(solves) == 1 and solves[0] > 0, (n, seed, solves)
             else:
                 assert len(solves) == 2 and solves[0] == 0, (n, seed, solves)
-        assert plans[0] == plans[1], (n, seed)
+        (once, twice) = plans[1], plans[0]
+        gap = milp.MIP_ABS_GAP + milp.MIP_REL_GAP * abs(twice[2])
+        assert once[:2] == pytest.approx(twice[:2], abs=model.BREACH_TOL), (n, seed)
+        assert abs(once[2] - twice[2]) <= gap, (n, seed, once, twice)

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from etf_rebalancer.engine import knapsack, milp, model
 from etf_rebalancer.engine import plan as plan_module
@@ -155,16 +156,40 @@ def test_small_models_hand_an_unfinished_search_to_highs_sooner(monkeypatch):
 
 def test_deeper_runs_above_the_light_sizes_prove_more(monkeypatch):
     """Above LIGHT_HEURISTICS_ASSETS a run on the default budget gets DEEP_NODE_BUDGET
-    nodes without HiGHS's restart: the bench's "all" workbook of 20 assets (seed 0), left
+    nodes without HiGHS's restart: the bench's "all" workbook of 22 assets (seed 0), left
     at the node limit by 200 nodes with the restart, is proven, at no worse a score."""
     assert milp.DEEP_NODE_BUDGET > milp.NODE_BUDGET
     assert milp.DEEP_OPTIONS == {"mip_allow_restart": False}
+    assert milp.LIGHT_HEURISTICS_ASSETS < 22
     scored = []
     for budget, options in ((milp.NODE_BUDGET, {}), (milp.DEEP_NODE_BUDGET, milp.DEEP_OPTIONS)):
         monkeypatch.setattr(milp, "DEEP_NODE_BUDGET", budget)
         monkeypatch.setattr(milp, "DEEP_OPTIONS", options)
         _PLAN_CACHE.clear()
-        request = read_request(*_bench_workbook("all", 20, 0))
+        request = read_request(*_bench_workbook("all", 22, 0))
+        plan = plan_rebalance(request, time_limit=10.0)
+        problem = plan_module._formulate(request, MarketData(), request.as_of).problem
+        scored.append((plan.method, plan_module._exact_score(plan, problem)))
+    (before, old), (after, new) = scored
+    assert before == "milp-time-limit" and after == "milp"
+    assert not model.better(old, new, tolerance=0.0)
+
+
+@pytest.mark.parametrize(("n", "seed"), [(8, 3), (16, 8)])
+def test_the_light_runs_budget_proves_small_plans_200_nodes_left_open(monkeypatch, n, seed):
+    """Up to LIGHT_HEURISTICS_ASSETS a run gets LIGHT_NODE_BUDGET nodes: nodes cost well
+    under a millisecond there. The bench's "all" workbooks of 8 assets (seed 3) and 16
+    (seed 8), left at the node limit by 200 nodes (and, at 16, by the deeper runs' 800
+    without the light options), are proven, at no worse a score."""
+    assert n <= milp.LIGHT_HEURISTICS_ASSETS
+    assert milp.LIGHT_NODE_BUDGET > milp.DEEP_NODE_BUDGET > milp.NODE_BUDGET
+    scored = []
+    for limit, budget in ((10, milp.NODE_BUDGET), (n, milp.LIGHT_NODE_BUDGET)):
+        # Before: 200 nodes up to 10 assets, the deeper runs above.
+        monkeypatch.setattr(milp, "LIGHT_HEURISTICS_ASSETS", limit)
+        monkeypatch.setattr(milp, "LIGHT_NODE_BUDGET", budget)
+        _PLAN_CACHE.clear()
+        request = read_request(*_bench_workbook("all", n, seed))
         plan = plan_rebalance(request, time_limit=10.0)
         problem = plan_module._formulate(request, MarketData(), request.as_of).problem
         scored.append((plan.method, plan_module._exact_score(plan, problem)))

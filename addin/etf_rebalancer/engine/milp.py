@@ -117,7 +117,7 @@ TINY_WEIGHT = 1e-6
 #: The deterministic work budget: branch-and-bound nodes HiGHS may explore. The plan is a
 #: function of the inputs alone because this, not a clock, is what stops the search.
 NODE_BUDGET = 200
-#: Above LIGHT_HEURISTICS_ASSETS (11 to LARGE_MODEL_ASSETS assets) a run on the default
+#: Above LIGHT_HEURISTICS_ASSETS (21 to LARGE_MODEL_ASSETS assets) a run on the default
 #: budget gets this many nodes instead, and HiGHS does not restart its search from the
 #: root after fixing columns there (the restart re-presolves the model and throws the
 #: tree away). Bench "all" workbooks (fees, two pools, bands, caps), seeds 0-5: at 12-25
@@ -125,7 +125,8 @@ NODE_BUDGET = 200
 #: and 5e-6 of the objective), 12 the same, time +3%; at 30-50 assets 3 -> 4 of 18
 #: proven, 10 better (band breach up to 4.7e-7 less, objective up to 6e-5 lower), 7
 #: worse (band breach up to 2.4e-7 more), time -18% (a 200-node run without the restart
-#: takes 40% less). caps, pools and band at 12-50 assets: all 108 plans the same.
+#: takes 40% less). caps, pools and band at 12-50 assets: all 108 plans the same. (Measured
+#: when LIGHT_HEURISTICS_ASSETS was 10; 11-20 assets now take LIGHT_NODE_BUDGET.)
 DEEP_NODE_BUDGET = 800
 DEEP_OPTIONS: dict[str, bool | int] = {"mip_allow_restart": False}
 #: Larger problems (assets) skip branch-and-bound: see _lp_rounded. Chosen by size before
@@ -398,7 +399,8 @@ def _solve(
     One-pool problems without side constraints or costs (:func:`.knapsack.applies`)
     go to the exact search of :mod:`.knapsack` first; everything else, and whatever
     that search cannot finish within its step budget, to HiGHS (warm-started from the
-    best plan at hand), which stops after ``NODE_BUDGET`` nodes.
+    best plan at hand), which stops after a node budget chosen by size (``LIGHT_NODE_BUDGET``,
+    ``DEEP_NODE_BUDGET``; ``NODE_BUDGET`` in Lite's scipy runs).
 
     Parameters
     ----------
@@ -532,24 +534,32 @@ def _highs(
     return highs
 
 
-#: Up to this many assets the programs held to their least breaches run without HiGHS's
-#: RINS and feasibility-jump heuristics: there the warm start and the proof, not the
-#: search for plans, decide the time. On the bench's workbooks of 6 and 10 assets (seeds
-#: 0-5; "all", caps, pools, band) every plan came out the same, "all" 20-40% sooner
-#: (10 assets: 0.50 -> 0.38 s). Not the least-breach programs, whose breach comes before
-#: everything else: on a band-mode workbook of 8 assets their budget-bound run found a
-#: breach 4e-7 larger without those heuristics. Not above: at 15 and 20 the "all" plans
-#: the node budget ends came out 4 worse and 2 better (3e-8 to 2e-5 of the objective),
-#: at 50 RINS's plans are better in 5 of 6 runs.
-LIGHT_HEURISTICS_ASSETS = 10
-#: What those runs change. RINS and the feasibility jump: off, as above. The root
-#: reduced-cost heuristic (a sub-MIP on the columns the root LP prices near zero) and
-#: cuts kept in the LP for only one round without being tight (HiGHS's default: 10):
-#: on the bench's workbooks of 6, 8 and 10 assets, seeds 0-5 ("all", caps, pools,
-#: band), all 72 plans came out the same, "all" 2.17 -> 1.78 s in total (10 assets
-#: seed 0: 0.39 -> 0.24 s; its main run 0.19 -> 0.08 s, 61 -> 44 nodes), caps 0.69 ->
-#: 0.57 s. Either alone gained less (1.89 s, 2.09 s). Not in the least-breach runs:
-#: 0.04 s more there, for the same caution as RINS's.
+#: Up to this many assets every run on the default budget (the least-breach programs'
+#: and the main program's) gets LIGHT_NODE_BUDGET nodes with LIGHT_OPTIONS: there the
+#: warm start and the proof, not HiGHS's search for plans, decide the time, and a node
+#: costs 0.05-0.5 ms, so a budget of 200 left small plans unproven that a few hundred
+#: nodes more prove. Bench "all" workbooks (fees, two pools, bands, caps) against
+#: the runs before (200 nodes and HiGHS's heuristics at 4-10 assets, in the least-breach
+#: runs too; 800 nodes without the restart at 11-20): at 4-10 assets, seeds 0-11, 81 ->
+#: 84 of 84 proven, 80 plans the same and 4 better, 5.9 -> 5.2 s in total (10 assets
+#: seed 5: 0.27 -> 0.16 s, its least-band run 163 -> 84 ms); at 11-20 assets, seeds
+#: 0-11, 62 -> 67 of 72 proven, 54 the same, 10 better and 8 worse (all but one by less
+#: than 1e-7 of the objective, the MIP gap's order), 26.3 -> 22.0 s. caps, pools and
+#: band at 4-20 assets (150 workbooks): the same plans. Not above: at 25-30 assets
+#: (seeds 0-5) 7 plans better, 3 worse, 3 -> 4 of 12 proven, but 15% more time; there
+#: DEEP_NODE_BUDGET's runs stay. (Before, at 10 assets, the same options alone: "all"
+#: 2.17 -> 1.78 s at 6-10 assets with every plan the same; the least-breach runs kept
+#: HiGHS's heuristics because at 200 nodes one found a breach 4e-7 larger without them.)
+LIGHT_HEURISTICS_ASSETS = 20
+#: The node budget of those runs (see LIGHT_HEURISTICS_ASSETS): 5,000 proved 3 more of
+#: the 72 at 11-20 assets for 8% more time and up to 0.9 s a plan.
+LIGHT_NODE_BUDGET = 2000
+#: What those runs change. RINS and the feasibility jump: off. The root reduced-cost
+#: heuristic (a sub-MIP on the columns the root LP prices near zero) and cuts kept in
+#: the LP for only one round without being tight (HiGHS's default: 10). Measured at 6-10
+#: assets, seeds 0-5 ("all", caps, pools, band): all 72 plans the same, "all" 2.17 ->
+#: 1.78 s in total (10 assets seed 0: its main run 0.19 -> 0.08 s, 61 -> 44 nodes);
+#: either alone gained less (1.89 s, 2.09 s).
 LIGHT_OPTIONS: dict[str, bool | int] = {
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_feasibility_jump": False,
@@ -791,7 +801,7 @@ def _least_run(
     ``start``: its plan, its columns' values and the breach it found (weight units);
     ``None`` without a plan."""
     first, x_first = _run(
-        _least_breach(model, layout, problem, cols), layout, problem, left(), start, least=True
+        _least_breach(model, layout, problem, cols), layout, problem, left(), start
     )
     if first is None or x_first is None:
         return None
@@ -835,19 +845,17 @@ def _run(
     guard_seconds: float,
     hint: Solution,
     nodes: int | None = None,
-    least: bool = False,
 ) -> tuple[Solution | None, np.ndarray | None]:
     """One HiGHS run from a partial start (share counts); ``None`` without a plan.
-    ``nodes``: a node budget other than ``NODE_BUDGET`` (or ``DEEP_NODE_BUDGET``, above
-    ``LIGHT_HEURISTICS_ASSETS``); ``least``: a least-breach
-    program (HiGHS's full heuristics, see ``LIGHT_HEURISTICS_ASSETS``)."""
+    ``nodes``: a node budget other than the default one (``LIGHT_NODE_BUDGET`` up to
+    ``LIGHT_HEURISTICS_ASSETS``, ``DEEP_NODE_BUDGET`` above)."""
     if highspy is None:
         return _run_scipy(model, layout, problem, guard_seconds)
     started = time.perf_counter()
     options: Mapping[str, bool | int] | None = None
-    if problem.n <= LIGHT_HEURISTICS_ASSETS and not least:
-        options = LIGHT_OPTIONS
-    elif nodes is None and problem.n > LIGHT_HEURISTICS_ASSETS:
+    if problem.n <= LIGHT_HEURISTICS_ASSETS:
+        nodes, options = LIGHT_NODE_BUDGET if nodes is None else nodes, LIGHT_OPTIONS
+    elif nodes is None:
         nodes, options = DEEP_NODE_BUDGET, DEEP_OPTIONS
     highs = _highs(model, guard_seconds, nodes, options)
     unit = layout["unit"]
