@@ -154,6 +154,16 @@ def test_small_models_hand_an_unfinished_search_to_highs_sooner(monkeypatch):
     assert plans[1][0] == "milp"
 
 
+def _scored_plan(regime: str, n: int, seed: int) -> tuple[str, plan_module.Score]:
+    """The bench workbook's plan, planned anew: its method and exact score (cap breach,
+    band breach, the program's objective at the plan's own costs)."""
+    _PLAN_CACHE.clear()
+    request = read_request(*_bench_workbook(regime, n, seed))
+    plan = plan_rebalance(request, time_limit=10.0)
+    problem = plan_module._formulate(request, MarketData(), request.as_of).problem
+    return plan.method, plan_module._exact_score(plan, problem)
+
+
 def test_deeper_runs_above_the_light_sizes_prove_more(monkeypatch):
     """Above LIGHT_HEURISTICS_ASSETS a run on the default budget gets DEEP_NODE_BUDGET
     nodes without HiGHS's restart: the bench's "all" workbook of 22 assets (seed 0), left
@@ -165,11 +175,7 @@ def test_deeper_runs_above_the_light_sizes_prove_more(monkeypatch):
     for budget, options in ((milp.NODE_BUDGET, {}), (milp.DEEP_NODE_BUDGET, milp.DEEP_OPTIONS)):
         monkeypatch.setattr(milp, "DEEP_NODE_BUDGET", budget)
         monkeypatch.setattr(milp, "DEEP_OPTIONS", options)
-        _PLAN_CACHE.clear()
-        request = read_request(*_bench_workbook("all", 22, 0))
-        plan = plan_rebalance(request, time_limit=10.0)
-        problem = plan_module._formulate(request, MarketData(), request.as_of).problem
-        scored.append((plan.method, plan_module._exact_score(plan, problem)))
+        scored.append(_scored_plan("all", 22, 0))
     (before, old), (after, new) = scored
     assert before == "milp-time-limit" and after == "milp"
     assert not model.better(old, new, tolerance=0.0)
@@ -188,11 +194,7 @@ def test_the_light_runs_budget_proves_small_plans_200_nodes_left_open(monkeypatc
         # Before: 200 nodes up to 10 assets, the deeper runs above.
         monkeypatch.setattr(milp, "LIGHT_HEURISTICS_ASSETS", limit)
         monkeypatch.setattr(milp, "LIGHT_NODE_BUDGET", budget)
-        _PLAN_CACHE.clear()
-        request = read_request(*_bench_workbook("all", n, seed))
-        plan = plan_rebalance(request, time_limit=10.0)
-        problem = plan_module._formulate(request, MarketData(), request.as_of).problem
-        scored.append((plan.method, plan_module._exact_score(plan, problem)))
+        scored.append(_scored_plan("all", n, seed))
     (before, old), (after, new) = scored
     assert before == "milp-time-limit" and after == "milp"
     assert not model.better(old, new, tolerance=0.0)
