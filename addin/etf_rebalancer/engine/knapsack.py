@@ -1278,14 +1278,16 @@ def _improve(
         gain_pair = float(pair.flat[k_pair])
         if min(gain_single, gain_pair) >= -TOLERANCE:
             break
-        up_x, down_x = x + up_dx, x + down_dx
         if gain_single <= gain_pair:
             n = len(x)
             k = k_single % n
-            x[k] = up_x[k] if k_single < n else down_x[k]
+            assets = np.array([k])
+            steps = np.array([(up_dx if k_single < n else down_dx)[k]])
         else:
             i, j = divmod(k_pair, len(ups))
-            x[downs[i]], x[ups[j]] = down_x[downs[i]], up_x[ups[j]]
+            assets = np.array([downs[i], ups[j]])
+            steps = np.array([down_dx[downs[i]], up_dx[ups[j]]])
+        x[assets] += steps
         # The gains are the model's own terms, summed move by move, and can misjudge a
         # move (an interaction they leave out). A misjudged move can still lead on to a
         # better plan, so it is taken; but the plan returned is the best the model's total
@@ -1293,6 +1295,8 @@ def _improve(
         # back and forth for its whole budget ("all", 10 assets: 0.25 s), ending on the
         # worse one when the rounds came out odd.
         now = model.total(x)
+        if np.all(np.abs(steps) == 1.0):  # not a jump to 0 or to the least order
+            x, now = _line_searched(model, x, assets, steps, now)
         if now < total:
             best, total = x.copy(), now
         state = x.tobytes()
@@ -1300,6 +1304,36 @@ def _improve(
             break
         seen.add(state)
     return best, total
+
+
+def _line_searched(
+    model: _Model, x: np.ndarray, assets: np.ndarray, steps: np.ndarray, now: float
+) -> tuple[np.ndarray, float]:
+    """``x`` after a move of ``assets`` by ``steps`` (one share each; total ``now``), with
+    that move made 2, 4, 8... times instead while the model's total keeps falling.
+
+    One share a round, a start 154 shares from an asset's band took the search's whole
+    budget (band mode, 25 assets: 250 rounds, 78 ms of a 97 ms plan) and ended short of it,
+    as did a pair of assets trading one share at a time. A trade under ``min_trade`` is no
+    plan here: the line stops before one.
+    """
+    start = x[assets] - steps
+    best_x, best_total = x, now
+    times = 2.0
+    while True:
+        to = np.clip(start + times * steps, model.lo[assets], model.hi[assets])
+        if np.array_equal(to, best_x[assets]):
+            break
+        if model.segmented and np.any((to != 0) & (np.abs(to) < model.min_shares[assets])):
+            break
+        y = best_x.copy()
+        y[assets] = to
+        total = model.total(y)
+        if not total < best_total - TOLERANCE:
+            break
+        best_x, best_total = y, total
+        times *= 2.0
+    return best_x, best_total
 
 
 def _feasible_start(model: _Model, x: np.ndarray) -> np.ndarray | None:
