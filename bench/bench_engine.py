@@ -219,7 +219,7 @@ def sweep(regimes: tuple[str, ...] = ("pools", "band", "caps", "all"), seeds: in
     for regime in regimes:
         goal = 0.15 if regime == "all" else 0.1
         for sizes in SWEEP_BANDS:
-            times, proven, count = [], 0, 0
+            times, proven = [], 0
             for n in sizes:
                 for seed in range(seeds):
                     first, seconds = _plan(regime, n, seed=seed)
@@ -227,7 +227,7 @@ def sweep(regimes: tuple[str, ...] = ("pools", "band", "caps", "all"), seeds: in
                     assert again.order_rows() == first.order_rows(), (regime, n, seed)
                     times.append(min(seconds, second))
                     proven += first.method == "milp"
-                    count += 1
+            count = len(times)
             print(
                 f"{regime:7s} {sizes[0]:>3d}-{sizes[-1]:<3d} {proven:>4d}/{count:<4d} "
                 f"{sum(t <= goal for t in times):>4d}/{count:<4d} "

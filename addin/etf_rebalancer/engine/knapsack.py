@@ -1237,7 +1237,6 @@ def _improve(
         rows = np.arange(len(x))
         sums = model.group_sums(x)
         if len(model.group_nu):
-            # By the step's own size: below min_trade a step is several shares, to 0 or out.
             up_f = up_f + model.group_moves(rows, model.a, sums)
             down_f = down_f + model.group_moves(rows, -model.a, sums)
         # Singles: one share more or fewer of one asset.
@@ -1264,12 +1263,11 @@ def _improve(
             gd, gu = model.group_of[downs][:, None], model.group_of[ups][None, :]
             same = (gd == gu) & (gd >= 0)
             if np.any(same):
-                w_up, w_down = model.a[ups], -model.a[downs]
-                net = w_up[None, :] + w_down[:, None]
+                net = model.a[ups][None, :] - model.a[downs][:, None]
                 joint = model.group_moves(np.broadcast_to(downs[:, None], net.shape), net, sums)
                 single_moves = (
-                    model.group_moves(downs, w_down, sums)[:, None]
-                    + model.group_moves(ups, w_up, sums)[None, :]
+                    model.group_moves(downs, -model.a[downs], sums)[:, None]
+                    + model.group_moves(ups, model.a[ups], sums)[None, :]
                 )
                 pair = pair + np.where(same, joint - single_moves, 0.0)
         pair[downs[:, None] == ups[None, :]] = np.inf  # one share fewer and more of one asset
